@@ -1,0 +1,88 @@
+//! Command-line types (clap derive) and their resolution into settings.
+//! Global options are accepted before or after the subcommand.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+/// Provision Amazon S3 VPC endpoints (gateway and interface) end to end from
+/// a declarative plan: VPCs, subnets, route tables, prefix-list routes,
+/// security-group 443 rules, peering and its routes.
+#[derive(Debug, Parser)]
+#[command(name = "s3ep", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// EC2 endpoint URL for every region (AWS_ENDPOINT_URL works too).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Named profile from the AWS config and credentials files.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Log each API call (-v), and the SDK's own debug logs (-vv).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// No progress output and no preview with --yes; errors still go to stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Longest wait for an endpoint or peering to reach its state, in seconds.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 600)]
+    pub wait_timeout: u64,
+    /// Attempts per API call in the SDK's standard retry (throttling, 5xx).
+    #[arg(long, global = true, value_name = "N", default_value_t = 8)]
+    pub max_attempts: u32,
+}
+
+/// The verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a plan without calling AWS; exit 0 or 1.
+    Validate {
+        /// The plan file (YAML).
+        plan: PathBuf,
+    },
+    /// Read live state and show the changes and warnings; never mutates.
+    Plan {
+        plan: PathBuf,
+        /// One JSON object on stdout (format_version 1).
+        #[arg(long)]
+        json: bool,
+        /// Exit 0 when there are no changes, 2 when changes are pending, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Plan, show, confirm, execute.
+    Apply {
+        plan: PathBuf,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Stop before execution: no mutating call.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Delete everything the plan owns, in reverse dependency order.
+    Destroy {
+        plan: PathBuf,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Stop before execution: no mutating call.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Endpoint ids, states, DNS names and ready-to-paste client settings.
+    Outputs {
+        plan: PathBuf,
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,1616 @@
+//! The real cloud: [`Cloud`] implemented with `aws-sdk-ec2`. This is the only
+//! module of s3ep that imports the SDK.
+//!
+//! * One `aws_sdk_ec2::Client` per region, all built from one load of
+//!   aws-config's default chain. A region that was not passed to
+//!   [`AwsCloud::new`] gets its client built lazily on first use.
+//! * Retries of throttling and 5xx errors are left to the SDK's standard
+//!   retry mode ([`AwsSettings::max_attempts`]); this module adds no retry
+//!   layer of its own, except a short wait for a VPC that was just created
+//!   (`ModifyVpcAttribute` answering `InvalidVpcID.NotFound`).
+//! * Every API call (every page of a paginated read) is logged with
+//!   `tracing::debug!` as `ec2 call` with its operation, region and duration.
+//! * Errors keep the AWS error code; a response lacking a field s3ep needs is
+//!   a [`CloudError::missing`] error, never a panic.
+//! * Describe calls with `Filter::Ids(vec![])` or `Filter::Vpcs(vec![])`
+//!   return an empty list without calling EC2. A describe by ids that names a
+//!   missing resource returns EC2's `*.NotFound` error unchanged.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
+use aws_config::BehaviorVersion;
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::types as ec2;
+use aws_sdk_ec2::Client;
+use aws_types::region::Region;
+use aws_types::SdkConfig;
+use ipnet::Ipv4Net;
+use serde_json::Value;
+
+use super::{Cloud, CloudError, CloudResult, EndpointCreate, EndpointModify, Filter};
+use crate::model::{
+    EndpointType, LAssociation, LDnsEntry, LEndpoint, LPeering, LRoute, LRouteTable, LRule,
+    LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
+};
+
+/// Description put on every inbound rule s3ep creates.
+const RULE_DESCRIPTION: &str = "s3ep: HTTPS to the S3 endpoint";
+
+/// How to reach AWS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    /// Named profile from the shared config files; `None` uses the default
+    /// chain (environment, `AWS_PROFILE`, SSO, IMDS, …).
+    pub profile: Option<String>,
+    /// Endpoint override (e.g. a moto server). `None` lets the SDK honour
+    /// `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_EC2` itself.
+    pub endpoint_url: Option<String>,
+    /// Attempts per call in the SDK's standard retry mode, the first one
+    /// included (0 is treated as 1).
+    pub max_attempts: u32,
+}
+
+impl Default for AwsSettings {
+    fn default() -> Self {
+        AwsSettings {
+            profile: None,
+            endpoint_url: None,
+            max_attempts: 3,
+        }
+    }
+}
+
+/// [`Cloud`] backed by EC2 through `aws-sdk-ec2`.
+pub struct AwsCloud {
+    /// The shared configuration every regional client is built from.
+    sdk_config: SdkConfig,
+    /// Region → client. Built eagerly for the regions given to `new`,
+    /// lazily for any other region.
+    clients: Mutex<HashMap<String, Client>>,
+}
+
+impl std::fmt::Debug for AwsCloud {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let regions: Vec<String> = match self.clients.lock() {
+            Ok(m) => {
+                let mut r: Vec<String> = m.keys().cloned().collect();
+                r.sort();
+                r
+            }
+            Err(_) => Vec::new(),
+        };
+        f.debug_struct("AwsCloud")
+            .field("regions", &regions)
+            .finish()
+    }
+}
+
+impl AwsCloud {
+    /// Loads aws-config's default chain once (with `settings`' profile,
+    /// endpoint and retry settings) and builds one EC2 client per region in
+    /// `regions`. Credentials are resolved lazily, on the first call.
+    ///
+    /// The first of `regions` becomes the configuration's default region so
+    /// loading never has to probe for one; each client still gets its own
+    /// region.
+    pub async fn new(settings: &AwsSettings, regions: &[String]) -> AwsCloud {
+        let retry = RetryConfig::standard().with_max_attempts(settings.max_attempts.max(1));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry);
+        if let Some(profile) = settings.profile.as_deref().filter(|p| !p.is_empty()) {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = settings.endpoint_url.as_deref().filter(|u| !u.is_empty()) {
+            loader = loader.endpoint_url(url);
+        }
+        if let Some(first) = regions.first() {
+            loader = loader.region(Region::new(first.clone()));
+        }
+        let sdk_config = loader.load().await;
+        let clients = regions
+            .iter()
+            .map(|r| (r.clone(), build_client(&sdk_config, r)))
+            .collect();
+        AwsCloud {
+            sdk_config,
+            clients: Mutex::new(clients),
+        }
+    }
+
+    /// The client for `region`, built on first use if needed.
+    fn client(&self, region: &str) -> Client {
+        // A poisoned lock only means another thread panicked while inserting
+        // a client; the map itself is still usable.
+        let mut map = match self.clients.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.entry(region.to_string())
+            .or_insert_with(|| build_client(&self.sdk_config, region))
+            .clone()
+    }
+}
+
+fn build_client(sdk_config: &SdkConfig, region: &str) -> Client {
+    let conf = aws_sdk_ec2::config::Builder::from(sdk_config)
+        .region(Region::new(region.to_string()))
+        .build();
+    Client::from_conf(conf)
+}
+
+// ---------------------------------------------------------------------------
+// Call helpers: timing, logging, error mapping
+// ---------------------------------------------------------------------------
+
+/// Maps an SDK error to a [`CloudError`], keeping EC2's error code.
+fn sdk_error<E>(op: &'static str, region: &str, err: &SdkError<E>) -> CloudError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match err {
+        SdkError::ServiceError(ctx) => {
+            let e = ctx.err();
+            match (e.code(), e.message()) {
+                (Some(code), Some(msg)) => CloudError::new(op, region, Some(code), msg),
+                (code, _) => {
+                    let status = ctx.raw().status().as_u16();
+                    CloudError::new(
+                        op,
+                        region,
+                        code,
+                        format!("HTTP {status}: {}", DisplayErrorContext(err)),
+                    )
+                }
+            }
+        }
+        other => CloudError::new(op, region, None, DisplayErrorContext(other).to_string()),
+    }
+}
+
+fn elapsed_ms(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+fn log_call(op: &'static str, region: &str, ms: u64, err: Option<&CloudError>) {
+    match err {
+        None => tracing::debug!(op, region, ms, "ec2 call"),
+        Some(e) => tracing::debug!(
+            op,
+            region,
+            ms,
+            code = e.code.as_deref().unwrap_or(""),
+            error = %e.message,
+            "ec2 call failed"
+        ),
+    }
+}
+
+/// Runs one API call: times it, logs it and maps its error.
+async fn call<T, E, F>(op: &'static str, region: &str, fut: F) -> CloudResult<T>
+where
+    F: Future<Output = Result<T, SdkError<E>>>,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let start = Instant::now();
+    let res = fut.await;
+    let ms = elapsed_ms(start);
+    match res {
+        Ok(v) => {
+            log_call(op, region, ms, None);
+            Ok(v)
+        }
+        Err(e) => {
+            let ce = sdk_error(op, region, &e);
+            log_call(op, region, ms, Some(&ce));
+            Err(ce)
+        }
+    }
+}
+
+/// Fetches one page of a paginator stream (one API call): times, logs and
+/// maps it like [`call`]. `Ok(None)` when there are no more pages.
+async fn page<T, E, F>(op: &'static str, region: &str, fut: F) -> CloudResult<Option<T>>
+where
+    F: Future<Output = Option<Result<T, SdkError<E>>>>,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let start = Instant::now();
+    match fut.await {
+        None => Ok(None),
+        Some(res) => {
+            let ms = elapsed_ms(start);
+            match res {
+                Ok(v) => {
+                    log_call(op, region, ms, None);
+                    Ok(Some(v))
+                }
+                Err(e) => {
+                    let ce = sdk_error(op, region, &e);
+                    log_call(op, region, ms, Some(&ce));
+                    Err(ce)
+                }
+            }
+        }
+    }
+}
+
+/// Turns `Return = false` into an error (EC2 uses it for "did nothing").
+fn check_return(op: &'static str, region: &str, ret: Option<bool>) -> CloudResult<()> {
+    if ret == Some(false) {
+        Err(CloudError::new(
+            op,
+            region,
+            None,
+            "EC2 answered Return=false",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Request building
+// ---------------------------------------------------------------------------
+
+/// What a describe call selects, in SDK terms.
+#[derive(Debug, Clone, PartialEq)]
+enum Selection {
+    /// Nothing can match: don't call EC2.
+    Nothing,
+    /// The operation's ids parameter.
+    Ids(Vec<String>),
+    /// Server-side filters.
+    Filters(Vec<ec2::Filter>),
+}
+
+fn ec2_filter(name: &str, values: &[String]) -> ec2::Filter {
+    ec2::Filter::builder()
+        .name(name)
+        .set_values(Some(values.to_vec()))
+        .build()
+}
+
+fn selection(filter: &Filter) -> Selection {
+    match filter {
+        Filter::Plan(name) => Selection::Filters(vec![ec2_filter(
+            &format!("tag:{TAG_PLAN}"),
+            std::slice::from_ref(name),
+        )]),
+        Filter::Ids(ids) if ids.is_empty() => Selection::Nothing,
+        Filter::Ids(ids) => Selection::Ids(ids.clone()),
+        Filter::Vpcs(ids) if ids.is_empty() => Selection::Nothing,
+        Filter::Vpcs(ids) => Selection::Filters(vec![ec2_filter("vpc-id", ids)]),
+    }
+}
+
+impl Selection {
+    fn ids(&self) -> Option<Vec<String>> {
+        match self {
+            Selection::Ids(ids) => Some(ids.clone()),
+            _ => None,
+        }
+    }
+    fn filters(&self) -> Option<Vec<ec2::Filter>> {
+        match self {
+            Selection::Filters(f) => Some(f.clone()),
+            _ => None,
+        }
+    }
+}
+
+fn to_ec2_tags(tags: &Tags) -> Vec<ec2::Tag> {
+    tags.iter()
+        .map(|(k, v)| ec2::Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// `TagSpecifications` for a create call; `None` when there are no tags
+/// (EC2 rejects an empty tag list).
+fn tag_specs(resource: ec2::ResourceType, tags: &Tags) -> Option<Vec<ec2::TagSpecification>> {
+    if tags.is_empty() {
+        return None;
+    }
+    Some(vec![ec2::TagSpecification::builder()
+        .resource_type(resource)
+        .set_tags(Some(to_ec2_tags(tags)))
+        .build()])
+}
+
+/// The permission of an inbound HTTPS rule from `peer`.
+fn https_permission(peer: &RulePeer) -> ec2::IpPermission {
+    let b = ec2::IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(443)
+        .to_port(443);
+    match peer {
+        RulePeer::Cidr(c) => b
+            .ip_ranges(
+                ec2::IpRange::builder()
+                    .cidr_ip(c.to_string())
+                    .description(RULE_DESCRIPTION)
+                    .build(),
+            )
+            .build(),
+        RulePeer::Group(g) => b
+            .user_id_group_pairs(ec2::UserIdGroupPair::builder().group_id(g).build())
+            .build(),
+    }
+}
+
+fn endpoint_type_to_ec2(t: EndpointType) -> ec2::VpcEndpointType {
+    match t {
+        EndpointType::Gateway => ec2::VpcEndpointType::Gateway,
+        EndpointType::Interface => ec2::VpcEndpointType::Interface,
+    }
+}
+
+fn non_empty(v: &[String]) -> Option<Vec<String>> {
+    if v.is_empty() {
+        None
+    } else {
+        Some(v.to_vec())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Response conversion (pure)
+// ---------------------------------------------------------------------------
+
+fn tags_of(tags: &[ec2::Tag]) -> Tags {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+        .collect()
+}
+
+fn parse_cidr(s: Option<&str>) -> Option<Ipv4Net> {
+    s.and_then(|s| s.trim().parse().ok())
+}
+
+/// EC2 spells states in several cases ("available", "Available",
+/// "pendingAcceptance"); s3ep compares them lower-cased.
+fn normalize_state(s: &str) -> String {
+    s.trim().to_ascii_lowercase()
+}
+
+/// Lower-cased protocol; numeric spellings of tcp/udp/icmp become names.
+fn normalize_protocol(p: &str) -> String {
+    match p.trim() {
+        "6" => "tcp".to_string(),
+        "17" => "udp".to_string(),
+        "1" => "icmp".to_string(),
+        other => other.to_ascii_lowercase(),
+    }
+}
+
+/// Decodes `%XX` escapes; `None` if an escape is malformed or the result is
+/// not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Parses an endpoint policy document: JSON, else percent-encoded JSON.
+fn parse_policy(doc: &str) -> Option<Value> {
+    if doc.trim().is_empty() {
+        return None;
+    }
+    if let Ok(v) = serde_json::from_str(doc) {
+        return Some(v);
+    }
+    percent_decode(doc).and_then(|d| serde_json::from_str(&d).ok())
+}
+
+fn endpoint_type_from_ec2(t: &ec2::VpcEndpointType) -> Option<EndpointType> {
+    match t.as_str().to_ascii_lowercase().as_str() {
+        "gateway" => Some(EndpointType::Gateway),
+        "interface" => Some(EndpointType::Interface),
+        _ => None,
+    }
+}
+
+fn conv_vpc(op: &'static str, region: &str, v: &ec2::Vpc) -> CloudResult<LVpc> {
+    Ok(LVpc {
+        id: v
+            .vpc_id()
+            .ok_or_else(|| CloudError::missing(op, region, "VpcId"))?
+            .to_string(),
+        region: region.to_string(),
+        cidr: parse_cidr(v.cidr_block()),
+        state: v
+            .state()
+            .map(|s| normalize_state(s.as_str()))
+            .unwrap_or_default(),
+        tags: tags_of(v.tags()),
+    })
+}
+
+fn conv_subnet(op: &'static str, region: &str, s: &ec2::Subnet) -> CloudResult<LSubnet> {
+    Ok(LSubnet {
+        id: s
+            .subnet_id()
+            .ok_or_else(|| CloudError::missing(op, region, "SubnetId"))?
+            .to_string(),
+        region: region.to_string(),
+        vpc_id: s
+            .vpc_id()
+            .ok_or_else(|| CloudError::missing(op, region, "VpcId"))?
+            .to_string(),
+        az: s
+            .availability_zone()
+            .ok_or_else(|| CloudError::missing(op, region, "AvailabilityZone"))?
+            .to_string(),
+        cidr: parse_cidr(s.cidr_block()),
+        tags: tags_of(s.tags()),
+    })
+}
+
+/// A route, or `None` for IPv6-only and unparseable destinations.
+fn conv_route(r: &ec2::Route) -> Option<LRoute> {
+    let dest = if let Some(pl) = r.destination_prefix_list_id() {
+        RouteDest::PrefixList(pl.to_string())
+    } else {
+        RouteDest::Cidr(parse_cidr(r.destination_cidr_block())?)
+    };
+    Some(LRoute {
+        dest,
+        gateway_id: r.gateway_id().map(str::to_string),
+        peering_id: r.vpc_peering_connection_id().map(str::to_string),
+        state: r.state().map(|s| normalize_state(s.as_str())),
+    })
+}
+
+fn conv_route_table(
+    op: &'static str,
+    region: &str,
+    t: &ec2::RouteTable,
+) -> CloudResult<LRouteTable> {
+    let associations = t
+        .associations()
+        .iter()
+        .map(|a| {
+            Ok(LAssociation {
+                id: a
+                    .route_table_association_id()
+                    .ok_or_else(|| CloudError::missing(op, region, "RouteTableAssociationId"))?
+                    .to_string(),
+                subnet_id: a.subnet_id().map(str::to_string),
+                main: a.main().unwrap_or(false),
+            })
+        })
+        .collect::<CloudResult<Vec<_>>>()?;
+    Ok(LRouteTable {
+        id: t
+            .route_table_id()
+            .ok_or_else(|| CloudError::missing(op, region, "RouteTableId"))?
+            .to_string(),
+        region: region.to_string(),
+        vpc_id: t
+            .vpc_id()
+            .ok_or_else(|| CloudError::missing(op, region, "VpcId"))?
+            .to_string(),
+        associations,
+        routes: t.routes().iter().filter_map(conv_route).collect(),
+        tags: tags_of(t.tags()),
+    })
+}
+
+/// One rule per IPv4 range and per group pair; IPv6 ranges and prefix lists
+/// are not s3ep's and are skipped.
+fn flatten_permissions(perms: &[ec2::IpPermission]) -> Vec<LRule> {
+    let mut out = Vec::new();
+    for p in perms {
+        let protocol = normalize_protocol(p.ip_protocol().unwrap_or("-1"));
+        let rule = |peer| LRule {
+            protocol: protocol.clone(),
+            from_port: p.from_port(),
+            to_port: p.to_port(),
+            peer,
+        };
+        for r in p.ip_ranges() {
+            if let Some(c) = parse_cidr(r.cidr_ip()) {
+                out.push(rule(RulePeer::Cidr(c)));
+            }
+        }
+        for g in p.user_id_group_pairs() {
+            if let Some(id) = g.group_id() {
+                out.push(rule(RulePeer::Group(id.to_string())));
+            }
+        }
+    }
+    out
+}
+
+fn conv_security_group(
+    op: &'static str,
+    region: &str,
+    g: &ec2::SecurityGroup,
+) -> CloudResult<LSecurityGroup> {
+    Ok(LSecurityGroup {
+        id: g
+            .group_id()
+            .ok_or_else(|| CloudError::missing(op, region, "GroupId"))?
+            .to_string(),
+        region: region.to_string(),
+        vpc_id: g
+            .vpc_id()
+            .ok_or_else(|| CloudError::missing(op, region, "VpcId"))?
+            .to_string(),
+        name: g.group_name().unwrap_or("").to_string(),
+        ingress: flatten_permissions(g.ip_permissions()),
+        tags: tags_of(g.tags()),
+    })
+}
+
+fn last_error_text(e: &ec2::LastError) -> Option<String> {
+    match (e.code(), e.message()) {
+        (Some(c), Some(m)) => Some(format!("{c}: {m}")),
+        (Some(c), None) => Some(c.to_string()),
+        (None, Some(m)) => Some(m.to_string()),
+        (None, None) => None,
+    }
+}
+
+/// Converts an endpoint. `Ok(None)` for types s3ep doesn't manage
+/// (GatewayLoadBalancer, Resource, ServiceNetwork, …). `fallback_type` is
+/// used when the response carries no type at all.
+fn conv_endpoint(
+    op: &'static str,
+    region: &str,
+    e: &ec2::VpcEndpoint,
+    fallback_type: Option<EndpointType>,
+) -> CloudResult<Option<LEndpoint>> {
+    let id = e
+        .vpc_endpoint_id()
+        .ok_or_else(|| CloudError::missing(op, region, "VpcEndpointId"))?;
+    let endpoint_type = match e.vpc_endpoint_type() {
+        Some(t) => match endpoint_type_from_ec2(t) {
+            Some(t) => t,
+            None => return Ok(None),
+        },
+        None => match fallback_type {
+            Some(t) => t,
+            None => return Err(CloudError::missing(op, region, "VpcEndpointType")),
+        },
+    };
+    let policy = match e.policy_document() {
+        None => None,
+        Some(doc) => {
+            let parsed = parse_policy(doc);
+            if parsed.is_none() && !doc.trim().is_empty() {
+                tracing::warn!(
+                    endpoint = id,
+                    region,
+                    "endpoint policy document is not valid JSON; treating it as unknown"
+                );
+            }
+            parsed
+        }
+    };
+    Ok(Some(LEndpoint {
+        id: id.to_string(),
+        region: region.to_string(),
+        vpc_id: e
+            .vpc_id()
+            .ok_or_else(|| CloudError::missing(op, region, "VpcId"))?
+            .to_string(),
+        endpoint_type,
+        service: e
+            .service_name()
+            .ok_or_else(|| CloudError::missing(op, region, "ServiceName"))?
+            .to_string(),
+        state: e
+            .state()
+            .map(|s| normalize_state(s.as_str()))
+            .unwrap_or_default(),
+        route_table_ids: e.route_table_ids().to_vec(),
+        subnet_ids: e.subnet_ids().to_vec(),
+        security_group_ids: e
+            .groups()
+            .iter()
+            .filter_map(|g| g.group_id().map(str::to_string))
+            .collect(),
+        private_dns: e.private_dns_enabled().unwrap_or(false),
+        policy,
+        dns_entries: e
+            .dns_entries()
+            .iter()
+            .filter_map(|d| {
+                Some(LDnsEntry {
+                    dns_name: d.dns_name()?.to_string(),
+                    hosted_zone_id: d.hosted_zone_id().map(str::to_string),
+                })
+            })
+            .collect(),
+        last_error: e.last_error().and_then(last_error_text),
+        tags: tags_of(e.tags()),
+    }))
+}
+
+fn conv_peering(
+    op: &'static str,
+    region: &str,
+    p: &ec2::VpcPeeringConnection,
+) -> CloudResult<LPeering> {
+    let req = p.requester_vpc_info();
+    let acc = p.accepter_vpc_info();
+    Ok(LPeering {
+        id: p
+            .vpc_peering_connection_id()
+            .ok_or_else(|| CloudError::missing(op, region, "VpcPeeringConnectionId"))?
+            .to_string(),
+        region: region.to_string(),
+        requester_vpc_id: req.and_then(|i| i.vpc_id()).map(str::to_string),
+        requester_region: req.and_then(|i| i.region()).map(str::to_string),
+        accepter_vpc_id: acc.and_then(|i| i.vpc_id()).map(str::to_string),
+        accepter_region: acc.and_then(|i| i.region()).map(str::to_string),
+        status: p
+            .status()
+            .and_then(|s| s.code())
+            .map(|c| normalize_state(c.as_str()))
+            .unwrap_or_default(),
+        tags: tags_of(p.tags()),
+    })
+}
+
+/// Client-side filtering of peerings (moto ignores every peering filter).
+fn peering_matches(p: &LPeering, filter: &Filter) -> bool {
+    match filter {
+        Filter::Plan(name) => p.tags.get(TAG_PLAN) == Some(name),
+        Filter::Ids(ids) => ids.contains(&p.id),
+        Filter::Vpcs(vpcs) => [&p.requester_vpc_id, &p.accepter_vpc_id]
+            .into_iter()
+            .flatten()
+            .any(|v| vpcs.contains(v)),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The Cloud implementation
+// ---------------------------------------------------------------------------
+
+#[async_trait]
+impl Cloud for AwsCloud {
+    async fn describe_vpcs(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LVpc>> {
+        const OP: &str = "DescribeVpcs";
+        let sel = selection(filter);
+        if sel == Selection::Nothing {
+            return Ok(Vec::new());
+        }
+        let mut pages = self
+            .client(region)
+            .describe_vpcs()
+            .set_vpc_ids(sel.ids())
+            .set_filters(sel.filters())
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(p) = page(OP, region, pages.next()).await? {
+            for v in p.vpcs() {
+                out.push(conv_vpc(OP, region, v)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn describe_subnets(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LSubnet>> {
+        const OP: &str = "DescribeSubnets";
+        let sel = selection(filter);
+        if sel == Selection::Nothing {
+            return Ok(Vec::new());
+        }
+        let mut pages = self
+            .client(region)
+            .describe_subnets()
+            .set_subnet_ids(sel.ids())
+            .set_filters(sel.filters())
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(p) = page(OP, region, pages.next()).await? {
+            for s in p.subnets() {
+                out.push(conv_subnet(OP, region, s)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn describe_route_tables(
+        &self,
+        region: &str,
+        filter: &Filter,
+    ) -> CloudResult<Vec<LRouteTable>> {
+        const OP: &str = "DescribeRouteTables";
+        let sel = selection(filter);
+        if sel == Selection::Nothing {
+            return Ok(Vec::new());
+        }
+        let mut pages = self
+            .client(region)
+            .describe_route_tables()
+            .set_route_table_ids(sel.ids())
+            .set_filters(sel.filters())
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(p) = page(OP, region, pages.next()).await? {
+            for t in p.route_tables() {
+                out.push(conv_route_table(OP, region, t)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn describe_security_groups(
+        &self,
+        region: &str,
+        filter: &Filter,
+    ) -> CloudResult<Vec<LSecurityGroup>> {
+        const OP: &str = "DescribeSecurityGroups";
+        let sel = selection(filter);
+        if sel == Selection::Nothing {
+            return Ok(Vec::new());
+        }
+        let mut pages = self
+            .client(region)
+            .describe_security_groups()
+            .set_group_ids(sel.ids())
+            .set_filters(sel.filters())
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(p) = page(OP, region, pages.next()).await? {
+            for g in p.security_groups() {
+                out.push(conv_security_group(OP, region, g)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn describe_endpoints(
+        &self,
+        region: &str,
+        filter: &Filter,
+    ) -> CloudResult<Vec<LEndpoint>> {
+        const OP: &str = "DescribeVpcEndpoints";
+        let sel = selection(filter);
+        if sel == Selection::Nothing {
+            return Ok(Vec::new());
+        }
+        // Ids go in VpcEndpointIds: moto answers the `vpc-endpoint-id`
+        // filter with an HTML 500.
+        let mut pages = self
+            .client(region)
+            .describe_vpc_endpoints()
+            .set_vpc_endpoint_ids(sel.ids())
+            .set_filters(sel.filters())
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(p) = page(OP, region, pages.next()).await? {
+            for e in p.vpc_endpoints() {
+                if let Some(ep) = conv_endpoint(OP, region, e, None)? {
+                    out.push(ep);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn describe_peerings(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LPeering>> {
+        const OP: &str = "DescribeVpcPeeringConnections";
+        let sel = selection(filter);
+        if sel == Selection::Nothing {
+            return Ok(Vec::new());
+        }
+        // A peering matches by requester OR accepter VPC, which one EC2
+        // filter can't express: `Vpcs` reads all peerings of the region.
+        // Every result is filtered here too, because moto ignores filters.
+        let server_filters = match filter {
+            Filter::Plan(_) => sel.filters(),
+            _ => None,
+        };
+        let mut pages = self
+            .client(region)
+            .describe_vpc_peering_connections()
+            .set_vpc_peering_connection_ids(sel.ids())
+            .set_filters(server_filters)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(p) = page(OP, region, pages.next()).await? {
+            for pc in p.vpc_peering_connections() {
+                let lp = conv_peering(OP, region, pc)?;
+                if peering_matches(&lp, filter) {
+                    out.push(lp);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>> {
+        const OP: &str = "DescribeManagedPrefixLists";
+        // No server-side filter: moto answers unknown filter names with 500.
+        let want = format!("com.amazonaws.{region}.s3");
+        let mut pages = self
+            .client(region)
+            .describe_managed_prefix_lists()
+            .into_paginator()
+            .send();
+        while let Some(p) = page(OP, region, pages.next()).await? {
+            for pl in p.prefix_lists() {
+                if pl.prefix_list_name() == Some(want.as_str()) {
+                    if let Some(id) = pl.prefix_list_id() {
+                        return Ok(Some(id.to_string()));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
+        const OP: &str = "CreateVpc";
+        let client = self.client(region);
+        let out = call(
+            OP,
+            region,
+            client
+                .create_vpc()
+                .cidr_block(cidr.to_string())
+                .set_tag_specifications(tag_specs(ec2::ResourceType::Vpc, tags))
+                .send(),
+        )
+        .await?;
+        let vpc_id = out
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .ok_or_else(|| CloudError::missing(OP, region, "VpcId"))?
+            .to_string();
+
+        // Endpoints need DNS hostnames. A VPC just created can answer
+        // NotFound for a moment (eventual consistency): wait briefly.
+        const MODIFY: &str = "ModifyVpcAttribute";
+        let mut delay = Duration::from_millis(500);
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let res = call(
+                MODIFY,
+                region,
+                client
+                    .modify_vpc_attribute()
+                    .vpc_id(&vpc_id)
+                    .enable_dns_hostnames(ec2::AttributeBooleanValue::builder().value(true).build())
+                    .send(),
+            )
+            .await;
+            match res {
+                Ok(_) => return Ok(vpc_id),
+                Err(e) if e.is_not_found() && tries < 6 => {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(8));
+                }
+                Err(mut e) => {
+                    e.message = format!(
+                        "VPC {vpc_id} was created but enabling DNS hostnames failed: {}",
+                        e.message
+                    );
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    async fn delete_vpc(&self, region: &str, vpc_id: &str) -> CloudResult<()> {
+        call(
+            "DeleteVpc",
+            region,
+            self.client(region).delete_vpc().vpc_id(vpc_id).send(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn create_subnet(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        az: &str,
+        cidr: Ipv4Net,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        const OP: &str = "CreateSubnet";
+        let out = call(
+            OP,
+            region,
+            self.client(region)
+                .create_subnet()
+                .vpc_id(vpc_id)
+                .availability_zone(az)
+                .cidr_block(cidr.to_string())
+                .set_tag_specifications(tag_specs(ec2::ResourceType::Subnet, tags))
+                .send(),
+        )
+        .await?;
+        Ok(out
+            .subnet()
+            .and_then(|s| s.subnet_id())
+            .ok_or_else(|| CloudError::missing(OP, region, "SubnetId"))?
+            .to_string())
+    }
+
+    async fn delete_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<()> {
+        call(
+            "DeleteSubnet",
+            region,
+            self.client(region)
+                .delete_subnet()
+                .subnet_id(subnet_id)
+                .send(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn create_route_table(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        tags: &Tags,
+        client_token: Option<&str>,
+    ) -> CloudResult<String> {
+        const OP: &str = "CreateRouteTable";
+        let out = call(
+            OP,
+            region,
+            self.client(region)
+                .create_route_table()
+                .vpc_id(vpc_id)
+                .set_client_token(client_token.map(str::to_string))
+                .set_tag_specifications(tag_specs(ec2::ResourceType::RouteTable, tags))
+                .send(),
+        )
+        .await?;
+        Ok(out
+            .route_table()
+            .and_then(|t| t.route_table_id())
+            .ok_or_else(|| CloudError::missing(OP, region, "RouteTableId"))?
+            .to_string())
+    }
+
+    async fn delete_route_table(&self, region: &str, rtb_id: &str) -> CloudResult<()> {
+        call(
+            "DeleteRouteTable",
+            region,
+            self.client(region)
+                .delete_route_table()
+                .route_table_id(rtb_id)
+                .send(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn associate_route_table(
+        &self,
+        region: &str,
+        rtb_id: &str,
+        subnet_id: &str,
+    ) -> CloudResult<String> {
+        const OP: &str = "AssociateRouteTable";
+        let out = call(
+            OP,
+            region,
+            self.client(region)
+                .associate_route_table()
+                .route_table_id(rtb_id)
+                .subnet_id(subnet_id)
+                .send(),
+        )
+        .await?;
+        Ok(out
+            .association_id()
+            .ok_or_else(|| CloudError::missing(OP, region, "AssociationId"))?
+            .to_string())
+    }
+
+    async fn disassociate_route_table(
+        &self,
+        region: &str,
+        association_id: &str,
+    ) -> CloudResult<()> {
+        call(
+            "DisassociateRouteTable",
+            region,
+            self.client(region)
+                .disassociate_route_table()
+                .association_id(association_id)
+                .send(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn create_peering_route(
+        &self,
+        region: &str,
+        rtb_id: &str,
+        dest: &RouteDest,
+        peering_id: &str,
+    ) -> CloudResult<()> {
+        const OP: &str = "CreateRoute";
+        let mut req = self
+            .client(region)
+            .create_route()
+            .route_table_id(rtb_id)
+            .vpc_peering_connection_id(peering_id);
+        req = match dest {
+            RouteDest::Cidr(c) => req.destination_cidr_block(c.to_string()),
+            RouteDest::PrefixList(p) => req.destination_prefix_list_id(p),
+        };
+        let out = call(OP, region, req.send()).await?;
+        check_return(OP, region, out.r#return())
+    }
+
+    async fn delete_route(&self, region: &str, rtb_id: &str, dest: &RouteDest) -> CloudResult<()> {
+        let mut req = self.client(region).delete_route().route_table_id(rtb_id);
+        req = match dest {
+            RouteDest::Cidr(c) => req.destination_cidr_block(c.to_string()),
+            RouteDest::PrefixList(p) => req.destination_prefix_list_id(p),
+        };
+        call("DeleteRoute", region, req.send()).await?;
+        Ok(())
+    }
+
+    async fn create_endpoint_route(
+        &self,
+        region: &str,
+        rtb_id: &str,
+        dest: &RouteDest,
+        endpoint_id: &str,
+    ) -> CloudResult<()> {
+        const OP: &str = "CreateRoute";
+        let mut req = self
+            .client(region)
+            .create_route()
+            .route_table_id(rtb_id)
+            .gateway_id(endpoint_id);
+        req = match dest {
+            RouteDest::Cidr(c) => req.destination_cidr_block(c.to_string()),
+            RouteDest::PrefixList(p) => req.destination_prefix_list_id(p),
+        };
+        let out = call(OP, region, req.send()).await?;
+        check_return(OP, region, out.r#return())
+    }
+
+    async fn set_tags(&self, region: &str, resource_id: &str, tags: &Tags) -> CloudResult<()> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        call(
+            "CreateTags",
+            region,
+            self.client(region)
+                .create_tags()
+                .resources(resource_id)
+                .set_tags(Some(to_ec2_tags(tags)))
+                .send(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn create_security_group(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        name: &str,
+        description: &str,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        const OP: &str = "CreateSecurityGroup";
+        let out = call(
+            OP,
+            region,
+            self.client(region)
+                .create_security_group()
+                .vpc_id(vpc_id)
+                .group_name(name)
+                .description(description)
+                .set_tag_specifications(tag_specs(ec2::ResourceType::SecurityGroup, tags))
+                .send(),
+        )
+        .await?;
+        Ok(out
+            .group_id()
+            .ok_or_else(|| CloudError::missing(OP, region, "GroupId"))?
+            .to_string())
+    }
+
+    async fn delete_security_group(&self, region: &str, sg_id: &str) -> CloudResult<()> {
+        const OP: &str = "DeleteSecurityGroup";
+        let out = call(
+            OP,
+            region,
+            self.client(region)
+                .delete_security_group()
+                .group_id(sg_id)
+                .send(),
+        )
+        .await?;
+        check_return(OP, region, out.r#return())
+    }
+
+    async fn authorize_https_ingress(
+        &self,
+        region: &str,
+        sg_id: &str,
+        peer: &RulePeer,
+        tags: &Tags,
+    ) -> CloudResult<()> {
+        const OP: &str = "AuthorizeSecurityGroupIngress";
+        let out = call(
+            OP,
+            region,
+            self.client(region)
+                .authorize_security_group_ingress()
+                .group_id(sg_id)
+                .ip_permissions(https_permission(peer))
+                .set_tag_specifications(tag_specs(ec2::ResourceType::SecurityGroupRule, tags))
+                .send(),
+        )
+        .await?;
+        check_return(OP, region, out.r#return())
+    }
+
+    async fn revoke_https_ingress(
+        &self,
+        region: &str,
+        sg_id: &str,
+        peer: &RulePeer,
+    ) -> CloudResult<()> {
+        const OP: &str = "RevokeSecurityGroupIngress";
+        let out = call(
+            OP,
+            region,
+            self.client(region)
+                .revoke_security_group_ingress()
+                .group_id(sg_id)
+                .ip_permissions(https_permission(peer))
+                .send(),
+        )
+        .await?;
+        // EC2 reports a rule it doesn't know in UnknownIpPermissions rather
+        // than as an error; report it as the NotFound it is.
+        if !out.unknown_ip_permissions().is_empty() {
+            return Err(CloudError::new(
+                OP,
+                region,
+                Some("InvalidPermission.NotFound"),
+                format!("no inbound HTTPS rule from {peer} in {sg_id}"),
+            ));
+        }
+        check_return(OP, region, out.r#return())
+    }
+
+    async fn create_endpoint(&self, region: &str, spec: &EndpointCreate) -> CloudResult<LEndpoint> {
+        const OP: &str = "CreateVpcEndpoint";
+        let policy = spec
+            .policy
+            .as_ref()
+            .map(|p| {
+                serde_json::to_string(p).map_err(|e| {
+                    CloudError::new(OP, region, None, format!("cannot encode policy: {e}"))
+                })
+            })
+            .transpose()?;
+        let dns_options = match spec.endpoint_type {
+            EndpointType::Gateway => None,
+            EndpointType::Interface => {
+                let mut b = ec2::DnsOptionsSpecification::builder()
+                    .dns_record_ip_type(ec2::DnsRecordIpType::Ipv4);
+                if spec.private_dns == Some(true) {
+                    b = b.private_dns_only_for_inbound_resolver_endpoint(false);
+                }
+                Some(b.build())
+            }
+        };
+        let out = call(
+            OP,
+            region,
+            self.client(region)
+                .create_vpc_endpoint()
+                .vpc_endpoint_type(endpoint_type_to_ec2(spec.endpoint_type))
+                .vpc_id(&spec.vpc_id)
+                .service_name(&spec.service)
+                .set_route_table_ids(non_empty(&spec.route_table_ids))
+                .set_subnet_ids(non_empty(&spec.subnet_ids))
+                .set_security_group_ids(non_empty(&spec.security_group_ids))
+                .set_policy_document(policy)
+                .set_private_dns_enabled(spec.private_dns)
+                .set_dns_options(dns_options)
+                .set_client_token(spec.client_token.clone())
+                .set_tag_specifications(tag_specs(ec2::ResourceType::VpcEndpoint, &spec.tags))
+                .send(),
+        )
+        .await?;
+        let e = out
+            .vpc_endpoint()
+            .ok_or_else(|| CloudError::missing(OP, region, "VpcEndpoint"))?;
+        let mut ep = conv_endpoint(OP, region, e, Some(spec.endpoint_type))?.ok_or_else(|| {
+            CloudError::new(
+                OP,
+                region,
+                None,
+                "response has an endpoint type s3ep does not manage",
+            )
+        })?;
+        // The tags were applied at creation; some responses omit them.
+        if ep.tags.is_empty() {
+            ep.tags = spec.tags.clone();
+        }
+        Ok(ep)
+    }
+
+    async fn modify_endpoint(
+        &self,
+        region: &str,
+        endpoint_id: &str,
+        change: &EndpointModify,
+    ) -> CloudResult<()> {
+        const OP: &str = "ModifyVpcEndpoint";
+        if change.is_empty() {
+            return Ok(());
+        }
+        let mut req = self
+            .client(region)
+            .modify_vpc_endpoint()
+            .vpc_endpoint_id(endpoint_id)
+            .set_add_route_table_ids(non_empty(&change.add_route_table_ids))
+            .set_remove_route_table_ids(non_empty(&change.remove_route_table_ids))
+            .set_add_subnet_ids(non_empty(&change.add_subnet_ids))
+            .set_remove_subnet_ids(non_empty(&change.remove_subnet_ids))
+            .set_add_security_group_ids(non_empty(&change.add_security_group_ids))
+            .set_remove_security_group_ids(non_empty(&change.remove_security_group_ids))
+            .set_private_dns_enabled(change.private_dns);
+        match &change.policy {
+            None => {}
+            Some(Some(doc)) => {
+                let s = serde_json::to_string(doc).map_err(|e| {
+                    CloudError::new(OP, region, None, format!("cannot encode policy: {e}"))
+                })?;
+                req = req.policy_document(s);
+            }
+            Some(None) => req = req.reset_policy(true),
+        }
+        let out = call(OP, region, req.send()).await?;
+        check_return(OP, region, out.r#return())
+    }
+
+    async fn delete_endpoint(&self, region: &str, endpoint_id: &str) -> CloudResult<()> {
+        const OP: &str = "DeleteVpcEndpoints";
+        let out = call(
+            OP,
+            region,
+            self.client(region)
+                .delete_vpc_endpoints()
+                .vpc_endpoint_ids(endpoint_id)
+                .send(),
+        )
+        .await?;
+        if let Some(item) = out.unsuccessful().first() {
+            let err = item.error();
+            return Err(CloudError::new(
+                OP,
+                region,
+                err.and_then(|e| e.code()),
+                err.and_then(|e| e.message())
+                    .unwrap_or("endpoint was not deleted")
+                    .to_string(),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn create_peering(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        peer_vpc_id: &str,
+        peer_region: &str,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        const OP: &str = "CreateVpcPeeringConnection";
+        let out = call(
+            OP,
+            region,
+            self.client(region)
+                .create_vpc_peering_connection()
+                .vpc_id(vpc_id)
+                .peer_vpc_id(peer_vpc_id)
+                .peer_region(peer_region)
+                .set_tag_specifications(tag_specs(ec2::ResourceType::VpcPeeringConnection, tags))
+                .send(),
+        )
+        .await?;
+        Ok(out
+            .vpc_peering_connection()
+            .and_then(|p| p.vpc_peering_connection_id())
+            .ok_or_else(|| CloudError::missing(OP, region, "VpcPeeringConnectionId"))?
+            .to_string())
+    }
+
+    async fn accept_peering(&self, region: &str, peering_id: &str) -> CloudResult<()> {
+        call(
+            "AcceptVpcPeeringConnection",
+            region,
+            self.client(region)
+                .accept_vpc_peering_connection()
+                .vpc_peering_connection_id(peering_id)
+                .send(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_peering(&self, region: &str, peering_id: &str) -> CloudResult<()> {
+        const OP: &str = "DeleteVpcPeeringConnection";
+        let out = call(
+            OP,
+            region,
+            self.client(region)
+                .delete_vpc_peering_connection()
+                .vpc_peering_connection_id(peering_id)
+                .send(),
+        )
+        .await?;
+        check_return(OP, region, out.r#return())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ec2::error::ErrorMetadata;
+    use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsError;
+    use aws_smithy_types::body::SdkBody;
+    use serde_json::json;
+
+    #[test]
+    fn states_are_lower_cased() {
+        assert_eq!(normalize_state("Available"), "available");
+        assert_eq!(normalize_state("available"), "available");
+        assert_eq!(normalize_state("pendingAcceptance"), "pendingacceptance");
+        assert_eq!(normalize_state("pending-acceptance"), "pending-acceptance");
+        let st = ec2::State::from("PendingAcceptance");
+        assert_eq!(normalize_state(st.as_str()), "pendingacceptance");
+    }
+
+    #[test]
+    fn protocols_are_normalised() {
+        assert_eq!(normalize_protocol("TCP"), "tcp");
+        assert_eq!(normalize_protocol("-1"), "-1");
+        assert_eq!(normalize_protocol("6"), "tcp");
+    }
+
+    #[test]
+    fn policies_parse_plain_or_percent_encoded() {
+        let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow"}]});
+        assert_eq!(parse_policy(&doc.to_string()), Some(doc.clone()));
+        let encoded = "%7B%22Version%22%3A%20%222012-10-17%22%2C%20%22Statement%22%3A%20%5B%7B%22Effect%22%3A%22Allow%22%7D%5D%7D";
+        assert_eq!(parse_policy(encoded), Some(doc));
+        assert_eq!(parse_policy("not json %zz"), None);
+        assert_eq!(parse_policy(""), None);
+        assert_eq!(percent_decode("a%2"), None);
+        assert_eq!(percent_decode("a%20b").as_deref(), Some("a b"));
+    }
+
+    #[test]
+    fn service_errors_keep_code_and_message() {
+        let e: SdkError<DescribeVpcsError> = SdkError::service_error(
+            DescribeVpcsError::generic(
+                ErrorMetadata::builder()
+                    .code("InvalidVpcID.NotFound")
+                    .message("The vpc ID 'vpc-1' does not exist")
+                    .build(),
+            ),
+            aws_sdk_ec2::config::http::HttpResponse::new(
+                400u16.try_into().expect("status"),
+                SdkBody::empty(),
+            ),
+        );
+        let ce = sdk_error("DescribeVpcs", "us-east-1", &e);
+        assert_eq!(ce.code.as_deref(), Some("InvalidVpcID.NotFound"));
+        assert_eq!(ce.message, "The vpc ID 'vpc-1' does not exist");
+        assert_eq!(ce.region, "us-east-1");
+        assert!(ce.is_not_found());
+    }
+
+    #[test]
+    fn service_errors_without_code_keep_status() {
+        let e: SdkError<DescribeVpcsError> = SdkError::service_error(
+            DescribeVpcsError::generic(ErrorMetadata::builder().build()),
+            aws_sdk_ec2::config::http::HttpResponse::new(
+                500u16.try_into().expect("status"),
+                SdkBody::from("<html>"),
+            ),
+        );
+        let ce = sdk_error("DescribeVpcEndpoints", "us-east-1", &e);
+        assert_eq!(ce.code, None);
+        assert!(ce.message.starts_with("HTTP 500"), "{}", ce.message);
+    }
+
+    #[test]
+    fn non_service_errors_have_no_code() {
+        let e: SdkError<DescribeVpcsError> = SdkError::timeout_error("took too long");
+        let ce = sdk_error("DescribeVpcs", "eu-west-1", &e);
+        assert_eq!(ce.code, None);
+        assert!(ce.message.contains("took too long"), "{}", ce.message);
+    }
+
+    #[test]
+    fn empty_id_lists_select_nothing() {
+        assert_eq!(selection(&Filter::Ids(vec![])), Selection::Nothing);
+        assert_eq!(selection(&Filter::Vpcs(vec![])), Selection::Nothing);
+        assert_eq!(
+            selection(&Filter::Ids(vec!["vpc-1".into()])),
+            Selection::Ids(vec!["vpc-1".into()])
+        );
+        let Selection::Filters(f) = selection(&Filter::Plan("lab".into())) else {
+            panic!("plan is a filter");
+        };
+        assert_eq!(f[0].name(), Some("tag:s3ep:plan"));
+        assert_eq!(f[0].values(), ["lab".to_string()]);
+        let Selection::Filters(f) = selection(&Filter::Vpcs(vec!["vpc-1".into()])) else {
+            panic!("vpcs is a filter");
+        };
+        assert_eq!(f[0].name(), Some("vpc-id"));
+    }
+
+    #[test]
+    fn routes_convert_and_skip_ipv6() {
+        let r = ec2::Route::builder()
+            .destination_prefix_list_id("pl-1")
+            .gateway_id("vpce-1")
+            .state(ec2::RouteState::Active)
+            .build();
+        let lr = conv_route(&r).expect("route");
+        assert_eq!(lr.dest, RouteDest::PrefixList("pl-1".into()));
+        assert_eq!(lr.state.as_deref(), Some("active"));
+        let r = ec2::Route::builder()
+            .destination_cidr_block("10.0.0.0/16")
+            .vpc_peering_connection_id("pcx-1")
+            .build();
+        let lr = conv_route(&r).expect("route");
+        assert_eq!(
+            lr.dest,
+            RouteDest::Cidr("10.0.0.0/16".parse().expect("cidr"))
+        );
+        assert_eq!(lr.peering_id.as_deref(), Some("pcx-1"));
+        let r = ec2::Route::builder()
+            .destination_ipv6_cidr_block("::/0")
+            .build();
+        assert_eq!(conv_route(&r), None);
+    }
+
+    #[test]
+    fn permissions_flatten_per_peer() {
+        let p = ec2::IpPermission::builder()
+            .ip_protocol("TCP")
+            .from_port(443)
+            .to_port(443)
+            .ip_ranges(ec2::IpRange::builder().cidr_ip("10.0.0.0/16").build())
+            .ip_ranges(ec2::IpRange::builder().cidr_ip("bogus").build())
+            .user_id_group_pairs(ec2::UserIdGroupPair::builder().group_id("sg-1").build())
+            .build();
+        let all = ec2::IpPermission::builder()
+            .ip_protocol("-1")
+            .ip_ranges(ec2::IpRange::builder().cidr_ip("0.0.0.0/0").build());
+        let rules = flatten_permissions(&[p, all.build()]);
+        assert_eq!(rules.len(), 3);
+        assert!(rules[0].is_https());
+        assert_eq!(rules[1].peer, RulePeer::Group("sg-1".into()));
+        assert_eq!(rules[2].protocol, "-1");
+        assert_eq!(rules[2].from_port, None);
+    }
+
+    #[test]
+    fn endpoints_convert() {
+        let e = ec2::VpcEndpoint::builder()
+            .vpc_endpoint_id("vpce-1")
+            .vpc_endpoint_type(ec2::VpcEndpointType::Interface)
+            .vpc_id("vpc-1")
+            .service_name("com.amazonaws.us-east-1.s3")
+            .state(ec2::State::from("available"))
+            .policy_document("%7B%7D")
+            .subnet_ids("subnet-1")
+            .groups(
+                ec2::SecurityGroupIdentifier::builder()
+                    .group_id("sg-1")
+                    .build(),
+            )
+            .private_dns_enabled(false)
+            .dns_entries(
+                ec2::DnsEntry::builder()
+                    .dns_name("x.vpce.amazonaws.com")
+                    .build(),
+            )
+            .last_error(
+                ec2::LastError::builder()
+                    .code("Boom")
+                    .message("it broke")
+                    .build(),
+            )
+            .tags(ec2::Tag::builder().key("s3ep:plan").value("lab").build())
+            .build();
+        let ep = conv_endpoint("X", "us-east-1", &e, None)
+            .expect("ok")
+            .expect("managed type");
+        assert_eq!(ep.endpoint_type, EndpointType::Interface);
+        assert_eq!(ep.state, "available");
+        assert_eq!(ep.policy, Some(json!({})));
+        assert_eq!(ep.security_group_ids, vec!["sg-1".to_string()]);
+        assert_eq!(ep.last_error.as_deref(), Some("Boom: it broke"));
+        assert_eq!(ep.tags.get("s3ep:plan").map(String::as_str), Some("lab"));
+        assert_eq!(ep.dns_entries.len(), 1);
+
+        let glb = ec2::VpcEndpoint::builder()
+            .vpc_endpoint_id("vpce-2")
+            .vpc_endpoint_type(ec2::VpcEndpointType::GatewayLoadBalancer)
+            .build();
+        assert_eq!(conv_endpoint("X", "r", &glb, None).expect("ok"), None);
+
+        let no_vpc = ec2::VpcEndpoint::builder()
+            .vpc_endpoint_id("vpce-3")
+            .vpc_endpoint_type(ec2::VpcEndpointType::Gateway)
+            .build();
+        let err = conv_endpoint("X", "r", &no_vpc, None).expect_err("missing vpc");
+        assert!(err.message.contains("VpcId"));
+    }
+
+    #[test]
+    fn peerings_filter_client_side() {
+        let p = LPeering {
+            id: "pcx-1".into(),
+            region: "us-east-1".into(),
+            requester_vpc_id: Some("vpc-a".into()),
+            requester_region: Some("us-east-1".into()),
+            accepter_vpc_id: Some("vpc-b".into()),
+            accepter_region: Some("ap-northeast-2".into()),
+            status: "active".into(),
+            tags: [(TAG_PLAN.to_string(), "lab".to_string())].into(),
+        };
+        assert!(peering_matches(&p, &Filter::Plan("lab".into())));
+        assert!(!peering_matches(&p, &Filter::Plan("other".into())));
+        assert!(peering_matches(&p, &Filter::Vpcs(vec!["vpc-b".into()])));
+        assert!(!peering_matches(&p, &Filter::Vpcs(vec!["vpc-c".into()])));
+        assert!(peering_matches(&p, &Filter::Ids(vec!["pcx-1".into()])));
+    }
+
+    #[test]
+    fn https_permissions_are_tcp_443() {
+        let p = https_permission(&RulePeer::Cidr("10.0.0.0/16".parse().expect("cidr")));
+        assert_eq!(p.ip_protocol(), Some("tcp"));
+        assert_eq!((p.from_port(), p.to_port()), (Some(443), Some(443)));
+        assert_eq!(p.ip_ranges()[0].description(), Some(RULE_DESCRIPTION));
+        let p = https_permission(&RulePeer::Group("sg-9".into()));
+        assert_eq!(p.user_id_group_pairs()[0].group_id(), Some("sg-9"));
+    }
+}

@@ -1,0 +1,184 @@
+//! The cloud boundary. `Cloud` is the only way the rest of s3ep talks to EC2;
+//! it speaks model types only. `aws` implements it with aws-sdk-ec2 (the only
+//! module that imports the SDK); `memory` is an in-memory EC2 for offline
+//! tests of state reading, diffing and execution.
+
+pub mod aws;
+pub mod memory;
+
+use async_trait::async_trait;
+use ipnet::Ipv4Net;
+use serde_json::Value;
+
+use crate::model::{
+    EndpointType, LEndpoint, LPeering, LRouteTable, LSecurityGroup, LSubnet, LVpc, RouteDest,
+    RulePeer, Tags,
+};
+
+/// Which resources a Describe call returns. One call per kind per region:
+/// never one per resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter {
+    /// Resources tagged `s3ep:plan` = this plan name (server-side tag filter;
+    /// callers still check the tags of each result themselves).
+    Plan(String),
+    /// Resources with these ids (adopted resources, or waits on created ones).
+    Ids(Vec<String>),
+    /// Resources inside these VPC ids (`vpc-id` filter).
+    Vpcs(Vec<String>),
+}
+
+/// What to create an endpoint with. Ids are already resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointCreate {
+    pub vpc_id: String,
+    pub service: String,
+    pub endpoint_type: EndpointType,
+    pub route_table_ids: Vec<String>,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    /// Interface endpoints only; sent explicitly (with DnsOptions) when set.
+    pub private_dns: Option<bool>,
+    /// Policy document; `None` leaves AWS's default.
+    pub policy: Option<Value>,
+    pub tags: Tags,
+    /// Idempotency token (CreateVpcEndpoint accepts one).
+    pub client_token: Option<String>,
+}
+
+/// An in-place endpoint change: ModifyVpcEndpoint's add/remove lists.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EndpointModify {
+    pub add_route_table_ids: Vec<String>,
+    pub remove_route_table_ids: Vec<String>,
+    pub add_subnet_ids: Vec<String>,
+    pub remove_subnet_ids: Vec<String>,
+    pub add_security_group_ids: Vec<String>,
+    pub remove_security_group_ids: Vec<String>,
+    /// `Some(Some(doc))` sets a policy, `Some(None)` resets to the default.
+    pub policy: Option<Option<Value>>,
+    pub private_dns: Option<bool>,
+}
+
+impl EndpointModify {
+    /// Whether this asks for no change at all.
+    pub fn is_empty(&self) -> bool {
+        *self == EndpointModify::default()
+    }
+}
+
+/// An error from the cloud that keeps the AWS error code.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{op} in {region}: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+pub struct CloudError {
+    /// The EC2 operation, e.g. `CreateVpcEndpoint`.
+    pub op: &'static str,
+    pub region: String,
+    /// The AWS error code, e.g. `InvalidVpcID.NotFound`, when EC2 sent one.
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl CloudError {
+    pub fn new(op: &'static str, region: &str, code: Option<&str>, message: impl Into<String>) -> Self {
+        CloudError {
+            op,
+            region: region.to_string(),
+            code: code.map(str::to_string),
+            message: message.into(),
+        }
+    }
+
+    /// A response that lacked a field s3ep needs.
+    pub fn missing(op: &'static str, region: &str, field: &str) -> Self {
+        CloudError::new(op, region, None, format!("response has no {field}"))
+    }
+
+    fn code_lower(&self) -> String {
+        self.code.as_deref().unwrap_or("").to_ascii_lowercase()
+    }
+
+    /// `*.NotFound` (compared case-insensitively: moto and AWS spell some
+    /// codes differently).
+    pub fn is_not_found(&self) -> bool {
+        let c = self.code_lower();
+        c.ends_with(".notfound") || c.ends_with("notfound") || c == "invalidroute.notfound"
+    }
+
+    /// The thing already exists (duplicate route or rule).
+    pub fn is_duplicate(&self) -> bool {
+        let c = self.code_lower();
+        c == "routealreadyexists" || c == "invalidpermission.duplicate"
+    }
+
+    /// A transient conflict worth retrying during deletes and modifies.
+    pub fn is_retryable_conflict(&self) -> bool {
+        matches!(
+            self.code_lower().as_str(),
+            "incorrectstate" | "operationinprogress" | "dependencyviolation" | "invalidstate"
+        )
+    }
+}
+
+/// Result alias for cloud calls.
+pub type CloudResult<T> = Result<T, CloudError>;
+
+/// The EC2 operations s3ep uses. Every method takes the region it acts in.
+#[async_trait]
+pub trait Cloud: Send + Sync {
+    // --- reads: one paginated call per kind and filter ---
+    async fn describe_vpcs(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LVpc>>;
+    async fn describe_subnets(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LSubnet>>;
+    async fn describe_route_tables(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LRouteTable>>;
+    async fn describe_security_groups(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LSecurityGroup>>;
+    async fn describe_endpoints(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LEndpoint>>;
+    /// Peerings seen from `region` (as requester or accepter).
+    async fn describe_peerings(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LPeering>>;
+    /// The id of the region's S3 prefix list (`com.amazonaws.<region>.s3`).
+    async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>>;
+
+    // --- VPCs and subnets ---
+    /// Creates a VPC tagged with `tags` and turns on DNS hostnames.
+    async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String>;
+    async fn delete_vpc(&self, region: &str, vpc_id: &str) -> CloudResult<()>;
+    async fn create_subnet(&self, region: &str, vpc_id: &str, az: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String>;
+    async fn delete_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<()>;
+
+    // --- route tables, associations, routes ---
+    async fn create_route_table(&self, region: &str, vpc_id: &str, tags: &Tags, client_token: Option<&str>) -> CloudResult<String>;
+    async fn delete_route_table(&self, region: &str, rtb_id: &str) -> CloudResult<()>;
+    /// Returns the association id.
+    async fn associate_route_table(&self, region: &str, rtb_id: &str, subnet_id: &str) -> CloudResult<String>;
+    async fn disassociate_route_table(&self, region: &str, association_id: &str) -> CloudResult<()>;
+    /// A route to `dest` through a peering connection.
+    async fn create_peering_route(&self, region: &str, rtb_id: &str, dest: &RouteDest, peering_id: &str) -> CloudResult<()>;
+    async fn delete_route(&self, region: &str, rtb_id: &str, dest: &RouteDest) -> CloudResult<()>;
+    /// Restores a gateway endpoint's prefix-list route (CreateRoute with the
+    /// endpoint as GatewayId), for a route found missing from a table the
+    /// endpoint is associated with.
+    async fn create_endpoint_route(&self, region: &str, rtb_id: &str, dest: &RouteDest, endpoint_id: &str) -> CloudResult<()>;
+
+    // --- tags ---
+    /// Adds or overwrites tags on an owned resource (CreateTags).
+    async fn set_tags(&self, region: &str, resource_id: &str, tags: &Tags) -> CloudResult<()>;
+
+    // --- security groups ---
+    async fn create_security_group(&self, region: &str, vpc_id: &str, name: &str, description: &str, tags: &Tags) -> CloudResult<String>;
+    async fn delete_security_group(&self, region: &str, sg_id: &str) -> CloudResult<()>;
+    /// Inbound TCP 443 from `peer`, the rule tagged with `tags`.
+    async fn authorize_https_ingress(&self, region: &str, sg_id: &str, peer: &RulePeer, tags: &Tags) -> CloudResult<()>;
+    async fn revoke_https_ingress(&self, region: &str, sg_id: &str, peer: &RulePeer) -> CloudResult<()>;
+
+    // --- endpoints ---
+    async fn create_endpoint(&self, region: &str, spec: &EndpointCreate) -> CloudResult<LEndpoint>;
+    async fn modify_endpoint(&self, region: &str, endpoint_id: &str, change: &EndpointModify) -> CloudResult<()>;
+    /// Deletes one endpoint; a per-endpoint failure in `Unsuccessful` is an error.
+    async fn delete_endpoint(&self, region: &str, endpoint_id: &str) -> CloudResult<()>;
+
+    // --- peering ---
+    /// Requests a peering from `region`; returns its id.
+    async fn create_peering(&self, region: &str, vpc_id: &str, peer_vpc_id: &str, peer_region: &str, tags: &Tags) -> CloudResult<String>;
+    /// Accepts from the accepter's region.
+    async fn accept_peering(&self, region: &str, peering_id: &str) -> CloudResult<()>;
+    async fn delete_peering(&self, region: &str, peering_id: &str) -> CloudResult<()>;
+}

@@ -1,0 +1,76 @@
+//! One module per verb: thin glue over load → read → diff → render →
+//! confirm → execute.
+
+mod apply;
+mod outputs;
+mod plan;
+mod validate;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::cli::{Cli, Command, Global};
+use crate::cloud::aws::{AwsCloud, AwsSettings};
+use crate::cloud::Cloud;
+use crate::diff::{self, Changes, Mode};
+use crate::model::{Desired, Live};
+
+/// Runs the parsed command line; returns the exit status.
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Validate { plan } => validate::run(plan),
+        Command::Plan { plan, json, detailed_exitcode } => {
+            plan::run(g, plan, *json, *detailed_exitcode).await
+        }
+        Command::Apply { plan, yes, dry_run } => {
+            apply::run(g, plan, Mode::Apply, *yes, *dry_run).await
+        }
+        Command::Destroy { plan, yes, dry_run } => {
+            apply::run(g, plan, Mode::Destroy, *yes, *dry_run).await
+        }
+        Command::Outputs { plan, json } => outputs::run(g, plan, *json).await,
+    }
+}
+
+/// Loads and validates a plan; errors are printed one per line.
+fn load(path: &Path) -> anyhow::Result<Desired> {
+    crate::plan::load_file(path).map_err(|e| anyhow::anyhow!("invalid plan:\n{e}"))
+}
+
+/// Connects one EC2 client per region of the plan.
+async fn connect(g: &Global, desired: &Desired) -> Arc<dyn Cloud> {
+    let settings = AwsSettings {
+        profile: g.profile.clone(),
+        endpoint_url: g.endpoint_url.clone(),
+        max_attempts: g.max_attempts.max(1),
+    };
+    Arc::new(AwsCloud::new(&settings, &desired.regions()).await)
+}
+
+/// Everything a command needs after reading live state.
+struct Context {
+    desired: Desired,
+    cloud: Arc<dyn Cloud>,
+    live: Live,
+}
+
+async fn read(g: &Global, path: &Path) -> anyhow::Result<Context> {
+    let desired = load(path)?;
+    let cloud = connect(g, &desired).await;
+    let live = crate::state::read(cloud.as_ref(), &desired)
+        .await
+        .context("reading live state")?;
+    Ok(Context { desired, cloud, live })
+}
+
+fn changes(ctx: &Context, mode: Mode) -> anyhow::Result<Changes> {
+    Ok(diff::diff(&ctx.desired, &ctx.live, mode)?)
+}
+
+fn wait_timeout(g: &Global) -> Duration {
+    Duration::from_secs(g.wait_timeout)
+}

@@ -1,0 +1,126 @@
+//! The operations the executor runs for a change, in model terms. A step
+//! names the phase it belongs to (deletes walk the dependency order in
+//! reverse, creates walk it forward) and its rank in that order.
+
+use std::fmt;
+
+use ipnet::Ipv4Net;
+use serde_json::Value;
+
+use crate::model::{Address, EndpointType, RouteDest, RulePeer, Tags};
+
+/// An AWS id known now, or the address of a resource this run creates.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum IdRef {
+    Id(String),
+    Addr(Address),
+}
+
+impl fmt::Display for IdRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdRef::Id(id) => f.write_str(id),
+            IdRef::Addr(a) => write!(f, "{a} (new)"),
+        }
+    }
+}
+
+/// Deletes run first, in reverse dependency order; creates and in-place
+/// additions then run in dependency order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    Delete,
+    Create,
+}
+
+/// One executable operation with its place in the order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub phase: Phase,
+    /// The resource kind's position in dependency order (see `diff::rank`).
+    pub rank: u8,
+    pub op: Op,
+}
+
+impl Step {
+    pub fn create(rank: u8, op: Op) -> Self {
+        Step { phase: Phase::Create, rank, op }
+    }
+    pub fn delete(rank: u8, op: Op) -> Self {
+        Step { phase: Phase::Delete, rank, op }
+    }
+}
+
+/// What a route points at.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RouteTarget {
+    Peering(IdRef),
+    /// A gateway endpoint (restoring its prefix-list route).
+    Endpoint(String),
+}
+
+/// Additions (as references, possibly to new resources) and removals (as
+/// live ids) for ModifyVpcEndpoint.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EndpointEdit {
+    pub route_tables: Vec<IdRef>,
+    pub subnets: Vec<IdRef>,
+    pub security_groups: Vec<IdRef>,
+    pub route_table_ids: Vec<String>,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    pub private_dns: Option<bool>,
+    /// `Some(None)` resets to AWS's default policy.
+    pub policy: Option<Option<Value>>,
+}
+
+impl EndpointEdit {
+    pub fn is_empty(&self) -> bool {
+        *self == EndpointEdit::default()
+    }
+}
+
+/// An operation on EC2. Every variant carries the region it runs in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    CreateVpc { region: String, cidr: Ipv4Net, tags: Tags },
+    DeleteVpc { region: String, id: String },
+    CreateSubnet { region: String, vpc: IdRef, az: String, cidr: Ipv4Net, tags: Tags },
+    DeleteSubnet { region: String, id: String },
+    /// Creates the table, then associates each subnet.
+    CreateRouteTable { region: String, vpc: IdRef, subnets: Vec<IdRef>, tags: Tags },
+    Associate { region: String, route_table: IdRef, subnet: IdRef },
+    Disassociate { region: String, association_id: String },
+    /// Disassociates these associations, then deletes the table.
+    DeleteRouteTable { region: String, id: String, associations: Vec<String> },
+    CreateSecurityGroup { region: String, vpc: IdRef, name: String, description: String, tags: Tags },
+    DeleteSecurityGroup { region: String, id: String },
+    AuthorizeIngress { region: String, group: IdRef, peer: RulePeer, tags: Tags },
+    RevokeIngress { region: String, group: String, peer: RulePeer },
+    /// Creates the endpoint and waits until it is available.
+    CreateEndpoint {
+        region: String,
+        vpc: IdRef,
+        service: String,
+        endpoint_type: EndpointType,
+        route_tables: Vec<IdRef>,
+        subnets: Vec<IdRef>,
+        security_groups: Vec<IdRef>,
+        private_dns: Option<bool>,
+        policy: Option<Value>,
+        tags: Tags,
+    },
+    ModifyEndpoint { region: String, id: String, edit: EndpointEdit },
+    /// Deletes the endpoint and waits until it is deleted.
+    DeleteEndpoint { region: String, id: String },
+    /// Requests in the requester's region, accepts in the accepter's, waits
+    /// until active.
+    CreatePeering { region: String, requester: IdRef, accepter: IdRef, accepter_region: String, tags: Tags },
+    /// Accepts a pending peering (when `pending`) and waits until active.
+    AcceptPeering { region: String, id: String, pending: bool },
+    DeletePeering { region: String, id: String },
+    CreateRoute { region: String, route_table: IdRef, dest: RouteDest, target: RouteTarget },
+    DeleteRoute { region: String, route_table: String, dest: RouteDest },
+    /// Adds or overwrites tags on an owned resource.
+    SetTags { region: String, id: String, tags: Tags },
+}

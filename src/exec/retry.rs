@@ -1,0 +1,231 @@
+//! Retry and wait policies for what the SDK's own retry does not cover:
+//! NotFound right after this run created a resource (eventual consistency),
+//! transient conflicts while deleting or modifying, and waiting for a state.
+//! All use backon's exponential backoff with jitter, bounded in total time.
+
+use std::future::Future;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+
+use crate::cloud::{Cloud, CloudError, Filter};
+
+/// Bounds for retries and waits.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// How long NotFound on a resource this run just created is retried.
+    pub fresh_timeout: Duration,
+    /// How long IncorrectState / OperationInProgress / DependencyViolation
+    /// are retried.
+    pub conflict_timeout: Duration,
+    /// How long a wait for `available`, `active` or `deleted` may take.
+    pub wait_timeout: Duration,
+    /// First and longest pause between attempts or polls.
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            fresh_timeout: Duration::from_secs(120),
+            conflict_timeout: Duration::from_secs(300),
+            wait_timeout: Duration::from_secs(600),
+            min_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A wait that did not reach its state.
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    #[error("timed out after {waited:?} waiting for {resource} to be {want} (last state: {last})")]
+    Timeout {
+        resource: String,
+        want: &'static str,
+        last: String,
+        waited: Duration,
+    },
+    #[error("{resource} is {state}{}", detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Failed {
+        resource: String,
+        state: String,
+        detail: Option<String>,
+    },
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+}
+
+impl RetryPolicy {
+    fn backoff(&self, total: Duration) -> ExponentialBuilder {
+        ExponentialBuilder::default()
+            .with_min_delay(self.min_delay)
+            .with_max_delay(self.max_delay)
+            .with_factor(2.0)
+            .with_jitter()
+            .without_max_times()
+            .with_total_delay(Some(total))
+    }
+
+    /// Runs `f`; when `fresh` (it refers to something this run created),
+    /// NotFound is retried for `fresh_timeout`. Elsewhere NotFound stands.
+    pub async fn fresh<T, Fut, F>(&self, fresh: bool, f: F) -> Result<T, CloudError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, CloudError>>,
+    {
+        f.retry(self.backoff(self.fresh_timeout))
+            .when(|e: &CloudError| fresh && e.is_not_found())
+            .notify(|e: &CloudError, d| tracing::debug!(error = %e, delay_ms = d.as_millis() as u64, "retrying after NotFound"))
+            .await
+    }
+
+    /// Runs a modify: transient conflicts retried, and NotFound too when
+    /// `fresh`.
+    pub async fn conflict<T, Fut, F>(&self, fresh: bool, f: F) -> Result<T, CloudError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, CloudError>>,
+    {
+        f.retry(self.backoff(self.conflict_timeout))
+            .when(|e: &CloudError| e.is_retryable_conflict() || (fresh && e.is_not_found()))
+            .notify(|e: &CloudError, d| tracing::debug!(error = %e, delay_ms = d.as_millis() as u64, "retrying after conflict"))
+            .await
+    }
+
+    /// Runs a delete: transient conflicts retried; NotFound means it is
+    /// already gone, which is what a delete wants.
+    pub async fn delete<Fut, F>(&self, f: F) -> Result<(), CloudError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(), CloudError>>,
+    {
+        match self.conflict(false, f).await {
+            Err(e) if e.is_not_found() => Ok(()),
+            r => r,
+        }
+    }
+}
+
+/// Polls with backoff until `probe` returns `Some(result)`; the probe
+/// returns the last state it saw alongside. Times out after `wait_timeout`.
+async fn poll<T, Fut, F>(
+    p: &RetryPolicy,
+    resource: &str,
+    want: &'static str,
+    status: &(dyn Fn(&str) + Sync),
+    mut probe: F,
+) -> Result<T, WaitError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(Option<T>, String), WaitError>>,
+{
+    let start = tokio::time::Instant::now();
+    let mut delay = p.min_delay;
+    loop {
+        let (done, last) = probe().await?;
+        if let Some(v) = done {
+            return Ok(v);
+        }
+        let waited = start.elapsed();
+        if waited >= p.wait_timeout {
+            return Err(WaitError::Timeout {
+                resource: resource.to_string(),
+                want,
+                last,
+                waited,
+            });
+        }
+        status(&format!("waiting for {want} (state {last}, {}s)", waited.as_secs()));
+        let pause = delay.min(p.wait_timeout.saturating_sub(waited)).max(Duration::from_millis(1));
+        tokio::time::sleep(pause).await;
+        delay = (delay * 2).min(p.max_delay);
+    }
+}
+
+/// Waits until endpoint `id` is `available`. `failed` and `rejected` end
+/// the wait with the endpoint's LastError. NotFound is eventual consistency.
+pub async fn wait_endpoint_available(
+    c: &dyn Cloud,
+    region: &str,
+    id: &str,
+    p: &RetryPolicy,
+    status: &(dyn Fn(&str) + Sync),
+) -> Result<(), WaitError> {
+    poll(p, id, "available", status, || async {
+        match c.describe_endpoints(region, &Filter::Ids(vec![id.to_string()])).await {
+            Ok(list) => match list.into_iter().find(|e| e.id == id) {
+                Some(e) if e.state == "available" => Ok((Some(()), e.state)),
+                Some(e) if matches!(e.state.as_str(), "failed" | "rejected" | "deleted" | "expired") => {
+                    Err(WaitError::Failed {
+                        resource: id.to_string(),
+                        state: e.state,
+                        detail: e.last_error,
+                    })
+                }
+                Some(e) => Ok((None, e.state)),
+                None => Ok((None, "not visible yet".into())),
+            },
+            Err(e) if e.is_not_found() => Ok((None, "not visible yet".into())),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+}
+
+/// Waits until endpoint `id` is `deleted` (or no longer listed).
+pub async fn wait_endpoint_deleted(
+    c: &dyn Cloud,
+    region: &str,
+    id: &str,
+    p: &RetryPolicy,
+    status: &(dyn Fn(&str) + Sync),
+) -> Result<(), WaitError> {
+    poll(p, id, "deleted", status, || async {
+        match c.describe_endpoints(region, &Filter::Ids(vec![id.to_string()])).await {
+            Ok(list) => match list.into_iter().find(|e| e.id == id) {
+                None => Ok((Some(()), "deleted".into())),
+                Some(e) if e.state == "deleted" => Ok((Some(()), e.state)),
+                Some(e) if e.state == "failed" => Err(WaitError::Failed {
+                    resource: id.to_string(),
+                    state: e.state,
+                    detail: e.last_error,
+                }),
+                Some(e) => Ok((None, e.state)),
+            },
+            Err(e) if e.is_not_found() => Ok((Some(()), "deleted".into())),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+}
+
+/// Waits until peering `id` is `active`, read from the requester's region.
+pub async fn wait_peering_active(
+    c: &dyn Cloud,
+    region: &str,
+    id: &str,
+    p: &RetryPolicy,
+    status: &(dyn Fn(&str) + Sync),
+) -> Result<(), WaitError> {
+    poll(p, id, "active", status, || async {
+        match c.describe_peerings(region, &Filter::Ids(vec![id.to_string()])).await {
+            Ok(list) => match list.into_iter().find(|x| x.id == id) {
+                Some(x) if x.status == "active" => Ok((Some(()), x.status)),
+                Some(x) if matches!(x.status.as_str(), "failed" | "rejected" | "expired" | "deleted") => {
+                    Err(WaitError::Failed {
+                        resource: id.to_string(),
+                        state: x.status,
+                        detail: Some("check that the VPC CIDRs do not overlap".into()),
+                    })
+                }
+                Some(x) => Ok((None, x.status)),
+                None => Ok((None, "not visible yet".into())),
+            },
+            Err(e) if e.is_not_found() => Ok((None, "not visible yet".into())),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+}

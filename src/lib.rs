@@ -1,0 +1,16 @@
+//! s3ep: provisions Amazon S3 VPC endpoints end to end from a declarative plan.
+//!
+//! Data flows one way: `plan` (load + validate) → `state` (read live EC2
+//! through `cloud`) → `diff` → `render` → `exec`. `commands` glues the steps
+//! together per CLI verb.
+
+pub mod cli;
+pub mod cloud;
+pub mod commands;
+pub mod diff;
+pub mod exec;
+pub mod model;
+pub mod plan;
+pub mod render;
+pub mod state;
+pub mod warnings;

@@ -1,0 +1,452 @@
+//! Domain types shared by every stage: the validated plan (`Desired`), the
+//! live state read from EC2 (`Live`) and resource addresses. Nothing here
+//! knows about the AWS SDK or about YAML.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use ipnet::Ipv4Net;
+use serde_json::Value;
+
+/// Tag carrying the plan name on every resource s3ep creates.
+pub const TAG_PLAN: &str = "s3ep:plan";
+/// Tag carrying the resource's address inside its plan.
+pub const TAG_KEY: &str = "s3ep:key";
+
+/// Tags as a sorted map so rendering and comparison are deterministic.
+pub type Tags = BTreeMap<String, String>;
+
+// ---------------------------------------------------------------------------
+// Desired state: what the plan asks for, fully validated and resolved.
+// ---------------------------------------------------------------------------
+
+/// A validated plan. Every cross-reference inside it has been checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    /// The plan's name (the `s3ep:plan` tag value).
+    pub name: String,
+    /// User tags added to every created resource.
+    pub tags: Tags,
+    /// VPCs by plan name.
+    pub vpcs: BTreeMap<String, DVpc>,
+    /// Endpoints by plan name.
+    pub endpoints: BTreeMap<String, DEndpoint>,
+    /// Peerings by plan name.
+    pub peerings: BTreeMap<String, DPeering>,
+}
+
+impl Desired {
+    /// Every region the plan touches, sorted and without duplicates.
+    pub fn regions(&self) -> Vec<String> {
+        let mut r: Vec<String> = self.vpcs.values().map(|v| v.region.clone()).collect();
+        r.sort();
+        r.dedup();
+        r
+    }
+
+    /// The tags a created resource at `address` carries.
+    pub fn tags_for(&self, address: &Address) -> Tags {
+        let mut t = self.tags.clone();
+        t.insert(TAG_PLAN.to_string(), self.name.clone());
+        t.insert(TAG_KEY.to_string(), address.to_string());
+        t.insert("Name".to_string(), format!("{}-{}", self.name, address));
+        t
+    }
+}
+
+/// Either create a resource from a spec, or adopt an existing one by id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source<T> {
+    /// s3ep creates and owns it.
+    Create(T),
+    /// An existing resource, referenced but never modified or deleted.
+    Adopt(String),
+}
+
+impl<T> Source<T> {
+    /// The adopted id, if adopted.
+    pub fn adopted_id(&self) -> Option<&str> {
+        match self {
+            Source::Adopt(id) => Some(id),
+            Source::Create(_) => None,
+        }
+    }
+}
+
+/// A VPC of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DVpc {
+    pub name: String,
+    pub region: String,
+    /// `Create(cidr)` or `Adopt(vpc-…)`.
+    pub source: Source<Ipv4Net>,
+    pub subnets: BTreeMap<String, DSubnet>,
+    pub route_tables: BTreeMap<String, DRouteTable>,
+}
+
+/// A subnet to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubnetSpec {
+    pub az: String,
+    pub cidr: Ipv4Net,
+}
+
+/// A subnet of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DSubnet {
+    pub name: String,
+    pub source: Source<SubnetSpec>,
+}
+
+/// A route table to create: associated with these subnet names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteTableSpec {
+    pub subnets: Vec<String>,
+}
+
+/// A route table of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DRouteTable {
+    pub name: String,
+    pub source: Source<RouteTableSpec>,
+}
+
+/// A reference to a resource in the same VPC: by plan name or by AWS id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Ref {
+    /// A name declared in the plan (subnet or route table name).
+    Name(String),
+    /// An AWS id written in the plan (`subnet-…`, `rtb-…`).
+    Id(String),
+}
+
+impl fmt::Display for Ref {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ref::Name(n) | Ref::Id(n) => f.write_str(n),
+        }
+    }
+}
+
+/// Endpoint type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointType {
+    Gateway,
+    Interface,
+}
+
+impl EndpointType {
+    /// The EC2 spelling (`Gateway`, `Interface`).
+    pub fn as_ec2(&self) -> &'static str {
+        match self {
+            EndpointType::Gateway => "Gateway",
+            EndpointType::Interface => "Interface",
+        }
+    }
+}
+
+impl fmt::Display for EndpointType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EndpointType::Gateway => "gateway",
+            EndpointType::Interface => "interface",
+        })
+    }
+}
+
+/// Where an inbound 443 rule lets traffic in from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HttpsSource {
+    /// A VPC of this plan: its CIDR (known once the VPC is read or created).
+    Vpc(String),
+    /// A literal IPv4 CIDR.
+    Cidr(Ipv4Net),
+    /// A security group id.
+    Group(String),
+}
+
+/// One `allow_https_from` entry: the text as written (used in the address)
+/// and what it means.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpsRule {
+    pub written: String,
+    pub source: HttpsSource,
+}
+
+/// The security group s3ep creates for an interface endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DSecurityGroup {
+    pub allow_https_from: Vec<HttpsRule>,
+}
+
+/// Type-specific part of an endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EndpointKind {
+    Gateway {
+        route_tables: Vec<Ref>,
+    },
+    Interface {
+        subnets: Vec<Ref>,
+        security_group: Option<DSecurityGroup>,
+        /// Existing `sg-…` ids to attach as well.
+        security_groups: Vec<String>,
+        private_dns: bool,
+    },
+}
+
+/// An endpoint of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DEndpoint {
+    pub name: String,
+    pub vpc: String,
+    /// Full service name, e.g. `com.amazonaws.us-east-1.s3`.
+    pub service: String,
+    pub kind: EndpointKind,
+    /// The policy document, or `None` for AWS's default full-access policy.
+    pub policy: Option<Value>,
+}
+
+impl DEndpoint {
+    pub fn endpoint_type(&self) -> EndpointType {
+        match self.kind {
+            EndpointKind::Gateway { .. } => EndpointType::Gateway,
+            EndpointKind::Interface { .. } => EndpointType::Interface,
+        }
+    }
+}
+
+/// A peering of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DPeering {
+    pub name: String,
+    pub requester: String,
+    pub accepter: String,
+    /// VPC name (requester or accepter) → route tables that get a route to
+    /// the other VPC's CIDR through the peering.
+    pub routes: BTreeMap<String, Vec<Ref>>,
+}
+
+// ---------------------------------------------------------------------------
+// Addresses
+// ---------------------------------------------------------------------------
+
+/// A resource address, e.g. `subnet.seoul.app-a`. Stored as the rendered
+/// string: addresses are compared, sorted and printed, never parsed back.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Address(pub String);
+
+impl Address {
+    pub fn vpc(vpc: &str) -> Self {
+        Address(format!("vpc.{vpc}"))
+    }
+    pub fn subnet(vpc: &str, subnet: &str) -> Self {
+        Address(format!("subnet.{vpc}.{subnet}"))
+    }
+    pub fn route_table(vpc: &str, table: &str) -> Self {
+        Address(format!("route_table.{vpc}.{table}"))
+    }
+    pub fn endpoint(ep: &str) -> Self {
+        Address(format!("endpoint.{ep}"))
+    }
+    pub fn security_group(ep: &str) -> Self {
+        Address(format!("security_group.{ep}"))
+    }
+    pub fn peering(p: &str) -> Self {
+        Address(format!("peering.{p}"))
+    }
+    /// `route.<vpc>.<table>.<destination>`; `table` is a name or an `rtb-` id.
+    pub fn route(vpc: &str, table: &str, dest: &str) -> Self {
+        Address(format!("route.{vpc}.{table}.{dest}"))
+    }
+    pub fn ingress(ep: &str, source: &str) -> Self {
+        Address(format!("ingress.{ep}.{source}"))
+    }
+    /// The resource kind: the part before the first dot.
+    pub fn kind(&self) -> &str {
+        self.0.split('.').next().unwrap_or("")
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Live state: what EC2 says exists. Only SDK-free types.
+// ---------------------------------------------------------------------------
+
+/// Whether `tags` mark the resource as owned by plan `plan`.
+pub fn owned_by(tags: &Tags, plan: &str) -> bool {
+    tags.get(TAG_PLAN).map(String::as_str) == Some(plan)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LVpc {
+    pub id: String,
+    pub region: String,
+    pub cidr: Option<Ipv4Net>,
+    pub state: String,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LSubnet {
+    pub id: String,
+    pub region: String,
+    pub vpc_id: String,
+    pub az: String,
+    pub cidr: Option<Ipv4Net>,
+    pub tags: Tags,
+}
+
+/// A route's destination.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RouteDest {
+    Cidr(Ipv4Net),
+    PrefixList(String),
+}
+
+impl fmt::Display for RouteDest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RouteDest::Cidr(c) => write!(f, "{c}"),
+            RouteDest::PrefixList(p) => f.write_str(p),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LRoute {
+    pub dest: RouteDest,
+    /// `vpce-…`, `igw-…`, `local`, … as EC2 reports GatewayId.
+    pub gateway_id: Option<String>,
+    pub peering_id: Option<String>,
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LAssociation {
+    pub id: String,
+    pub subnet_id: Option<String>,
+    pub main: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LRouteTable {
+    pub id: String,
+    pub region: String,
+    pub vpc_id: String,
+    pub associations: Vec<LAssociation>,
+    pub routes: Vec<LRoute>,
+    pub tags: Tags,
+}
+
+/// An inbound rule's peer.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RulePeer {
+    Cidr(Ipv4Net),
+    Group(String),
+}
+
+impl fmt::Display for RulePeer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RulePeer::Cidr(c) => write!(f, "{c}"),
+            RulePeer::Group(g) => f.write_str(g),
+        }
+    }
+}
+
+/// One inbound rule, flattened to one peer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LRule {
+    pub protocol: String,
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+    pub peer: RulePeer,
+}
+
+impl LRule {
+    /// Whether this is exactly "TCP 443 from `peer`".
+    pub fn is_https(&self) -> bool {
+        self.protocol == "tcp" && self.from_port == Some(443) && self.to_port == Some(443)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LSecurityGroup {
+    pub id: String,
+    pub region: String,
+    pub vpc_id: String,
+    pub name: String,
+    pub ingress: Vec<LRule>,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LDnsEntry {
+    pub dns_name: String,
+    pub hosted_zone_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LEndpoint {
+    pub id: String,
+    pub region: String,
+    pub vpc_id: String,
+    pub endpoint_type: EndpointType,
+    pub service: String,
+    /// Lower-case EC2 state: pending, available, deleting, deleted, failed, …
+    pub state: String,
+    pub route_table_ids: Vec<String>,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    pub private_dns: bool,
+    /// Parsed policy document; `None` when EC2 returned none.
+    pub policy: Option<Value>,
+    pub dns_entries: Vec<LDnsEntry>,
+    pub last_error: Option<String>,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LPeering {
+    pub id: String,
+    /// The region this record was read from.
+    pub region: String,
+    pub requester_vpc_id: Option<String>,
+    pub requester_region: Option<String>,
+    pub accepter_vpc_id: Option<String>,
+    pub accepter_region: Option<String>,
+    /// Lower-case status code: pending-acceptance, active, deleted, …
+    pub status: String,
+    pub tags: Tags,
+}
+
+impl LPeering {
+    /// Deleted, rejected, failed or expired peerings are history, not state.
+    pub fn is_gone(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "deleted" | "deleting" | "rejected" | "failed" | "expired"
+        )
+    }
+}
+
+/// Everything s3ep read from EC2 for one plan, over all regions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Live {
+    pub vpcs: Vec<LVpc>,
+    pub subnets: Vec<LSubnet>,
+    pub route_tables: Vec<LRouteTable>,
+    pub security_groups: Vec<LSecurityGroup>,
+    pub endpoints: Vec<LEndpoint>,
+    pub peerings: Vec<LPeering>,
+    /// Region → id of the S3 prefix list (`com.amazonaws.<region>.s3`).
+    pub s3_prefix_lists: BTreeMap<String, String>,
+}

@@ -1,0 +1,56 @@
+//! The plan as people read it: one block per change with Terraform's
+//! symbols, the attributes that change, the reason for each replace, the
+//! warnings, and the summary line.
+
+use std::fmt::Write;
+
+use crate::diff::{Action, Changes};
+use crate::warnings::Warning;
+
+/// Renders the preview. `verb` is "apply" or "destroy" (for the heading).
+pub fn plan(plan_name: &str, changes: &Changes, warnings: &[Warning]) -> String {
+    let mut s = String::new();
+    if changes.is_empty() {
+        let _ = writeln!(s, "No changes: live state matches plan {plan_name}.");
+    } else {
+        let _ = writeln!(s, "Plan {plan_name}: s3ep will perform these actions:");
+        let _ = writeln!(s);
+        for c in &changes.changes {
+            let id = c.id.as_deref().map(|i| format!(" ({i})")).unwrap_or_default();
+            let _ = writeln!(s, "  {} {}{}  [{}]", c.action.symbol(), c.address, id, c.region);
+            let why = match c.action {
+                Action::Replace => format!("must be replaced: {}", c.reason),
+                _ => c.reason.clone(),
+            };
+            let _ = writeln!(s, "      # {why}");
+            for a in &c.attrs {
+                let line = match (&a.old, &a.new) {
+                    (Some(o), Some(n)) => format!("{}: {o} -> {n}", a.name),
+                    (None, Some(n)) => format!("{}: {n}", a.name),
+                    (Some(o), None) => format!("{}: {o}", a.name),
+                    (None, None) => a.name.clone(),
+                };
+                let _ = writeln!(s, "      {line}");
+            }
+        }
+    }
+    if !warnings.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(s, "Warnings:");
+        for w in warnings {
+            let _ = writeln!(s, "  ! [{}] {}: {}", w.code, w.address, w.message);
+        }
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "{}", summary_line(changes));
+    s
+}
+
+/// "N to create, N to update, N to replace, N to delete".
+pub fn summary_line(changes: &Changes) -> String {
+    let n = changes.summary();
+    format!(
+        "Plan: {} to create, {} to update, {} to replace, {} to delete.",
+        n.create, n.update, n.replace, n.delete
+    )
+}

@@ -1,0 +1,204 @@
+//! Reads live state for a plan from EC2 through the `Cloud` trait.
+//!
+//! Per region, one Describe per resource kind finds everything the plan owns
+//! (server-side `tag:s3ep:plan` filter), plus one more per kind only when the
+//! plan adopts resources of that kind by id. The number of calls depends on
+//! regions and kinds, never on the number of resources. Ownership is
+//! re-checked on each result's own tags: a server-side filter may be ignored
+//! (moto ignores peering filters) or wrong.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::cloud::{Cloud, CloudError, Filter};
+use crate::model::{
+    owned_by, Desired, EndpointKind, EndpointType, Live, Ref, Source,
+};
+
+/// A failure while reading live state.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+    /// Something the plan adopts by id does not exist (or is elsewhere).
+    #[error("{key}: {message}")]
+    Adopted { key: String, message: String },
+}
+
+/// What the plan adopts by id, per region and kind.
+#[derive(Default)]
+struct AdoptedIds {
+    vpcs: BTreeSet<String>,
+    subnets: BTreeSet<String>,
+    route_tables: BTreeSet<String>,
+}
+
+fn adopted_ids(desired: &Desired, region: &str) -> AdoptedIds {
+    let mut ids = AdoptedIds::default();
+    for vpc in desired.vpcs.values().filter(|v| v.region == region) {
+        if let Source::Adopt(id) = &vpc.source {
+            ids.vpcs.insert(id.clone());
+        }
+        for s in vpc.subnets.values() {
+            if let Source::Adopt(id) = &s.source {
+                ids.subnets.insert(id.clone());
+            }
+        }
+        for t in vpc.route_tables.values() {
+            if let Source::Adopt(id) = &t.source {
+                ids.route_tables.insert(id.clone());
+            }
+        }
+    }
+    let region_of = |vpc: &str| desired.vpcs.get(vpc).map(|v| v.region.as_str());
+    for ep in desired.endpoints.values() {
+        if region_of(&ep.vpc) != Some(region) {
+            continue;
+        }
+        match &ep.kind {
+            EndpointKind::Gateway { route_tables } => {
+                ids.route_tables.extend(ref_ids(route_tables));
+            }
+            EndpointKind::Interface { subnets, .. } => {
+                ids.subnets.extend(ref_ids(subnets));
+            }
+        }
+    }
+    for p in desired.peerings.values() {
+        for (vpc, tables) in &p.routes {
+            if region_of(vpc) == Some(region) {
+                ids.route_tables.extend(ref_ids(tables));
+            }
+        }
+    }
+    ids
+}
+
+fn ref_ids(refs: &[Ref]) -> impl Iterator<Item = String> + '_ {
+    refs.iter().filter_map(|r| match r {
+        Ref::Id(id) => Some(id.clone()),
+        Ref::Name(_) => None,
+    })
+}
+
+/// Describes by plan tag, then by id for adopted ids not already seen.
+macro_rules! owned_and_adopted {
+    ($cloud:expr, $method:ident, $region:expr, $plan:expr, $ids:expr, $what:expr) => {{
+        let mut found: Vec<_> = $cloud
+            .$method($region, &Filter::Plan($plan.to_string()))
+            .await?
+            .into_iter()
+            .filter(|r| owned_by(&r.tags, $plan))
+            .collect();
+        let missing: Vec<String> = $ids
+            .iter()
+            .filter(|id| !found.iter().any(|r| &r.id == *id))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            let adopted = $cloud
+                .$method($region, &Filter::Ids(missing.clone()))
+                .await
+                .map_err(|e| adopted_error(e, $what, &missing, $region))?;
+            for id in &missing {
+                if !adopted.iter().any(|r| &r.id == id) {
+                    return Err(StateError::Adopted {
+                        key: id.clone(),
+                        message: format!("{} {id} not found in {}", $what, $region),
+                    });
+                }
+            }
+            found.extend(adopted);
+        }
+        found
+    }};
+}
+
+fn adopted_error(e: CloudError, what: &str, ids: &[String], region: &str) -> StateError {
+    if e.is_not_found() {
+        StateError::Adopted {
+            key: ids.join(", "),
+            message: format!("adopted {what} not found in {region}: {e}"),
+        }
+    } else {
+        StateError::Cloud(e)
+    }
+}
+
+/// Reads everything `desired` owns or adopts, in every region it touches
+/// (plus `extra_regions`, where owned resources may remain after a VPC moved
+/// regions in the plan).
+pub async fn read(cloud: &dyn Cloud, desired: &Desired) -> Result<Live, StateError> {
+    let mut live = Live::default();
+    let plan = desired.name.as_str();
+    for region in desired.regions() {
+        let region = region.as_str();
+        let ids = adopted_ids(desired, region);
+        let vpcs = owned_and_adopted!(cloud, describe_vpcs, region, plan, ids.vpcs, "VPC");
+        let subnets = owned_and_adopted!(cloud, describe_subnets, region, plan, ids.subnets, "subnet");
+        let tables = owned_and_adopted!(
+            cloud,
+            describe_route_tables,
+            region,
+            plan,
+            ids.route_tables,
+            "route table"
+        );
+        let groups: Vec<_> = cloud
+            .describe_security_groups(region, &Filter::Plan(plan.to_string()))
+            .await?
+            .into_iter()
+            .filter(|g| owned_by(&g.tags, plan))
+            .collect();
+        let endpoints: Vec<_> = cloud
+            .describe_endpoints(region, &Filter::Plan(plan.to_string()))
+            .await?
+            .into_iter()
+            .filter(|e| owned_by(&e.tags, plan))
+            .collect();
+        let peerings: Vec<_> = cloud
+            .describe_peerings(region, &Filter::Plan(plan.to_string()))
+            .await?
+            .into_iter()
+            .filter(|p| owned_by(&p.tags, plan))
+            .collect();
+        let wants_gateway = desired.endpoints.values().any(|e| {
+            e.endpoint_type() == EndpointType::Gateway
+                && desired.vpcs.get(&e.vpc).map(|v| v.region.as_str()) == Some(region)
+        });
+        let has_gateway = endpoints
+            .iter()
+            .any(|e| e.endpoint_type == EndpointType::Gateway);
+        if wants_gateway || has_gateway {
+            if let Some(pl) = cloud.s3_prefix_list(region).await? {
+                live.s3_prefix_lists.insert(region.to_string(), pl);
+            }
+        }
+        live.vpcs.extend(vpcs);
+        live.subnets.extend(subnets);
+        live.route_tables.extend(tables);
+        live.security_groups.extend(groups);
+        live.endpoints.extend(endpoints);
+        live.peerings.extend(peerings);
+    }
+    dedupe_peerings(&mut live);
+    Ok(live)
+}
+
+/// A cross-region peering can be listed from both of its regions; keep one
+/// record per id, preferring the one read in the requester's region (where
+/// s3ep created and tagged it).
+fn dedupe_peerings(live: &mut Live) {
+    let mut by_id: BTreeMap<String, crate::model::LPeering> = BTreeMap::new();
+    for p in live.peerings.drain(..) {
+        let from_requester = p.requester_region.as_deref() == Some(p.region.as_str());
+        match by_id.get(&p.id) {
+            Some(existing)
+                if existing.requester_region.as_deref() == Some(existing.region.as_str())
+                    || !from_requester => {}
+            _ => {
+                by_id.insert(p.id.clone(), p);
+            }
+        }
+    }
+    live.peerings = by_id.into_values().collect();
+}

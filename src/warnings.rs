@@ -1,0 +1,138 @@
+//! The warnings a preview shows: what a change or a plan does that people
+//! should know before they say yes. Each has a stable code (used in JSON).
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::diff::{Action, Changes};
+use crate::model::{Address, Desired, EndpointKind};
+
+/// One warning: a stable code, the address it concerns and the message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    pub code: &'static str,
+    pub address: String,
+    pub message: String,
+}
+
+/// Gateway route switch: S3 traffic moves onto the endpoint.
+pub const GATEWAY_ROUTE_SWITCH: &str = "gateway-route-switch";
+/// An endpoint without a policy allows everything.
+pub const DEFAULT_POLICY: &str = "default-policy";
+/// `aws:SourceIp` never matches through an endpoint.
+pub const SOURCE_IP_CONDITION: &str = "source-ip-condition";
+/// Interface endpoints are billed per AZ-hour.
+pub const INTERFACE_COST: &str = "interface-endpoint-cost";
+/// Clients need 443 out, and the endpoint-specific DNS name and region.
+pub const CLIENT_SETTINGS: &str = "interface-client-settings";
+
+/// Warnings for applying `changes` to reach `desired`.
+pub fn for_apply(desired: &Desired, changes: &Changes) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for (name, ep) in &desired.endpoints {
+        let address = Address::endpoint(name);
+        let change = changes.changes.iter().find(|c| c.address == address);
+        match &ep.kind {
+            EndpointKind::Gateway { route_tables } => {
+                let tables: Option<Vec<String>> = match change.map(|c| c.action) {
+                    Some(Action::Create) | Some(Action::Replace) => {
+                        Some(route_tables.iter().map(|r| r.to_string()).collect())
+                    }
+                    Some(Action::Update) => {
+                        let added: Vec<String> = change
+                            .into_iter()
+                            .flat_map(|c| c.attrs.iter())
+                            .filter(|a| a.name == "route_tables")
+                            .filter_map(|a| a.new.clone())
+                            .collect();
+                        (!added.is_empty()).then_some(added)
+                    }
+                    _ => None,
+                };
+                let restored: Vec<String> = changes
+                    .changes
+                    .iter()
+                    .filter(|c| c.action == Action::Create && c.address.kind() == "route")
+                    .filter(|c| {
+                        c.address.as_str().starts_with(&format!("route.{}.", ep.vpc))
+                            && c.attrs.iter().any(|a| a.new.as_deref().is_some_and(|t| t.starts_with("vpce-")))
+                    })
+                    .map(|c| c.address.to_string())
+                    .collect();
+                let mut tables = tables.unwrap_or_default();
+                tables.extend(restored);
+                if !tables.is_empty() {
+                    out.push(Warning {
+                        code: GATEWAY_ROUTE_SWITCH,
+                        address: address.to_string(),
+                        message: format!(
+                            "routing S3's prefix list to the gateway endpoint in route table(s) {} of VPC {} moves S3 traffic from their subnets onto the endpoint: open TCP connections to S3 are reset and not resumed, S3 then sees private source addresses (aws:SourceIp conditions stop matching), and clients must reconnect",
+                            tables.join(", "),
+                            ep.vpc
+                        ),
+                    });
+                }
+            }
+            EndpointKind::Interface { subnets, .. } => {
+                if matches!(change.map(|c| c.action), Some(Action::Create) | Some(Action::Replace)) {
+                    out.push(Warning {
+                        code: INTERFACE_COST,
+                        address: address.to_string(),
+                        message: format!(
+                            "an interface endpoint is billed per AZ-hour (and per GB) in each of its {} subnet(s)",
+                            subnets.len()
+                        ),
+                    });
+                    out.push(Warning {
+                        code: CLIENT_SETTINGS,
+                        address: address.to_string(),
+                        message: "clients' own security groups must allow outbound TCP 443 to the endpoint, and clients must use https://bucket.vpce-….s3.<region>.vpce.amazonaws.com with --region (see `s3ep outputs`)".into(),
+                    });
+                }
+            }
+        }
+        out.extend(policy_warnings(&address, ep.policy.as_ref()));
+    }
+    out
+}
+
+/// Warnings about one endpoint's policy.
+pub fn policy_warnings(address: &Address, policy: Option<&Value>) -> Vec<Warning> {
+    match policy {
+        None => vec![Warning {
+            code: DEFAULT_POLICY,
+            address: address.to_string(),
+            message: "no policy: AWS's default endpoint policy allows full access to every bucket of every account through this endpoint; set policy.allow_buckets to limit it".into(),
+        }],
+        Some(p) if mentions_source_ip(p) => vec![Warning {
+            code: SOURCE_IP_CONDITION,
+            address: address.to_string(),
+            message: "the policy uses aws:SourceIp, which never matches traffic through a VPC endpoint; use aws:SourceVpce, aws:SourceVpc or aws:VpcSourceIp".into(),
+        }],
+        Some(_) => Vec::new(),
+    }
+}
+
+fn mentions_source_ip(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("aws:SourceIp") || mentions_source_ip(v)),
+        Value::Array(a) => a.iter().any(mentions_source_ip),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn source_ip_found_at_any_depth_and_case() {
+        let p = json!({"Statement":[{"Condition":{"IpAddress":{"AWS:SOURCEIP":"1.2.3.4/32"}}}]});
+        assert!(mentions_source_ip(&p));
+        let q = json!({"Statement":[{"Condition":{"StringEquals":{"aws:SourceVpce":"vpce-1"}}}]});
+        assert!(!mentions_source_ip(&q));
+    }
+}
