@@ -57,7 +57,11 @@ pub fn for_apply(desired: &Desired, changes: &Changes) -> Vec<Warning> {
                         c.address.as_str().starts_with(&format!("route.{}.", ep.vpc))
                             && c.attrs.iter().any(|a| a.new.as_deref().is_some_and(|t| t.starts_with("vpce-")))
                     })
-                    .map(|c| c.address.to_string())
+                    .map(|c| {
+                        // route.<vpc>.<table>.<pl-…>: name the table.
+                        let parts: Vec<&str> = c.address.as_str().splitn(4, '.').collect();
+                        parts.get(2).map(|t| t.to_string()).unwrap_or_else(|| c.address.to_string())
+                    })
                     .collect();
                 let mut tables = tables.unwrap_or_default();
                 tables.extend(restored);

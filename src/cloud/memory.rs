@@ -2255,7 +2255,7 @@ mod tests {
             Some(p1),
             MemoryCloud::new().s3_prefix_list(R).await.unwrap()
         );
-        assert_eq!(c.call_count("DescribeManagedPrefixLists"), 3);
+        assert_eq!(c.call_count("DescribeManagedPrefixLists"), 2);
     }
 
     #[tokio::test]

@@ -1137,7 +1137,7 @@ impl<'a> Differ<'a> {
                 deletes.push(route_change(
                     Address::route(&v, &n, &r.dest.to_string()),
                     Action::Delete,
-                    "not in plan",
+                    if self.mode == Mode::Destroy { "its target is owned by this plan (destroy)" } else { "not in plan" },
                     &t.region,
                     Some(t.id.clone()),
                     vec![AttrChange::new("target", Some(pcx.to_string()), None)],
@@ -1192,9 +1192,12 @@ impl<'a> Differ<'a> {
 
     /// Every owned live resource no desired resource claimed is deleted.
     fn delete_unclaimed(&mut self) {
+        let destroying = self.mode == Mode::Destroy;
         let reason = |claimed_key: bool| {
             if claimed_key {
                 "duplicate: another resource already holds this address".to_string()
+            } else if destroying {
+                "owned by this plan (destroy)".to_string()
             } else {
                 "not in plan".to_string()
             }

@@ -427,7 +427,10 @@ impl Plans {
     /// Writes FILE_NAME with CONTENT (dedented) and returns its path as a String.
     pub fn write(&self, file_name: &str, content: &str) -> String {
         let path = self.dir.path().join(file_name);
-        std::fs::write(&path, dedent(content) + "\n").expect("write plan");
+        // Leading blank lines (from a raw string starting with a newline) are
+        // dropped so that line numbers in errors match the text as written.
+        let text = dedent(content).trim_start_matches('\n').to_string() + "\n";
+        std::fs::write(&path, text).expect("write plan");
         path.to_str().expect("utf-8 temp path").to_string()
     }
 

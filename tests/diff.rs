@@ -1,0 +1,465 @@
+//! Table tests for the diff, on the in-memory EC2: create, no-op, update,
+//! replace, delete, drift, adopted resources never deleted. Each case
+//! applies a base plan, changes the plan or the cloud, checks the actions
+//! the diff proposes, then executes them and checks that the next diff is
+//! empty (convergence).
+
+use std::path::Path;
+
+use s3ep::cloud::memory::MemoryCloud;
+use s3ep::cloud::Cloud;
+use s3ep::diff::{diff, Action, Changes, Mode};
+use s3ep::exec::{execute, ExecOptions, Silent};
+use s3ep::model::{Desired, RouteDest, Tags};
+
+const LAB: &str = r#"
+version: 1
+name: lab
+tags: { env: dev }
+vpcs:
+  seoul:
+    region: ap-northeast-2
+    cidr: 10.10.0.0/16
+    subnets:
+      app-a: { az: ap-northeast-2a, cidr: 10.10.1.0/24 }
+    route_tables:
+      private: { subnets: [app-a] }
+  virginia:
+    region: us-east-1
+    cidr: 10.20.0.0/16
+    subnets:
+      ep-a: { az: us-east-1a, cidr: 10.20.1.0/24 }
+      ep-b: { az: us-east-1b, cidr: 10.20.2.0/24 }
+    route_tables:
+      private: { subnets: [ep-a, ep-b] }
+endpoints:
+  seoul-s3:
+    vpc: seoul
+    type: gateway
+    route_tables: [private]
+    policy:
+      allow_buckets: [oky-dev-test]
+  virginia-s3:
+    vpc: virginia
+    type: interface
+    subnets: [ep-a, ep-b]
+    private_dns: false
+    security_group:
+      allow_https_from: [seoul, virginia]
+peerings:
+  seoul-virginia:
+    requester: seoul
+    accepter: virginia
+    routes:
+      seoul: [private]
+      virginia: [private]
+"#;
+
+fn load(yaml: &str) -> Desired {
+    match s3ep::plan::load_str(yaml, "test.yaml", Path::new(".")) {
+        Ok(d) => d,
+        Err(e) => panic!("plan does not load:\n{e}"),
+    }
+}
+
+async fn plan(cloud: &MemoryCloud, d: &Desired, mode: Mode) -> Changes {
+    let live = s3ep::state::read(cloud, d).await.expect("read live state");
+    diff(d, &live, mode).expect("diff")
+}
+
+/// Executes the diff and asserts the run succeeded.
+async fn apply(cloud: &MemoryCloud, d: &Desired, mode: Mode) -> Changes {
+    let changes = plan(cloud, d, mode).await;
+    let report = execute(cloud, &changes, &Silent, &ExecOptions::default()).await;
+    assert!(report.ok(), "apply failed: {:?}", report.failed);
+    changes
+}
+
+/// Applies and asserts the next plan is empty.
+async fn converge(cloud: &MemoryCloud, d: &Desired, mode: Mode) {
+    apply(cloud, d, mode).await;
+    let again = plan(cloud, d, mode).await;
+    assert!(again.is_empty(), "not converged: {:#?}", actions(&again));
+}
+
+fn actions(c: &Changes) -> Vec<(String, Action)> {
+    c.changes.iter().map(|c| (c.address.to_string(), c.action)).collect()
+}
+
+fn has(c: &Changes, address: &str, action: Action) -> bool {
+    c.changes.iter().any(|x| x.address.as_str() == address && x.action == action)
+}
+
+fn assert_exact(c: &Changes, want: &[(&str, Action)]) {
+    let mut got = actions(c);
+    got.sort();
+    let mut want: Vec<(String, Action)> = want.iter().map(|(a, x)| (a.to_string(), *x)).collect();
+    want.sort();
+    assert_eq!(got, want, "changes differ; full diff: {:#?}", c.changes);
+}
+
+#[tokio::test]
+async fn create_everything_from_nothing() {
+    let cloud = MemoryCloud::new();
+    let d = load(LAB);
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    let s = c.summary();
+    assert_eq!((s.create, s.update, s.replace, s.delete), (15, 0, 0, 0), "{:#?}", actions(&c));
+    for a in [
+        "vpc.seoul",
+        "subnet.virginia.ep-b",
+        "route_table.seoul.private",
+        "security_group.virginia-s3",
+        "ingress.virginia-s3.seoul",
+        "endpoint.seoul-s3",
+        "peering.seoul-virginia",
+        "route.seoul.private.10.20.0.0/16",
+        "route.virginia.private.10.10.0.0/16",
+    ] {
+        assert!(has(&c, a, Action::Create), "no create for {a}");
+    }
+    assert!(c.changes.iter().all(|c| c.reason == "not found"));
+}
+
+#[tokio::test]
+async fn applied_plan_is_a_no_op_and_every_resource_is_tagged() {
+    let cloud = MemoryCloud::new();
+    let d = load(LAB);
+    converge(&cloud, &d, Mode::Apply).await;
+    let vpcs = cloud.describe_vpcs("us-east-1", &s3ep::cloud::Filter::Plan("lab".into())).await.unwrap();
+    assert_eq!(vpcs.len(), 1);
+    let t = &vpcs[0].tags;
+    assert_eq!(t.get("s3ep:plan").map(String::as_str), Some("lab"));
+    assert_eq!(t.get("s3ep:key").map(String::as_str), Some("vpc.virginia"));
+    assert_eq!(t.get("Name").map(String::as_str), Some("lab-vpc.virginia"));
+    assert_eq!(t.get("env").map(String::as_str), Some("dev"));
+}
+
+/// (case name, edit to the lab YAML, expected (address, action) pairs).
+type UpdateCase = (&'static str, fn(&str) -> String, &'static [(&'static str, Action)]);
+
+fn update_cases() -> Vec<UpdateCase> {
+    vec![
+        (
+            "policy change is an in-place update",
+            |y| y.replace("allow_buckets: [oky-dev-test]", "allow_buckets: [oky-dev-test, other-bucket]"),
+            &[("endpoint.seoul-s3", Action::Update)],
+        ),
+        (
+            "removing the policy resets it in place",
+            |y| y.replace("    policy:\n      allow_buckets: [oky-dev-test]\n", ""),
+            &[("endpoint.seoul-s3", Action::Update)],
+        ),
+        (
+            "private_dns toggles in place",
+            |y| y.replace("private_dns: false", "private_dns: true"),
+            &[("endpoint.virginia-s3", Action::Update)],
+        ),
+        (
+            "a new https source adds one rule",
+            |y| y.replace("allow_https_from: [seoul, virginia]", "allow_https_from: [seoul, virginia, 192.168.0.0/16]"),
+            &[("ingress.virginia-s3.192.168.0.0/16", Action::Create)],
+        ),
+        (
+            "a dropped https source removes one rule",
+            |y| y.replace("allow_https_from: [seoul, virginia]", "allow_https_from: [seoul]"),
+            &[("ingress.virginia-s3.10.20.0.0/16", Action::Delete)],
+        ),
+        (
+            "an interface subnet removed in place",
+            |y| y.replace("subnets: [ep-a, ep-b]\n    private_dns", "subnets: [ep-a]\n    private_dns"),
+            &[("endpoint.virginia-s3", Action::Update)],
+        ),
+        (
+            "a new route table for the gateway endpoint",
+            |y| {
+                y.replace(
+                    "      private: { subnets: [app-a] }\n",
+                    "      private: { subnets: [app-a] }\n      extra: { subnets: [] }\n",
+                )
+                .replace("route_tables: [private]\n", "route_tables: [private, extra]\n")
+            },
+            &[("route_table.seoul.extra", Action::Create), ("endpoint.seoul-s3", Action::Update)],
+        ),
+        (
+            "a subnet moves between route tables",
+            |y| {
+                y.replace("private: { subnets: [ep-a, ep-b] }", "private: { subnets: [ep-a] }\n      other: { subnets: [ep-b] }")
+            },
+            &[("route_table.virginia.private", Action::Update), ("route_table.virginia.other", Action::Create)],
+        ),
+        (
+            "a peering route dropped from one side",
+            |y| y.replace("      virginia: [private]\n", ""),
+            &[("route.virginia.private.10.10.0.0/16", Action::Delete)],
+        ),
+        (
+            "plan tags changed update tags in place",
+            |y| y.replace("tags: { env: dev }", "tags: { env: prod }"),
+            &[
+                ("vpc.seoul", Action::Update),
+                ("vpc.virginia", Action::Update),
+                ("subnet.seoul.app-a", Action::Update),
+                ("subnet.virginia.ep-a", Action::Update),
+                ("subnet.virginia.ep-b", Action::Update),
+                ("route_table.seoul.private", Action::Update),
+                ("route_table.virginia.private", Action::Update),
+                ("security_group.virginia-s3", Action::Update),
+                ("endpoint.seoul-s3", Action::Update),
+                ("endpoint.virginia-s3", Action::Update),
+                ("peering.seoul-virginia", Action::Update),
+            ],
+        ),
+        (
+            "endpoint type change forces replacement",
+            |y| {
+                y.replace(
+                    "    type: interface\n    subnets: [ep-a, ep-b]\n    private_dns: false\n    security_group:\n      allow_https_from: [seoul, virginia]\n",
+                    "    type: gateway\n    route_tables: [private]\n",
+                )
+            },
+            &[
+                ("endpoint.virginia-s3", Action::Replace),
+                ("security_group.virginia-s3", Action::Delete),
+            ],
+        ),
+        (
+            "removing an endpoint deletes it and its group",
+            |y| {
+                let start = y.find("  virginia-s3:\n").unwrap();
+                let end = y.find("peerings:").unwrap();
+                format!("{}{}", &y[..start], &y[end..])
+            },
+            &[("endpoint.virginia-s3", Action::Delete), ("security_group.virginia-s3", Action::Delete)],
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn updates_replaces_and_deletes_table() {
+    for (name, edit, want) in update_cases() {
+        let cloud = MemoryCloud::new();
+        converge(&cloud, &load(LAB), Mode::Apply).await;
+        let d2 = load(&edit(LAB));
+        let c = plan(&cloud, &d2, Mode::Apply).await;
+        eprintln!("case: {name}");
+        assert_exact(&c, want);
+        converge(&cloud, &d2, Mode::Apply).await;
+    }
+}
+
+#[tokio::test]
+async fn service_change_forces_replacement() {
+    let cloud = MemoryCloud::new();
+    converge(&cloud, &load(LAB), Mode::Apply).await;
+    let y = LAB.replace("    type: interface\n", "    type: interface\n    service: com.amazonaws.us-east-1.s3-outposts\n");
+    let c = plan(&cloud, &load(&y), Mode::Apply).await;
+    assert_exact(&c, &[("endpoint.virginia-s3", Action::Replace)]);
+    assert!(c.changes[0].reason.contains("service changes"), "{}", c.changes[0].reason);
+}
+
+#[tokio::test]
+async fn vpc_cidr_change_replaces_the_vpc_and_everything_in_it() {
+    let cloud = MemoryCloud::new();
+    converge(&cloud, &load(LAB), Mode::Apply).await;
+    let y = LAB
+        .replace("cidr: 10.20.0.0/16", "cidr: 10.30.0.0/16")
+        .replace("10.20.1.0/24", "10.30.1.0/24")
+        .replace("10.20.2.0/24", "10.30.2.0/24");
+    let d2 = load(&y);
+    let c = plan(&cloud, &d2, Mode::Apply).await;
+    for a in [
+        "vpc.virginia",
+        "subnet.virginia.ep-a",
+        "subnet.virginia.ep-b",
+        "route_table.virginia.private",
+        "security_group.virginia-s3",
+        "endpoint.virginia-s3",
+        "peering.seoul-virginia",
+        "route.seoul.private.10.30.0.0/16",
+    ] {
+        assert!(
+            has(&c, a, Action::Replace) || has(&c, a, Action::Create),
+            "{a} not replaced: {:#?}",
+            actions(&c)
+        );
+    }
+    assert!(has(&c, "vpc.virginia", Action::Replace));
+    let vpc = c.changes.iter().find(|x| x.address.as_str() == "vpc.virginia").unwrap();
+    assert!(vpc.reason.contains("cidr"), "reason names the cidr: {}", vpc.reason);
+    // The seoul side is untouched, except its route to the new CIDR.
+    assert!(!c.changes.iter().any(|x| x.address.as_str() == "vpc.seoul"));
+    assert!(has(&c, "route.seoul.private.10.20.0.0/16", Action::Delete));
+    converge(&cloud, &d2, Mode::Apply).await;
+    assert_eq!(cloud.count("vpc", "us-east-1"), 1);
+}
+
+#[tokio::test]
+async fn drift_is_seen_and_restored() {
+    let cloud = MemoryCloud::new();
+    let d = load(LAB);
+    converge(&cloud, &d, Mode::Apply).await;
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let seoul_rt = live
+        .route_tables
+        .iter()
+        .find(|t| t.tags.get("s3ep:key").map(String::as_str) == Some("route_table.seoul.private"))
+        .unwrap()
+        .id
+        .clone();
+    let pl = live.s3_prefix_lists["ap-northeast-2"].clone();
+    // Out of band: the peering route and the gateway endpoint's route go.
+    cloud
+        .oob_delete_route("ap-northeast-2", &seoul_rt, &RouteDest::Cidr("10.20.0.0/16".parse().unwrap()))
+        .unwrap();
+    cloud.oob_delete_route("ap-northeast-2", &seoul_rt, &RouteDest::PrefixList(pl.clone())).unwrap();
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    assert_exact(
+        &c,
+        &[
+            ("route.seoul.private.10.20.0.0/16", Action::Create),
+            (&format!("route.seoul.private.{pl}"), Action::Create),
+        ],
+    );
+    converge(&cloud, &d, Mode::Apply).await;
+}
+
+#[tokio::test]
+async fn owned_resource_deleted_out_of_band_is_recreated() {
+    let cloud = MemoryCloud::new();
+    let d = load(LAB);
+    converge(&cloud, &d, Mode::Apply).await;
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let gw = live.endpoints.iter().find(|e| e.service.contains("ap-northeast-2")).unwrap();
+    cloud.delete_endpoint("ap-northeast-2", &gw.id).await.unwrap();
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    assert_exact(&c, &[("endpoint.seoul-s3", Action::Create)]);
+    converge(&cloud, &d, Mode::Apply).await;
+}
+
+#[tokio::test]
+async fn duplicates_of_one_address_are_reduced_to_one() {
+    let cloud = MemoryCloud::new();
+    let d = load(LAB);
+    converge(&cloud, &d, Mode::Apply).await;
+    // A second VPC claiming vpc.seoul, as a lost create response would leave.
+    let mut tags: Tags = d.tags_for(&s3ep::model::Address::vpc("seoul"));
+    tags.insert("extra".into(), "x".into());
+    cloud.oob_create_vpc("ap-northeast-2", "10.10.0.0/16".parse().unwrap(), &tags);
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    assert_eq!(c.summary().delete, 1, "{:#?}", actions(&c));
+    let del = c.changes.iter().find(|x| x.action == Action::Delete).unwrap();
+    assert_eq!(del.address.as_str(), "vpc.seoul");
+    assert!(del.reason.contains("duplicate"), "{}", del.reason);
+    converge(&cloud, &d, Mode::Apply).await;
+    assert_eq!(cloud.count("vpc", "ap-northeast-2"), 1);
+}
+
+#[tokio::test]
+async fn policy_compared_as_json_not_text() {
+    let cloud = MemoryCloud::new();
+    let y = LAB.replace(
+        "    policy:\n      allow_buckets: [oky-dev-test]\n",
+        "    policy:\n      document: {Version: \"2012-10-17\", Statement: [{Effect: Allow, Principal: \"*\", Action: [\"s3:GetObject\"], Resource: \"arn:aws:s3:::b/*\"}]}\n",
+    );
+    converge(&cloud, &load(&y), Mode::Apply).await;
+    // Same document, other key order and spelling.
+    let y2 = LAB.replace(
+        "    policy:\n      allow_buckets: [oky-dev-test]\n",
+        "    policy:\n      document: '{\"Statement\": {\"Resource\": [\"arn:aws:s3:::b/*\"], \"Action\": \"s3:GetObject\", \"Principal\": \"*\", \"Effect\": \"Allow\"}, \"Version\": \"2012-10-17\"}'\n",
+    );
+    let c = plan(&cloud, &load(&y2), Mode::Apply).await;
+    assert!(c.is_empty(), "{:#?}", c.changes);
+}
+
+const ADOPT: &str = r#"
+version: 1
+name: adopt
+vpcs:
+  main:
+    region: us-east-1
+    id: VPC
+    subnets:
+      app: { id: SUBNET }
+    route_tables:
+      rt: { id: RTB }
+endpoints:
+  gw:
+    vpc: main
+    type: gateway
+    route_tables: [rt]
+    policy: { allow_buckets: [bucket-one] }
+  ifc:
+    vpc: main
+    type: interface
+    subnets: [app]
+    security_group: { allow_https_from: [10.60.0.0/16] }
+    policy: { allow_buckets: [bucket-one] }
+"#;
+
+#[tokio::test]
+async fn adopted_resources_are_never_deleted() {
+    let cloud = MemoryCloud::new();
+    let none = Tags::new();
+    let vpc = cloud.oob_create_vpc("us-east-1", "10.50.0.0/16".parse().unwrap(), &none);
+    let subnet = cloud
+        .oob_create_subnet("us-east-1", &vpc, "us-east-1a", "10.50.1.0/24".parse().unwrap(), &none)
+        .unwrap();
+    let rtb = cloud.oob_create_route_table("us-east-1", &vpc, &none).unwrap();
+    let foreign_sg = cloud.oob_create_security_group("us-east-1", &vpc, "foreign", &none).unwrap();
+    let y = ADOPT.replace("VPC", &vpc).replace("SUBNET", &subnet).replace("RTB", &rtb);
+    let d = load(&y);
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    assert!(!c.changes.iter().any(|x| x.address.as_str().starts_with("vpc.")
+        || x.address.as_str().starts_with("subnet.")
+        || x.address.as_str().starts_with("route_table.")));
+    converge(&cloud, &d, Mode::Apply).await;
+    let destroy = plan(&cloud, &d, Mode::Destroy).await;
+    for ch in &destroy.changes {
+        assert_eq!(ch.action, Action::Delete);
+        let id = ch.id.clone().unwrap_or_default();
+        assert!(![&vpc, &subnet, &rtb, &foreign_sg].contains(&&id), "destroy would delete adopted or foreign {id}");
+    }
+    assert_exact(
+        &destroy,
+        &[
+            ("endpoint.gw", Action::Delete),
+            ("endpoint.ifc", Action::Delete),
+            ("security_group.ifc", Action::Delete),
+        ],
+    );
+    converge(&cloud, &d, Mode::Destroy).await;
+    // Still there: adopted VPC, subnet, route table and the foreign group.
+    let c = cloud.oob();
+    assert_eq!(c.describe_vpcs("us-east-1", &s3ep::cloud::Filter::Ids(vec![vpc.clone()])).await.unwrap().len(), 1);
+    assert_eq!(c.describe_subnets("us-east-1", &s3ep::cloud::Filter::Ids(vec![subnet])).await.unwrap().len(), 1);
+    let rts = c.describe_route_tables("us-east-1", &s3ep::cloud::Filter::Ids(vec![rtb])).await.unwrap();
+    assert_eq!(rts.len(), 1);
+    assert!(rts[0].routes.iter().all(|r| r.gateway_id.as_deref().is_none_or(|g| !g.starts_with("vpce-"))));
+    assert_eq!(c.describe_security_groups("us-east-1", &s3ep::cloud::Filter::Ids(vec![foreign_sg])).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn destroy_deletes_all_owned_and_is_then_a_no_op() {
+    let cloud = MemoryCloud::new();
+    let d = load(LAB);
+    converge(&cloud, &d, Mode::Apply).await;
+    let c = plan(&cloud, &d, Mode::Destroy).await;
+    assert!(c.changes.iter().all(|x| x.action == Action::Delete));
+    converge(&cloud, &d, Mode::Destroy).await;
+    for (kind, region) in [("vpc", "us-east-1"), ("vpc", "ap-northeast-2"), ("endpoint", "us-east-1"), ("peering", "ap-northeast-2")] {
+        assert_eq!(cloud.count(kind, region), 0, "{kind} left in {region}");
+    }
+}
+
+#[tokio::test]
+async fn two_plans_are_isolated() {
+    let cloud = MemoryCloud::new();
+    let a = load(LAB);
+    let b = load(&LAB.replace("name: lab", "name: other").replace("10.10.", "10.11.").replace("10.20.", "10.21."));
+    converge(&cloud, &a, Mode::Apply).await;
+    converge(&cloud, &b, Mode::Apply).await;
+    converge(&cloud, &a, Mode::Destroy).await;
+    assert!(plan(&cloud, &b, Mode::Apply).await.is_empty());
+    assert_eq!(cloud.count("vpc", "us-east-1"), 1);
+}
