@@ -354,7 +354,19 @@ impl Executor<'_> {
                         let (pcx, f2) = self.resolve(pcx)?;
                         p.fresh(f1 || f2, || c.create_peering_route(region, &rt, dest, &pcx)).await
                     }
-                    RouteTarget::Endpoint(vpce) => p.fresh(f1, || c.create_endpoint_route(region, &rt, dest, vpce)).await,
+                    RouteTarget::Endpoint(vpce) => match p.fresh(f1, || c.create_endpoint_route(region, &rt, dest, vpce)).await {
+                        Err(e) if !e.is_duplicate() => {
+                            // EC2 may refuse a hand-made route to a gateway
+                            // endpoint; re-associating the table restores it.
+                            tracing::debug!(error = %e, "CreateRoute to {vpce} refused; re-associating {rt} instead");
+                            status("re-associating the route table with the endpoint");
+                            let remove = EndpointModify { remove_route_table_ids: vec![rt.clone()], ..Default::default() };
+                            let add = EndpointModify { add_route_table_ids: vec![rt.clone()], ..Default::default() };
+                            p.conflict(false, || c.modify_endpoint(region, vpce, &remove)).await?;
+                            p.conflict(false, || c.modify_endpoint(region, vpce, &add)).await
+                        }
+                        r => r,
+                    },
                 };
                 match result {
                     Err(e) if e.is_duplicate() => Ok(format!("{rt}: already present")),
