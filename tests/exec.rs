@@ -1,0 +1,211 @@
+//! Executor tests on the in-memory EC2 with paused tokio time: dependency
+//! order, retry schedules for NotFound and conflicts, waits and their
+//! timeouts, and a failed step stopping the run.
+
+use std::path::Path;
+use std::time::Duration;
+
+use s3ep::cloud::memory::MemoryCloud;
+use s3ep::diff::{diff, Changes, Mode};
+use s3ep::exec::{execute, ExecOptions, Report, RetryPolicy, Silent};
+use s3ep::model::Desired;
+
+fn lab() -> Desired {
+    let y = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/cross-region-lab.yaml")).unwrap();
+    s3ep::plan::load_str(&y, "lab.yaml", Path::new(".")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn plan(cloud: &MemoryCloud, d: &Desired, mode: Mode) -> Changes {
+    let live = s3ep::state::read(cloud, d).await.expect("read");
+    diff(d, &live, mode).expect("diff")
+}
+
+async fn run(cloud: &MemoryCloud, d: &Desired, mode: Mode, opts: &ExecOptions) -> Report {
+    let c = plan(cloud, d, mode).await;
+    execute(cloud, &c, &Silent, opts).await
+}
+
+/// The position of the first call of `op` in the log.
+fn first(calls: &[(String, String)], op: &str) -> usize {
+    calls.iter().position(|(o, _)| o == op).unwrap_or_else(|| panic!("no {op} in {calls:?}"))
+}
+
+fn last(calls: &[(String, String)], op: &str) -> usize {
+    calls.iter().rposition(|(o, _)| o == op).unwrap_or_else(|| panic!("no {op} in {calls:?}"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn apply_walks_dependency_order() {
+    let cloud = MemoryCloud::new();
+    let d = lab();
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    cloud.reset_calls();
+    assert!(execute(&cloud, &c, &Silent, &ExecOptions::default()).await.ok());
+    let calls = cloud.calls();
+    let order = [
+        "CreateVpc",
+        "CreateSubnet",
+        "CreateRouteTable",
+        "CreateSecurityGroup",
+        "AuthorizeSecurityGroupIngress",
+        "CreateVpcEndpoint",
+        "CreateVpcPeeringConnection",
+        "CreateRoute",
+    ];
+    for w in order.windows(2) {
+        assert!(last(&calls, w[0]) < first(&calls, w[1]), "{} must finish before {}: {calls:?}", w[0], w[1]);
+    }
+    // The peering is accepted in the accepter's region.
+    let accept = &calls[first(&calls, "AcceptVpcPeeringConnection")];
+    assert_eq!(accept.1, "us-east-1");
+    let request = &calls[first(&calls, "CreateVpcPeeringConnection")];
+    assert_eq!(request.1, "ap-northeast-2");
+}
+
+#[tokio::test(start_paused = true)]
+async fn destroy_walks_reverse_order() {
+    let cloud = MemoryCloud::new();
+    let d = lab();
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+    cloud.reset_calls();
+    assert!(run(&cloud, &d, Mode::Destroy, &ExecOptions::default()).await.ok());
+    let calls = cloud.calls();
+    let order = [
+        "DeleteRoute",
+        "DeleteVpcPeeringConnection",
+        "DeleteVpcEndpoints",
+        "DeleteSecurityGroup",
+        "DeleteRouteTable",
+        "DeleteSubnet",
+        "DeleteVpc",
+    ];
+    for w in order.windows(2) {
+        assert!(last(&calls, w[0]) < first(&calls, w[1]), "{} must finish before {}: {calls:?}", w[0], w[1]);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn endpoint_deletion_is_waited_for_before_its_group_and_subnets() {
+    let cloud = MemoryCloud::new();
+    let d = lab();
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+    cloud.set_endpoint_pending_polls(3);
+    cloud.reset_calls();
+    let report = run(&cloud, &d, Mode::Destroy, &ExecOptions::default()).await;
+    assert!(report.ok(), "{:?}", report.failed);
+    let calls = cloud.calls();
+    // Polls after the delete, before the group goes.
+    let polls = calls[last(&calls, "DeleteVpcEndpoints")..first(&calls, "DeleteSecurityGroup")]
+        .iter()
+        .filter(|(o, _)| o == "DescribeVpcEndpoints")
+        .count();
+    assert!(polls >= 4, "expected the deletion to be polled, got {polls}: {calls:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn not_found_right_after_create_is_retried() {
+    let cloud = MemoryCloud::new();
+    let d = lab();
+    cloud.fail_next("CreateSubnet", "InvalidVpcID.NotFound", 3);
+    let report = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
+    assert!(report.ok(), "{:?}", report.failed);
+    // 3 subnets + 3 refused attempts.
+    assert_eq!(cloud.call_count("CreateSubnet"), 6);
+    assert!(plan(&cloud, &d, Mode::Apply).await.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn not_found_on_an_existing_resource_is_not_retried() {
+    let cloud = MemoryCloud::new();
+    let d = lab();
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+    let changed = {
+        let y = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/cross-region-lab.yaml"))
+            .unwrap()
+            .replace("allow_https_from: [seoul, virginia]", "allow_https_from: [seoul, virginia, 10.99.0.0/16]");
+        s3ep::plan::load_str(&y, "lab.yaml", Path::new(".")).unwrap()
+    };
+    cloud.reset_calls();
+    cloud.fail_next("AuthorizeSecurityGroupIngress", "InvalidGroup.NotFound", 5);
+    let report = run(&cloud, &changed, Mode::Apply, &ExecOptions::default()).await;
+    let f = report.failed.expect("must fail");
+    assert!(f.message.contains("InvalidGroup.NotFound"), "{}", f.message);
+    assert_eq!(cloud.call_count("AuthorizeSecurityGroupIngress"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn conflicts_during_delete_are_retried_then_give_up() {
+    let cloud = MemoryCloud::new();
+    let d = lab();
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+    cloud.reset_calls();
+    cloud.fail_next("DeleteSecurityGroup", "DependencyViolation", 2);
+    let report = run(&cloud, &d, Mode::Destroy, &ExecOptions::default()).await;
+    assert!(report.ok(), "{:?}", report.failed);
+    assert_eq!(cloud.call_count("DeleteSecurityGroup"), 3);
+
+    // A conflict that never clears gives up after the bounded time.
+    let cloud = MemoryCloud::new();
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+    cloud.reset_calls();
+    cloud.fail_next("DeleteSecurityGroup", "DependencyViolation", 10_000);
+    let opts = ExecOptions {
+        policy: RetryPolicy { conflict_timeout: Duration::from_secs(60), ..RetryPolicy::default() },
+    };
+    let start = tokio::time::Instant::now();
+    let report = run(&cloud, &d, Mode::Destroy, &opts).await;
+    let f = report.failed.expect("gives up");
+    assert!(f.message.contains("DependencyViolation"), "{}", f.message);
+    assert!(start.elapsed() <= Duration::from_secs(70), "bounded: {:?}", start.elapsed());
+    let attempts = cloud.call_count("DeleteSecurityGroup");
+    assert!((5..=200).contains(&attempts), "backoff, not a busy loop: {attempts}");
+    assert!(!report.not_attempted.is_empty(), "route tables, subnets and VPCs not attempted");
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_timeout_names_the_resource_and_its_last_state() {
+    let cloud = MemoryCloud::new();
+    let d = lab();
+    cloud.set_endpoint_pending_polls(1_000_000);
+    let opts = ExecOptions {
+        policy: RetryPolicy { wait_timeout: Duration::from_secs(30), ..RetryPolicy::default() },
+    };
+    let report = run(&cloud, &d, Mode::Apply, &opts).await;
+    let f = report.failed.expect("times out");
+    assert!(f.address.as_str().starts_with("endpoint."), "{:?}", f.address);
+    assert!(f.message.contains("vpce-"), "names the endpoint: {}", f.message);
+    assert!(f.message.contains("pending"), "gives the last state: {}", f.message);
+    assert!(f.message.contains("available"), "{}", f.message);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_step_stops_the_run_and_a_rerun_converges() {
+    let cloud = MemoryCloud::new();
+    let d = lab();
+    cloud.fail_next("CreateSecurityGroup", "InvalidParameterValue", 1);
+    let report = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
+    let f = report.failed.clone().expect("fails");
+    assert_eq!(f.address.as_str(), "security_group.virginia-s3");
+    assert!(report.not_attempted.iter().any(|l| l.contains("endpoint.virginia-s3")));
+    assert_eq!(cloud.call_count("CreateVpcEndpoint"), 0);
+    // The re-run picks up where it stopped.
+    let report = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
+    assert!(report.ok(), "{:?}", report.failed);
+    assert!(plan(&cloud, &d, Mode::Apply).await.is_empty());
+    assert_eq!(cloud.count("vpc", "us-east-1"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn peering_is_waited_for_until_active() {
+    let cloud = MemoryCloud::new();
+    let d = lab();
+    cloud.set_peering_active_polls(3);
+    let report = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
+    assert!(report.ok(), "{:?}", report.failed);
+    let calls = cloud.calls();
+    let polls = calls[first(&calls, "AcceptVpcPeeringConnection")..first(&calls, "CreateRoute")]
+        .iter()
+        .filter(|(o, _)| o == "DescribeVpcPeeringConnections")
+        .count();
+    assert!(polls >= 4, "{calls:?}");
+}
