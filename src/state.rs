@@ -10,9 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cloud::{Cloud, CloudError, Filter};
-use crate::model::{
-    owned_by, Desired, EndpointKind, EndpointType, Live, Ref, Source,
-};
+use crate::model::{owned_by, Desired, EndpointKind, EndpointType, Live, Ref, Source};
 
 /// A failure while reading live state.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +80,7 @@ fn ref_ids(refs: &[Ref]) -> impl Iterator<Item = String> + '_ {
 
 /// Describes by plan tag, then by id for adopted ids not already seen.
 macro_rules! owned_and_adopted {
-    ($cloud:expr, $method:ident, $region:expr, $plan:expr, $ids:expr, $what:expr) => {{
+    ($cloud:expr, $method:ident, $region:expr, $plan:expr, $ids:expr, $what:expr, $lenient:expr) => {{
         let mut found: Vec<_> = $cloud
             .$method($region, &Filter::Plan($plan.to_string()))
             .await?
@@ -95,11 +93,19 @@ macro_rules! owned_and_adopted {
             .cloned()
             .collect();
         if !missing.is_empty() {
-            let adopted = $cloud
-                .$method($region, &Filter::Ids(missing.clone()))
-                .await
-                .map_err(|e| adopted_error(e, $what, &missing, $region))?;
-            for id in &missing {
+            let adopted = match $cloud.$method($region, &Filter::Ids(missing.clone())).await {
+                Err(e) if $lenient && e.is_not_found() => {
+                    tracing::warn!(
+                        "adopted {} {} not found in {}: {e}",
+                        $what,
+                        missing.join(", "),
+                        $region
+                    );
+                    Vec::new()
+                }
+                r => r.map_err(|e| adopted_error(e, $what, &missing, $region))?,
+            };
+            for id in missing.iter().filter(|_| !$lenient) {
                 if !adopted.iter().any(|r| &r.id == id) {
                     return Err(StateError::Adopted {
                         key: id.clone(),
@@ -124,24 +130,46 @@ fn adopted_error(e: CloudError, what: &str, ids: &[String], region: &str) -> Sta
     }
 }
 
-/// Reads everything `desired` owns or adopts, in every region it touches
-/// (plus `extra_regions`, where owned resources may remain after a VPC moved
-/// regions in the plan).
+/// Reads everything `desired` owns or adopts, in every region it touches.
+/// An adopted id that does not exist is an error naming it.
 pub async fn read(cloud: &dyn Cloud, desired: &Desired) -> Result<Live, StateError> {
+    read_with(cloud, desired, false).await
+}
+
+/// Like `read`, but an adopted resource that no longer exists is only a
+/// warning: `destroy` must still remove what the plan owns.
+pub async fn read_lenient(cloud: &dyn Cloud, desired: &Desired) -> Result<Live, StateError> {
+    read_with(cloud, desired, true).await
+}
+
+async fn read_with(
+    cloud: &dyn Cloud,
+    desired: &Desired,
+    lenient: bool,
+) -> Result<Live, StateError> {
     let mut live = Live::default();
     let plan = desired.name.as_str();
     for region in desired.regions() {
         let region = region.as_str();
         let ids = adopted_ids(desired, region);
-        let vpcs = owned_and_adopted!(cloud, describe_vpcs, region, plan, ids.vpcs, "VPC");
-        let subnets = owned_and_adopted!(cloud, describe_subnets, region, plan, ids.subnets, "subnet");
+        let vpcs = owned_and_adopted!(cloud, describe_vpcs, region, plan, ids.vpcs, "VPC", lenient);
+        let subnets = owned_and_adopted!(
+            cloud,
+            describe_subnets,
+            region,
+            plan,
+            ids.subnets,
+            "subnet",
+            lenient
+        );
         let tables = owned_and_adopted!(
             cloud,
             describe_route_tables,
             region,
             plan,
             ids.route_tables,
-            "route table"
+            "route table",
+            lenient
         );
         let groups: Vec<_> = cloud
             .describe_security_groups(region, &Filter::Plan(plan.to_string()))

@@ -54,13 +54,20 @@ pub fn for_apply(desired: &Desired, changes: &Changes) -> Vec<Warning> {
                     .iter()
                     .filter(|c| c.action == Action::Create && c.address.kind() == "route")
                     .filter(|c| {
-                        c.address.as_str().starts_with(&format!("route.{}.", ep.vpc))
-                            && c.attrs.iter().any(|a| a.new.as_deref().is_some_and(|t| t.starts_with("vpce-")))
+                        c.address
+                            .as_str()
+                            .starts_with(&format!("route.{}.", ep.vpc))
+                            && c.attrs
+                                .iter()
+                                .any(|a| a.new.as_deref().is_some_and(|t| t.starts_with("vpce-")))
                     })
                     .map(|c| {
                         // route.<vpc>.<table>.<pl-…>: name the table.
                         let parts: Vec<&str> = c.address.as_str().splitn(4, '.').collect();
-                        parts.get(2).map(|t| t.to_string()).unwrap_or_else(|| c.address.to_string())
+                        parts
+                            .get(2)
+                            .map(|t| t.to_string())
+                            .unwrap_or_else(|| c.address.to_string())
                     })
                     .collect();
                 let mut tables = tables.unwrap_or_default();
@@ -78,7 +85,10 @@ pub fn for_apply(desired: &Desired, changes: &Changes) -> Vec<Warning> {
                 }
             }
             EndpointKind::Interface { subnets, .. } => {
-                if matches!(change.map(|c| c.action), Some(Action::Create) | Some(Action::Replace)) {
+                if matches!(
+                    change.map(|c| c.action),
+                    Some(Action::Create) | Some(Action::Replace)
+                ) {
                     out.push(Warning {
                         code: INTERFACE_COST,
                         address: address.to_string(),

@@ -83,11 +83,16 @@ async fn converge(cloud: &MemoryCloud, d: &Desired, mode: Mode) {
 }
 
 fn actions(c: &Changes) -> Vec<(String, Action)> {
-    c.changes.iter().map(|c| (c.address.to_string(), c.action)).collect()
+    c.changes
+        .iter()
+        .map(|c| (c.address.to_string(), c.action))
+        .collect()
 }
 
 fn has(c: &Changes, address: &str, action: Action) -> bool {
-    c.changes.iter().any(|x| x.address.as_str() == address && x.action == action)
+    c.changes
+        .iter()
+        .any(|x| x.address.as_str() == address && x.action == action)
 }
 
 fn assert_exact(c: &Changes, want: &[(&str, Action)]) {
@@ -104,7 +109,12 @@ async fn create_everything_from_nothing() {
     let d = load(LAB);
     let c = plan(&cloud, &d, Mode::Apply).await;
     let s = c.summary();
-    assert_eq!((s.create, s.update, s.replace, s.delete), (15, 0, 0, 0), "{:#?}", actions(&c));
+    assert_eq!(
+        (s.create, s.update, s.replace, s.delete),
+        (15, 0, 0, 0),
+        "{:#?}",
+        actions(&c)
+    );
     for a in [
         "vpc.seoul",
         "subnet.virginia.ep-b",
@@ -126,7 +136,10 @@ async fn applied_plan_is_a_no_op_and_every_resource_is_tagged() {
     let cloud = MemoryCloud::new();
     let d = load(LAB);
     converge(&cloud, &d, Mode::Apply).await;
-    let vpcs = cloud.describe_vpcs("us-east-1", &s3ep::cloud::Filter::Plan("lab".into())).await.unwrap();
+    let vpcs = cloud
+        .describe_vpcs("us-east-1", &s3ep::cloud::Filter::Plan("lab".into()))
+        .await
+        .unwrap();
     assert_eq!(vpcs.len(), 1);
     let t = &vpcs[0].tags;
     assert_eq!(t.get("s3ep:plan").map(String::as_str), Some("lab"));
@@ -136,13 +149,22 @@ async fn applied_plan_is_a_no_op_and_every_resource_is_tagged() {
 }
 
 /// (case name, edit to the lab YAML, expected (address, action) pairs).
-type UpdateCase = (&'static str, fn(&str) -> String, &'static [(&'static str, Action)]);
+type UpdateCase = (
+    &'static str,
+    fn(&str) -> String,
+    &'static [(&'static str, Action)],
+);
 
 fn update_cases() -> Vec<UpdateCase> {
     vec![
         (
             "policy change is an in-place update",
-            |y| y.replace("allow_buckets: [oky-dev-test]", "allow_buckets: [oky-dev-test, other-bucket]"),
+            |y| {
+                y.replace(
+                    "allow_buckets: [oky-dev-test]",
+                    "allow_buckets: [oky-dev-test, other-bucket]",
+                )
+            },
             &[("endpoint.seoul-s3", Action::Update)],
         ),
         (
@@ -157,17 +179,32 @@ fn update_cases() -> Vec<UpdateCase> {
         ),
         (
             "a new https source adds one rule",
-            |y| y.replace("allow_https_from: [seoul, virginia]", "allow_https_from: [seoul, virginia, 192.168.0.0/16]"),
+            |y| {
+                y.replace(
+                    "allow_https_from: [seoul, virginia]",
+                    "allow_https_from: [seoul, virginia, 192.168.0.0/16]",
+                )
+            },
             &[("ingress.virginia-s3.192.168.0.0/16", Action::Create)],
         ),
         (
             "a dropped https source removes one rule",
-            |y| y.replace("allow_https_from: [seoul, virginia]", "allow_https_from: [seoul]"),
+            |y| {
+                y.replace(
+                    "allow_https_from: [seoul, virginia]",
+                    "allow_https_from: [seoul]",
+                )
+            },
             &[("ingress.virginia-s3.10.20.0.0/16", Action::Delete)],
         ),
         (
             "an interface subnet removed in place",
-            |y| y.replace("subnets: [ep-a, ep-b]\n    private_dns", "subnets: [ep-a]\n    private_dns"),
+            |y| {
+                y.replace(
+                    "subnets: [ep-a, ep-b]\n    private_dns",
+                    "subnets: [ep-a]\n    private_dns",
+                )
+            },
             &[("endpoint.virginia-s3", Action::Update)],
         ),
         (
@@ -177,16 +214,28 @@ fn update_cases() -> Vec<UpdateCase> {
                     "      private: { subnets: [app-a] }\n",
                     "      private: { subnets: [app-a] }\n      extra: { subnets: [] }\n",
                 )
-                .replace("route_tables: [private]\n", "route_tables: [private, extra]\n")
+                .replace(
+                    "route_tables: [private]\n",
+                    "route_tables: [private, extra]\n",
+                )
             },
-            &[("route_table.seoul.extra", Action::Create), ("endpoint.seoul-s3", Action::Update)],
+            &[
+                ("route_table.seoul.extra", Action::Create),
+                ("endpoint.seoul-s3", Action::Update),
+            ],
         ),
         (
             "a subnet moves between route tables",
             |y| {
-                y.replace("private: { subnets: [ep-a, ep-b] }", "private: { subnets: [ep-a] }\n      other: { subnets: [ep-b] }")
+                y.replace(
+                    "private: { subnets: [ep-a, ep-b] }",
+                    "private: { subnets: [ep-a] }\n      other: { subnets: [ep-b] }",
+                )
             },
-            &[("route_table.virginia.private", Action::Update), ("route_table.virginia.other", Action::Create)],
+            &[
+                ("route_table.virginia.private", Action::Update),
+                ("route_table.virginia.other", Action::Create),
+            ],
         ),
         (
             "a peering route dropped from one side",
@@ -230,7 +279,10 @@ fn update_cases() -> Vec<UpdateCase> {
                 let end = y.find("peerings:").unwrap();
                 format!("{}{}", &y[..start], &y[end..])
             },
-            &[("endpoint.virginia-s3", Action::Delete), ("security_group.virginia-s3", Action::Delete)],
+            &[
+                ("endpoint.virginia-s3", Action::Delete),
+                ("security_group.virginia-s3", Action::Delete),
+            ],
         ),
     ]
 }
@@ -252,10 +304,17 @@ async fn updates_replaces_and_deletes_table() {
 async fn service_change_forces_replacement() {
     let cloud = MemoryCloud::new();
     converge(&cloud, &load(LAB), Mode::Apply).await;
-    let y = LAB.replace("    type: interface\n", "    type: interface\n    service: com.amazonaws.us-east-1.s3-outposts\n");
+    let y = LAB.replace(
+        "    type: interface\n",
+        "    type: interface\n    service: com.amazonaws.us-east-1.s3-outposts\n",
+    );
     let c = plan(&cloud, &load(&y), Mode::Apply).await;
     assert_exact(&c, &[("endpoint.virginia-s3", Action::Replace)]);
-    assert!(c.changes[0].reason.contains("service changes"), "{}", c.changes[0].reason);
+    assert!(
+        c.changes[0].reason.contains("service changes"),
+        "{}",
+        c.changes[0].reason
+    );
 }
 
 #[tokio::test]
@@ -285,8 +344,16 @@ async fn vpc_cidr_change_replaces_the_vpc_and_everything_in_it() {
         );
     }
     assert!(has(&c, "vpc.virginia", Action::Replace));
-    let vpc = c.changes.iter().find(|x| x.address.as_str() == "vpc.virginia").unwrap();
-    assert!(vpc.reason.contains("cidr"), "reason names the cidr: {}", vpc.reason);
+    let vpc = c
+        .changes
+        .iter()
+        .find(|x| x.address.as_str() == "vpc.virginia")
+        .unwrap();
+    assert!(
+        vpc.reason.contains("cidr"),
+        "reason names the cidr: {}",
+        vpc.reason
+    );
     // The seoul side is untouched, except its route to the new CIDR.
     assert!(!c.changes.iter().any(|x| x.address.as_str() == "vpc.seoul"));
     assert!(has(&c, "route.seoul.private.10.20.0.0/16", Action::Delete));
@@ -310,9 +377,19 @@ async fn drift_is_seen_and_restored() {
     let pl = live.s3_prefix_lists["ap-northeast-2"].clone();
     // Out of band: the peering route and the gateway endpoint's route go.
     cloud
-        .oob_delete_route("ap-northeast-2", &seoul_rt, &RouteDest::Cidr("10.20.0.0/16".parse().unwrap()))
+        .oob_delete_route(
+            "ap-northeast-2",
+            &seoul_rt,
+            &RouteDest::Cidr("10.20.0.0/16".parse().unwrap()),
+        )
         .unwrap();
-    cloud.oob_delete_route("ap-northeast-2", &seoul_rt, &RouteDest::PrefixList(pl.clone())).unwrap();
+    cloud
+        .oob_delete_route(
+            "ap-northeast-2",
+            &seoul_rt,
+            &RouteDest::PrefixList(pl.clone()),
+        )
+        .unwrap();
     let c = plan(&cloud, &d, Mode::Apply).await;
     assert_exact(
         &c,
@@ -330,8 +407,15 @@ async fn owned_resource_deleted_out_of_band_is_recreated() {
     let d = load(LAB);
     converge(&cloud, &d, Mode::Apply).await;
     let live = s3ep::state::read(&cloud, &d).await.unwrap();
-    let gw = live.endpoints.iter().find(|e| e.service.contains("ap-northeast-2")).unwrap();
-    cloud.delete_endpoint("ap-northeast-2", &gw.id).await.unwrap();
+    let gw = live
+        .endpoints
+        .iter()
+        .find(|e| e.service.contains("ap-northeast-2"))
+        .unwrap();
+    cloud
+        .delete_endpoint("ap-northeast-2", &gw.id)
+        .await
+        .unwrap();
     let c = plan(&cloud, &d, Mode::Apply).await;
     assert_exact(&c, &[("endpoint.seoul-s3", Action::Create)]);
     converge(&cloud, &d, Mode::Apply).await;
@@ -348,7 +432,11 @@ async fn duplicates_of_one_address_are_reduced_to_one() {
     cloud.oob_create_vpc("ap-northeast-2", "10.10.0.0/16".parse().unwrap(), &tags);
     let c = plan(&cloud, &d, Mode::Apply).await;
     assert_eq!(c.summary().delete, 1, "{:#?}", actions(&c));
-    let del = c.changes.iter().find(|x| x.action == Action::Delete).unwrap();
+    let del = c
+        .changes
+        .iter()
+        .find(|x| x.action == Action::Delete)
+        .unwrap();
     assert_eq!(del.address.as_str(), "vpc.seoul");
     assert!(del.reason.contains("duplicate"), "{}", del.reason);
     converge(&cloud, &d, Mode::Apply).await;
@@ -403,22 +491,41 @@ async fn adopted_resources_are_never_deleted() {
     let none = Tags::new();
     let vpc = cloud.oob_create_vpc("us-east-1", "10.50.0.0/16".parse().unwrap(), &none);
     let subnet = cloud
-        .oob_create_subnet("us-east-1", &vpc, "us-east-1a", "10.50.1.0/24".parse().unwrap(), &none)
+        .oob_create_subnet(
+            "us-east-1",
+            &vpc,
+            "us-east-1a",
+            "10.50.1.0/24".parse().unwrap(),
+            &none,
+        )
         .unwrap();
-    let rtb = cloud.oob_create_route_table("us-east-1", &vpc, &none).unwrap();
-    let foreign_sg = cloud.oob_create_security_group("us-east-1", &vpc, "foreign", &none).unwrap();
-    let y = ADOPT.replace("VPC", &vpc).replace("SUBNET", &subnet).replace("RTB", &rtb);
+    let rtb = cloud
+        .oob_create_route_table("us-east-1", &vpc, &none)
+        .unwrap();
+    let foreign_sg = cloud
+        .oob_create_security_group("us-east-1", &vpc, "foreign", &none)
+        .unwrap();
+    let y = ADOPT
+        .replace("VPC", &vpc)
+        .replace("SUBNET", &subnet)
+        .replace("RTB", &rtb);
     let d = load(&y);
     let c = plan(&cloud, &d, Mode::Apply).await;
-    assert!(!c.changes.iter().any(|x| x.address.as_str().starts_with("vpc.")
-        || x.address.as_str().starts_with("subnet.")
-        || x.address.as_str().starts_with("route_table.")));
+    assert!(!c
+        .changes
+        .iter()
+        .any(|x| x.address.as_str().starts_with("vpc.")
+            || x.address.as_str().starts_with("subnet.")
+            || x.address.as_str().starts_with("route_table.")));
     converge(&cloud, &d, Mode::Apply).await;
     let destroy = plan(&cloud, &d, Mode::Destroy).await;
     for ch in &destroy.changes {
         assert_eq!(ch.action, Action::Delete);
         let id = ch.id.clone().unwrap_or_default();
-        assert!(![&vpc, &subnet, &rtb, &foreign_sg].contains(&&id), "destroy would delete adopted or foreign {id}");
+        assert!(
+            ![&vpc, &subnet, &rtb, &foreign_sg].contains(&&id),
+            "destroy would delete adopted or foreign {id}"
+        );
     }
     assert_exact(
         &destroy,
@@ -431,12 +538,36 @@ async fn adopted_resources_are_never_deleted() {
     converge(&cloud, &d, Mode::Destroy).await;
     // Still there: adopted VPC, subnet, route table and the foreign group.
     let c = cloud.oob();
-    assert_eq!(c.describe_vpcs("us-east-1", &s3ep::cloud::Filter::Ids(vec![vpc.clone()])).await.unwrap().len(), 1);
-    assert_eq!(c.describe_subnets("us-east-1", &s3ep::cloud::Filter::Ids(vec![subnet])).await.unwrap().len(), 1);
-    let rts = c.describe_route_tables("us-east-1", &s3ep::cloud::Filter::Ids(vec![rtb])).await.unwrap();
+    assert_eq!(
+        c.describe_vpcs("us-east-1", &s3ep::cloud::Filter::Ids(vec![vpc.clone()]))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        c.describe_subnets("us-east-1", &s3ep::cloud::Filter::Ids(vec![subnet]))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let rts = c
+        .describe_route_tables("us-east-1", &s3ep::cloud::Filter::Ids(vec![rtb]))
+        .await
+        .unwrap();
     assert_eq!(rts.len(), 1);
-    assert!(rts[0].routes.iter().all(|r| r.gateway_id.as_deref().is_none_or(|g| !g.starts_with("vpce-"))));
-    assert_eq!(c.describe_security_groups("us-east-1", &s3ep::cloud::Filter::Ids(vec![foreign_sg])).await.unwrap().len(), 1);
+    assert!(rts[0].routes.iter().all(|r| r
+        .gateway_id
+        .as_deref()
+        .is_none_or(|g| !g.starts_with("vpce-"))));
+    assert_eq!(
+        c.describe_security_groups("us-east-1", &s3ep::cloud::Filter::Ids(vec![foreign_sg]))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -447,7 +578,12 @@ async fn destroy_deletes_all_owned_and_is_then_a_no_op() {
     let c = plan(&cloud, &d, Mode::Destroy).await;
     assert!(c.changes.iter().all(|x| x.action == Action::Delete));
     converge(&cloud, &d, Mode::Destroy).await;
-    for (kind, region) in [("vpc", "us-east-1"), ("vpc", "ap-northeast-2"), ("endpoint", "us-east-1"), ("peering", "ap-northeast-2")] {
+    for (kind, region) in [
+        ("vpc", "us-east-1"),
+        ("vpc", "ap-northeast-2"),
+        ("endpoint", "us-east-1"),
+        ("peering", "ap-northeast-2"),
+    ] {
         assert_eq!(cloud.count(kind, region), 0, "{kind} left in {region}");
     }
 }
@@ -456,10 +592,70 @@ async fn destroy_deletes_all_owned_and_is_then_a_no_op() {
 async fn two_plans_are_isolated() {
     let cloud = MemoryCloud::new();
     let a = load(LAB);
-    let b = load(&LAB.replace("name: lab", "name: other").replace("10.10.", "10.11.").replace("10.20.", "10.21."));
+    let b = load(
+        &LAB.replace("name: lab", "name: other")
+            .replace("10.10.", "10.11.")
+            .replace("10.20.", "10.21."),
+    );
     converge(&cloud, &a, Mode::Apply).await;
     converge(&cloud, &b, Mode::Apply).await;
     converge(&cloud, &a, Mode::Destroy).await;
     assert!(plan(&cloud, &b, Mode::Apply).await.is_empty());
     assert_eq!(cloud.count("vpc", "us-east-1"), 1);
+}
+
+/// Checks that need live state: each is an error naming the AWS ids.
+#[tokio::test]
+async fn live_reference_errors() {
+    let cloud = MemoryCloud::new();
+    let none = Tags::new();
+    let vpc = cloud.oob_create_vpc("us-east-1", "10.50.0.0/16".parse().unwrap(), &none);
+    let other = cloud.oob_create_vpc("us-east-1", "10.70.0.0/16".parse().unwrap(), &none);
+    let s1 = cloud
+        .oob_create_subnet(
+            "us-east-1",
+            &vpc,
+            "us-east-1a",
+            "10.50.1.0/24".parse().unwrap(),
+            &none,
+        )
+        .unwrap();
+    let s2 = cloud
+        .oob_create_subnet(
+            "us-east-1",
+            &vpc,
+            "us-east-1a",
+            "10.50.2.0/24".parse().unwrap(),
+            &none,
+        )
+        .unwrap();
+    let foreign_rt = cloud
+        .oob_create_route_table("us-east-1", &other, &none)
+        .unwrap();
+    let base = format!(
+        "version: 1\nname: refs\nvpcs:\n  main: {{ region: us-east-1, id: {vpc} }}\n  lab: {{ region: us-east-1, cidr: 10.50.0.0/16 }}\n"
+    );
+    let cases: Vec<(&str, String, String)> = vec![
+        (
+            "two subnets in one AZ",
+            format!("{base}endpoints:\n  e: {{ vpc: main, type: interface, subnets: [{s1}, {s2}] }}\n"),
+            format!("subnets {s1} and {s2} are both in us-east-1a"),
+        ),
+        (
+            "route table of another VPC",
+            format!("{base}endpoints:\n  e: {{ vpc: main, type: gateway, route_tables: [{foreign_rt}] }}\n"),
+            format!("route table {foreign_rt} is in {other}"),
+        ),
+        (
+            "peering between overlapping CIDRs, one adopted",
+            format!("{base}peerings:\n  p: {{ requester: main, accepter: lab }}\n"),
+            "overlapping CIDRs".to_string(),
+        ),
+    ];
+    for (name, yaml, want) in cases {
+        let d = load(&yaml);
+        let live = s3ep::state::read(&cloud, &d).await.expect("read");
+        let e = diff(&d, &live, Mode::Apply).expect_err(name);
+        assert!(e.to_string().contains(&want), "{name}: {e}");
+    }
 }

@@ -31,7 +31,11 @@ fn plan_json(moto: &Moto, plan: &str) -> Value {
 
 fn assert_no_changes(moto: &Moto, plan: &str, what: &str) {
     let out = moto.s3ep(&["plan", plan, "--detailed-exitcode"]);
-    assert_exit(&out, 0, &format!("{what}: plan --detailed-exitcode (no changes expected)"));
+    assert_exit(
+        &out,
+        0,
+        &format!("{what}: plan --detailed-exitcode (no changes expected)"),
+    );
     let doc = plan_json(moto, plan);
     assert!(
         changes(&doc).is_empty(),
@@ -108,7 +112,10 @@ fn harness_starts_moto() {
         ec2("ap-northeast-2").create_vpc(CidrBlock="10.98.0.0/16")
         "#,
     );
-    assert_eq!(moto.owned_keys("harness", LAB_REGIONS), vec!["vpc.x".to_string()]);
+    assert_eq!(
+        moto.owned_keys("harness", LAB_REGIONS),
+        vec!["vpc.x".to_string()]
+    );
     assert!(moto.owned("other", LAB_REGIONS).is_empty());
     // A second server is a separate world.
     let other = Moto::start();
@@ -142,13 +149,18 @@ fn lab_end_to_end() {
         assert!(c["reason"].is_string(), "change without reason:\n{doc:#}");
     }
     let n_creates = changes(&doc).len() as u64;
-    assert_eq!(doc["summary"]["create"], n_creates, "summary.create:\n{doc:#}");
+    assert_eq!(
+        doc["summary"]["create"], n_creates,
+        "summary.create:\n{doc:#}"
+    );
     for k in ["update", "replace", "delete"] {
         assert_eq!(doc["summary"][k], 0, "summary.{k}:\n{doc:#}");
     }
     let warnings = doc["warnings"].as_array().expect("warnings array").clone();
     let has_warning = |code: &str, addr: &str| {
-        warnings.iter().any(|w| w["code"] == code && w["address"] == addr)
+        warnings
+            .iter()
+            .any(|w| w["code"] == code && w["address"] == addr)
     };
     assert!(
         has_warning("gateway-route-switch", "endpoint.seoul-s3"),
@@ -171,7 +183,10 @@ fn lab_end_to_end() {
         "seoul-s3 has a policy, no default-policy warning:\n{doc:#}"
     );
     // plan made no mutating call.
-    assert!(moto.owned(name, LAB_REGIONS).is_empty(), "plan created resources");
+    assert!(
+        moto.owned(name, LAB_REGIONS).is_empty(),
+        "plan created resources"
+    );
 
     // Apply, then converged.
     let out = moto.s3ep(&["apply", &plan, "--yes"]);
@@ -180,9 +195,16 @@ fn lab_end_to_end() {
 
     // Every created resource is there, once, with the tags.
     let owned = moto.owned(name, LAB_REGIONS);
-    let mut keys: Vec<String> = owned.iter().map(|r| r["key"].as_str().unwrap_or("").to_string()).collect();
+    let mut keys: Vec<String> = owned
+        .iter()
+        .map(|r| r["key"].as_str().unwrap_or("").to_string())
+        .collect();
     keys.sort();
-    assert_keys_eq(&keys, LAB_ADDRESSES, "resources tagged s3ep:plan after apply");
+    assert_keys_eq(
+        &keys,
+        LAB_ADDRESSES,
+        "resources tagged s3ep:plan after apply",
+    );
     for r in &owned {
         let key = r["key"].as_str().unwrap();
         let tags = &r["tags"];
@@ -191,7 +213,10 @@ fn lab_end_to_end() {
         assert_eq!(tags["env"], "dev", "plan tag env: {r}");
     }
     let region_of = |key: &str| {
-        owned.iter().find(|r| r["key"] == key).unwrap()["region"].as_str().unwrap().to_string()
+        owned.iter().find(|r| r["key"] == key).unwrap()["region"]
+            .as_str()
+            .unwrap()
+            .to_string()
     };
     assert_eq!(region_of("vpc.seoul"), "ap-northeast-2");
     assert_eq!(region_of("vpc.virginia"), "us-east-1");
@@ -232,21 +257,47 @@ fn lab_end_to_end() {
     ));
     let pcx = facts["pcx"].as_str().unwrap();
     assert!(pcx.starts_with("pcx-"), "{facts:#}");
-    assert_eq!(facts["seoul_peer_route"], serde_json::json!([pcx]), "seoul route to 10.20.0.0/16 via the peering: {facts:#}");
-    assert_eq!(facts["virginia_peer_route"], serde_json::json!([pcx]), "virginia route to 10.10.0.0/16 via the peering: {facts:#}");
-    assert_eq!(facts["seoul_pl_route"], serde_json::json!([facts["gw"]]), "seoul prefix-list route via the gateway endpoint: {facts:#}");
-    assert_eq!(facts["https_from"], serde_json::json!(["10.10.0.0/16", "10.20.0.0/16"]), "virginia SG 443 sources: {facts:#}");
+    assert_eq!(
+        facts["seoul_peer_route"],
+        serde_json::json!([pcx]),
+        "seoul route to 10.20.0.0/16 via the peering: {facts:#}"
+    );
+    assert_eq!(
+        facts["virginia_peer_route"],
+        serde_json::json!([pcx]),
+        "virginia route to 10.10.0.0/16 via the peering: {facts:#}"
+    );
+    assert_eq!(
+        facts["seoul_pl_route"],
+        serde_json::json!([facts["gw"]]),
+        "seoul prefix-list route via the gateway endpoint: {facts:#}"
+    );
+    assert_eq!(
+        facts["https_from"],
+        serde_json::json!(["10.10.0.0/16", "10.20.0.0/16"]),
+        "virginia SG 443 sources: {facts:#}"
+    );
     assert_eq!(facts["peering_status"], "active", "{facts:#}");
     assert_eq!(facts["ifc_type"], "Interface", "{facts:#}");
     assert_eq!(facts["ifc_subnets"], 2, "{facts:#}");
     assert!(
-        facts["ifc_sgs"].as_array().unwrap().iter().any(|g| g["GroupId"] == facts["sg"]),
+        facts["ifc_sgs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["GroupId"] == facts["sg"]),
         "interface endpoint uses the s3ep security group: {facts:#}"
     );
     assert_eq!(facts["gw_type"], "Gateway", "{facts:#}");
-    assert_eq!(facts["gw_service"], "com.amazonaws.ap-northeast-2.s3", "{facts:#}");
+    assert_eq!(
+        facts["gw_service"], "com.amazonaws.ap-northeast-2.s3",
+        "{facts:#}"
+    );
     assert!(
-        facts["gw_policy"].as_str().unwrap_or("").contains("oky-dev-test"),
+        facts["gw_policy"]
+            .as_str()
+            .unwrap_or("")
+            .contains("oky-dev-test"),
         "gateway policy allows the bucket: {facts:#}"
     );
 
@@ -262,7 +313,10 @@ fn lab_end_to_end() {
     let doc = plan_json(&moto, &plan);
     let ch = changes(&doc);
     assert_eq!(ch.len(), 1, "exactly one change after drift:\n{doc:#}");
-    assert_eq!(ch[0]["address"], "route.seoul.private.10.20.0.0/16", "{doc:#}");
+    assert_eq!(
+        ch[0]["address"], "route.seoul.private.10.20.0.0/16",
+        "{doc:#}"
+    );
     assert_eq!(ch[0]["action"], "create", "{doc:#}");
     let out = moto.s3ep(&["apply", &plan, "--yes"]);
     assert_exit(&out, 0, "apply --yes (repair drift)");
@@ -291,26 +345,39 @@ fn lab_end_to_end() {
     assert_eq!(gw["type"], "gateway", "{outputs:#}");
     assert_eq!(gw["region"], "ap-northeast-2", "{outputs:#}");
     assert_eq!(gw["id"], facts["gw"], "{outputs:#}");
-    assert!(gw["vpc_id"].as_str().unwrap_or("").starts_with("vpc-"), "{outputs:#}");
+    assert!(
+        gw["vpc_id"].as_str().unwrap_or("").starts_with("vpc-"),
+        "{outputs:#}"
+    );
     assert_eq!(ifc["address"], "endpoint.virginia-s3", "{outputs:#}");
     assert_eq!(ifc["type"], "interface", "{outputs:#}");
     assert_eq!(ifc["region"], "us-east-1", "{outputs:#}");
-    assert!(ifc["id"].as_str().unwrap_or("").starts_with("vpce-"), "{outputs:#}");
+    assert!(
+        ifc["id"].as_str().unwrap_or("").starts_with("vpce-"),
+        "{outputs:#}"
+    );
     assert!(ifc["state"].is_string(), "{outputs:#}");
     assert!(ifc["dns_names"].is_array(), "{outputs:#}");
     let s3_url = ifc["s3_url"].as_str().unwrap_or("");
     assert!(
-        s3_url.starts_with("https://bucket.vpce-") && s3_url.contains(".s3.us-east-1.vpce.amazonaws.com"),
+        s3_url.starts_with("https://bucket.vpce-")
+            && s3_url.contains(".s3.us-east-1.vpce.amazonaws.com"),
         "interface s3_url: {outputs:#}"
     );
     let cli = ifc["cli"].as_str().unwrap_or("");
     assert!(
-        cli.starts_with("aws s3 ls s3://") && cli.contains(s3_url) && cli.contains("--region us-east-1"),
+        cli.starts_with("aws s3 ls s3://")
+            && cli.contains(s3_url)
+            && cli.contains("--region us-east-1"),
         "interface cli: {outputs:#}"
     );
     let out = moto.s3ep(&["outputs", &plan]);
     assert_exit(&out, 0, "outputs (text)");
-    assert!(stdout(&out).contains(ifc["id"].as_str().unwrap()), "text outputs name the endpoint id\n{}", show(&out));
+    assert!(
+        stdout(&out).contains(ifc["id"].as_str().unwrap()),
+        "text outputs name the endpoint id\n{}",
+        show(&out)
+    );
 
     // Destroy: nothing of the plan remains; a second destroy is a no-op.
     let out = moto.s3ep(&["destroy", &plan, "--yes"]);
@@ -383,10 +450,17 @@ fn adoption_leaves_foreign_resources_alone() {
 
     let doc = plan_json(&moto, &plan);
     for addr in ["endpoint.s3-gw", "endpoint.s3-if", "security_group.s3-if"] {
-        assert_eq!(action_of(&doc, addr).as_deref(), Some("create"), "{addr}:\n{doc:#}");
+        assert_eq!(
+            action_of(&doc, addr).as_deref(),
+            Some("create"),
+            "{addr}:\n{doc:#}"
+        );
     }
     for c in changes(&doc) {
-        assert_ne!(c["action"], "delete", "adoption plan must delete nothing:\n{doc:#}");
+        assert_ne!(
+            c["action"], "delete",
+            "adoption plan must delete nothing:\n{doc:#}"
+        );
         let a = c["address"].as_str().unwrap_or("");
         assert!(
             !(a.starts_with("vpc.") || a.starts_with("subnet.") || a.starts_with("route_table.")),
@@ -398,7 +472,11 @@ fn adoption_leaves_foreign_resources_alone() {
     assert_exit(&out, 0, "apply --yes (adoption)");
     assert_no_changes(&moto, &plan, "after adoption apply");
     let keys = moto.owned_keys(name, US);
-    assert_keys_eq(&keys, &["endpoint.s3-gw", "endpoint.s3-if", "security_group.s3-if"], "owned after apply");
+    assert_keys_eq(
+        &keys,
+        &["endpoint.s3-gw", "endpoint.s3-if", "security_group.s3-if"],
+        "owned after apply",
+    );
 
     let after = moto.py_json(&format!(
         r#"
@@ -420,11 +498,22 @@ fn adoption_leaves_foreign_resources_alone() {
         vpc = id("vpc"),
         subnet = id("subnet")
     ));
-    assert_eq!(after["pl_targets"], serde_json::json!([after["gw"]]), "prefix-list route via the new gateway endpoint, not the foreign one: {after:#}");
-    assert_eq!(after["https_from"], serde_json::json!(["10.60.0.0/16"]), "{after:#}");
+    assert_eq!(
+        after["pl_targets"],
+        serde_json::json!([after["gw"]]),
+        "prefix-list route via the new gateway endpoint, not the foreign one: {after:#}"
+    );
+    assert_eq!(
+        after["https_from"],
+        serde_json::json!(["10.60.0.0/16"]),
+        "{after:#}"
+    );
     for t in after["adopted_tags"].as_array().unwrap() {
         assert!(
-            t.as_object().unwrap().keys().all(|k| !k.starts_with("s3ep:")),
+            t.as_object()
+                .unwrap()
+                .keys()
+                .all(|k| !k.starts_with("s3ep:")),
             "adopted resources are never tagged: {after:#}"
         );
     }
@@ -432,7 +521,10 @@ fn adoption_leaves_foreign_resources_alone() {
     let out = moto.s3ep(&["destroy", &plan, "--yes"]);
     assert_exit(&out, 0, "destroy --yes (adoption)");
     let left = moto.owned(name, US);
-    assert!(left.is_empty(), "s3ep resources left after destroy: {left:#?}");
+    assert!(
+        left.is_empty(),
+        "s3ep resources left after destroy: {left:#?}"
+    );
     let survived = moto.py_json(&format!(
         r#"
         c = ec2("us-east-1")
@@ -457,13 +549,32 @@ fn adoption_leaves_foreign_resources_alone() {
         gw = after["gw"].as_str().unwrap()
     ));
     for k in ["vpc", "subnet", "rtb", "sg"] {
-        assert_eq!(survived[k], true, "adopted/foreign {k} must survive destroy: {survived:#}");
+        assert_eq!(
+            survived[k], true,
+            "adopted/foreign {k} must survive destroy: {survived:#}"
+        );
     }
-    let vs = survived["vpce_state"].as_str().unwrap_or("missing").to_lowercase();
-    assert!(vs != "missing" && vs != "deleted", "foreign endpoint must survive destroy: {survived:#}");
-    let gs = survived["gw_state"].as_str().unwrap_or("deleted").to_lowercase();
-    assert_eq!(gs, "deleted", "s3ep's gateway endpoint must be deleted: {survived:#}");
-    assert_eq!(survived["gw_routes"], serde_json::json!([]), "routes to s3ep's endpoint removed: {survived:#}");
+    let vs = survived["vpce_state"]
+        .as_str()
+        .unwrap_or("missing")
+        .to_lowercase();
+    assert!(
+        vs != "missing" && vs != "deleted",
+        "foreign endpoint must survive destroy: {survived:#}"
+    );
+    let gs = survived["gw_state"]
+        .as_str()
+        .unwrap_or("deleted")
+        .to_lowercase();
+    assert_eq!(
+        gs, "deleted",
+        "s3ep's gateway endpoint must be deleted: {survived:#}"
+    );
+    assert_eq!(
+        survived["gw_routes"],
+        serde_json::json!([]),
+        "routes to s3ep's endpoint removed: {survived:#}"
+    );
 }
 
 /// 3. Two plans on one server: destroying one leaves the other untouched.
@@ -478,10 +589,21 @@ fn plans_are_isolated() {
     assert_no_changes(&moto, &a, "A after applying both");
     assert_no_changes(&moto, &b, "B after applying both");
     let b_before = moto.owned("e2e-iso-b", US);
-    let mut b_ids: Vec<String> = b_before.iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+    let mut b_ids: Vec<String> = b_before
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
     b_ids.sort();
-    assert_keys_eq(&moto.owned_keys("e2e-iso-a", US), SMALL_ADDRESSES, "A's resources");
-    assert_keys_eq(&moto.owned_keys("e2e-iso-b", US), SMALL_ADDRESSES, "B's resources");
+    assert_keys_eq(
+        &moto.owned_keys("e2e-iso-a", US),
+        SMALL_ADDRESSES,
+        "A's resources",
+    );
+    assert_keys_eq(
+        &moto.owned_keys("e2e-iso-b", US),
+        SMALL_ADDRESSES,
+        "B's resources",
+    );
 
     assert_exit(&moto.s3ep(&["destroy", &a, "--yes"]), 0, "destroy A");
     assert!(moto.owned("e2e-iso-a", US).is_empty(), "A fully destroyed");
@@ -514,18 +636,43 @@ fn no_tty_refuses_without_yes() {
     let plan = plans.shipped("cross-region-lab.yaml", name);
 
     let out = moto.s3ep(&["apply", &plan]);
-    assert_ne!(out.status.code(), Some(0), "apply without --yes must fail\n{}", show(&out));
-    assert!(stderr(&out).contains("--yes"), "stderr should mention --yes\n{}", show(&out));
-    assert!(moto.owned(name, LAB_REGIONS).is_empty(), "apply without --yes created resources");
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "apply without --yes must fail\n{}",
+        show(&out)
+    );
+    assert!(
+        stderr(&out).contains("--yes"),
+        "stderr should mention --yes\n{}",
+        show(&out)
+    );
+    assert!(
+        moto.owned(name, LAB_REGIONS).is_empty(),
+        "apply without --yes created resources"
+    );
 
     assert_exit(&moto.s3ep(&["apply", &plan, "--yes"]), 0, "apply --yes");
     let before = moto.owned_keys(name, LAB_REGIONS);
     assert_keys_eq(&before, LAB_ADDRESSES, "after apply");
 
     let out = moto.s3ep(&["destroy", &plan]);
-    assert_ne!(out.status.code(), Some(0), "destroy without --yes must fail\n{}", show(&out));
-    assert!(stderr(&out).contains("--yes"), "stderr should mention --yes\n{}", show(&out));
-    assert_eq!(moto.owned_keys(name, LAB_REGIONS), before, "destroy without --yes deleted resources");
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "destroy without --yes must fail\n{}",
+        show(&out)
+    );
+    assert!(
+        stderr(&out).contains("--yes"),
+        "stderr should mention --yes\n{}",
+        show(&out)
+    );
+    assert_eq!(
+        moto.owned_keys(name, LAB_REGIONS),
+        before,
+        "destroy without --yes deleted resources"
+    );
     assert_no_changes(&moto, &plan, "after refused destroy");
 }
 
@@ -539,7 +686,10 @@ fn dry_run_changes_nothing() {
 
     let out = moto.s3ep(&["apply", &plan, "--dry-run"]);
     assert_exit(&out, 0, "apply --dry-run");
-    assert!(moto.owned(name, US).is_empty(), "apply --dry-run created resources");
+    assert!(
+        moto.owned(name, US).is_empty(),
+        "apply --dry-run created resources"
+    );
     let out = moto.s3ep(&["plan", &plan, "--detailed-exitcode"]);
     assert_exit(&out, 2, "plan after dry-run still has changes");
 
@@ -548,12 +698,21 @@ fn dry_run_changes_nothing() {
     let keys = moto.owned_keys(name, US);
     assert_keys_eq(
         &keys,
-        &["endpoint.s3", "route_table.main.private", "subnet.main.app-a", "vpc.main"],
+        &[
+            "endpoint.s3",
+            "route_table.main.private",
+            "subnet.main.app-a",
+            "vpc.main",
+        ],
         "gateway-only resources",
     );
     let out = moto.s3ep(&["destroy", &plan, "--dry-run"]);
     assert_exit(&out, 0, "destroy --dry-run");
-    assert_eq!(moto.owned_keys(name, US), keys, "destroy --dry-run deleted resources");
+    assert_eq!(
+        moto.owned_keys(name, US),
+        keys,
+        "destroy --dry-run deleted resources"
+    );
     assert_no_changes(&moto, &plan, "after destroy --dry-run");
 }
 
@@ -577,8 +736,16 @@ fn validate_reports_unknown_keys_with_location() {
     let out = s3ep(&["validate", &top]);
     assert_exit(&out, 1, "validate with an unknown top-level key");
     let err = stderr(&out);
-    assert!(err.contains("plan.yaml:4:"), "error should give plan.yaml:4:<col>\n{}", show(&out));
-    assert!(err.contains("colour"), "error should name the key\n{}", show(&out));
+    assert!(
+        err.contains("plan.yaml:4:"),
+        "error should give plan.yaml:4:<col>\n{}",
+        show(&out)
+    );
+    assert!(
+        err.contains("colour"),
+        "error should name the key\n{}",
+        show(&out)
+    );
 
     let nested = plans.write(
         "nested.yaml",
@@ -595,10 +762,22 @@ fn validate_reports_unknown_keys_with_location() {
     let out = s3ep(&["validate", &nested]);
     assert_exit(&out, 1, "validate with an unknown nested key");
     let err = stderr(&out);
-    assert!(err.contains("nested.yaml:7:"), "error should give nested.yaml:7:<col>\n{}", show(&out));
-    assert!(err.contains("enable_nat"), "error should name the key\n{}", show(&out));
+    assert!(
+        err.contains("nested.yaml:7:"),
+        "error should give nested.yaml:7:<col>\n{}",
+        show(&out)
+    );
+    assert!(
+        err.contains("enable_nat"),
+        "error should name the key\n{}",
+        show(&out)
+    );
 
-    for shipped in ["cross-region-lab.yaml", "gateway-only.yaml", "adopt-existing.yaml"] {
+    for shipped in [
+        "cross-region-lab.yaml",
+        "gateway-only.yaml",
+        "adopt-existing.yaml",
+    ] {
         let path = repo_root().join("plans").join(shipped);
         let out = s3ep(&["validate", path.to_str().unwrap()]);
         assert_exit(&out, 0, &format!("validate plans/{shipped}"));

@@ -11,7 +11,10 @@ use s3ep::exec::{execute, ExecOptions, Report, RetryPolicy, Silent};
 use s3ep::model::Desired;
 
 fn lab() -> Desired {
-    let y = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/cross-region-lab.yaml")).unwrap();
+    let y = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/cross-region-lab.yaml"),
+    )
+    .unwrap();
     s3ep::plan::load_str(&y, "lab.yaml", Path::new(".")).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -27,11 +30,17 @@ async fn run(cloud: &MemoryCloud, d: &Desired, mode: Mode, opts: &ExecOptions) -
 
 /// The position of the first call of `op` in the log.
 fn first(calls: &[(String, String)], op: &str) -> usize {
-    calls.iter().position(|(o, _)| o == op).unwrap_or_else(|| panic!("no {op} in {calls:?}"))
+    calls
+        .iter()
+        .position(|(o, _)| o == op)
+        .unwrap_or_else(|| panic!("no {op} in {calls:?}"))
 }
 
 fn last(calls: &[(String, String)], op: &str) -> usize {
-    calls.iter().rposition(|(o, _)| o == op).unwrap_or_else(|| panic!("no {op} in {calls:?}"))
+    calls
+        .iter()
+        .rposition(|(o, _)| o == op)
+        .unwrap_or_else(|| panic!("no {op} in {calls:?}"))
 }
 
 #[tokio::test(start_paused = true)]
@@ -40,7 +49,9 @@ async fn apply_walks_dependency_order() {
     let d = lab();
     let c = plan(&cloud, &d, Mode::Apply).await;
     cloud.reset_calls();
-    assert!(execute(&cloud, &c, &Silent, &ExecOptions::default()).await.ok());
+    assert!(execute(&cloud, &c, &Silent, &ExecOptions::default())
+        .await
+        .ok());
     let calls = cloud.calls();
     let order = [
         "CreateVpc",
@@ -53,7 +64,12 @@ async fn apply_walks_dependency_order() {
         "CreateRoute",
     ];
     for w in order.windows(2) {
-        assert!(last(&calls, w[0]) < first(&calls, w[1]), "{} must finish before {}: {calls:?}", w[0], w[1]);
+        assert!(
+            last(&calls, w[0]) < first(&calls, w[1]),
+            "{} must finish before {}: {calls:?}",
+            w[0],
+            w[1]
+        );
     }
     // The peering is accepted in the accepter's region.
     let accept = &calls[first(&calls, "AcceptVpcPeeringConnection")];
@@ -66,9 +82,13 @@ async fn apply_walks_dependency_order() {
 async fn destroy_walks_reverse_order() {
     let cloud = MemoryCloud::new();
     let d = lab();
-    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default())
+        .await
+        .ok());
     cloud.reset_calls();
-    assert!(run(&cloud, &d, Mode::Destroy, &ExecOptions::default()).await.ok());
+    assert!(run(&cloud, &d, Mode::Destroy, &ExecOptions::default())
+        .await
+        .ok());
     let calls = cloud.calls();
     let order = [
         "DeleteRoute",
@@ -80,7 +100,12 @@ async fn destroy_walks_reverse_order() {
         "DeleteVpc",
     ];
     for w in order.windows(2) {
-        assert!(last(&calls, w[0]) < first(&calls, w[1]), "{} must finish before {}: {calls:?}", w[0], w[1]);
+        assert!(
+            last(&calls, w[0]) < first(&calls, w[1]),
+            "{} must finish before {}: {calls:?}",
+            w[0],
+            w[1]
+        );
     }
 }
 
@@ -88,7 +113,9 @@ async fn destroy_walks_reverse_order() {
 async fn endpoint_deletion_is_waited_for_before_its_group_and_subnets() {
     let cloud = MemoryCloud::new();
     let d = lab();
-    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default())
+        .await
+        .ok());
     cloud.set_endpoint_pending_polls(3);
     cloud.reset_calls();
     let report = run(&cloud, &d, Mode::Destroy, &ExecOptions::default()).await;
@@ -99,7 +126,10 @@ async fn endpoint_deletion_is_waited_for_before_its_group_and_subnets() {
         .iter()
         .filter(|(o, _)| o == "DescribeVpcEndpoints")
         .count();
-    assert!(polls >= 4, "expected the deletion to be polled, got {polls}: {calls:?}");
+    assert!(
+        polls >= 4,
+        "expected the deletion to be polled, got {polls}: {calls:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -118,11 +148,18 @@ async fn not_found_right_after_create_is_retried() {
 async fn not_found_on_an_existing_resource_is_not_retried() {
     let cloud = MemoryCloud::new();
     let d = lab();
-    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default())
+        .await
+        .ok());
     let changed = {
-        let y = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/cross-region-lab.yaml"))
-            .unwrap()
-            .replace("allow_https_from: [seoul, virginia]", "allow_https_from: [seoul, virginia, 10.99.0.0/16]");
+        let y = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/cross-region-lab.yaml"),
+        )
+        .unwrap()
+        .replace(
+            "allow_https_from: [seoul, virginia]",
+            "allow_https_from: [seoul, virginia, 10.99.0.0/16]",
+        );
         s3ep::plan::load_str(&y, "lab.yaml", Path::new(".")).unwrap()
     };
     cloud.reset_calls();
@@ -137,7 +174,9 @@ async fn not_found_on_an_existing_resource_is_not_retried() {
 async fn conflicts_during_delete_are_retried_then_give_up() {
     let cloud = MemoryCloud::new();
     let d = lab();
-    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default())
+        .await
+        .ok());
     cloud.reset_calls();
     cloud.fail_next("DeleteSecurityGroup", "DependencyViolation", 2);
     let report = run(&cloud, &d, Mode::Destroy, &ExecOptions::default()).await;
@@ -146,20 +185,35 @@ async fn conflicts_during_delete_are_retried_then_give_up() {
 
     // A conflict that never clears gives up after the bounded time.
     let cloud = MemoryCloud::new();
-    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default())
+        .await
+        .ok());
     cloud.reset_calls();
     cloud.fail_next("DeleteSecurityGroup", "DependencyViolation", 10_000);
     let opts = ExecOptions {
-        policy: RetryPolicy { conflict_timeout: Duration::from_secs(60), ..RetryPolicy::default() },
+        policy: RetryPolicy {
+            conflict_timeout: Duration::from_secs(60),
+            ..RetryPolicy::default()
+        },
     };
     let start = tokio::time::Instant::now();
     let report = run(&cloud, &d, Mode::Destroy, &opts).await;
     let f = report.failed.expect("gives up");
     assert!(f.message.contains("DependencyViolation"), "{}", f.message);
-    assert!(start.elapsed() <= Duration::from_secs(70), "bounded: {:?}", start.elapsed());
+    assert!(
+        start.elapsed() <= Duration::from_secs(70),
+        "bounded: {:?}",
+        start.elapsed()
+    );
     let attempts = cloud.call_count("DeleteSecurityGroup");
-    assert!((5..=200).contains(&attempts), "backoff, not a busy loop: {attempts}");
-    assert!(!report.not_attempted.is_empty(), "route tables, subnets and VPCs not attempted");
+    assert!(
+        (5..=200).contains(&attempts),
+        "backoff, not a busy loop: {attempts}"
+    );
+    assert!(
+        !report.not_attempted.is_empty(),
+        "route tables, subnets and VPCs not attempted"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -168,13 +222,28 @@ async fn wait_timeout_names_the_resource_and_its_last_state() {
     let d = lab();
     cloud.set_endpoint_pending_polls(1_000_000);
     let opts = ExecOptions {
-        policy: RetryPolicy { wait_timeout: Duration::from_secs(30), ..RetryPolicy::default() },
+        policy: RetryPolicy {
+            wait_timeout: Duration::from_secs(30),
+            ..RetryPolicy::default()
+        },
     };
     let report = run(&cloud, &d, Mode::Apply, &opts).await;
     let f = report.failed.expect("times out");
-    assert!(f.address.as_str().starts_with("endpoint."), "{:?}", f.address);
-    assert!(f.message.contains("vpce-"), "names the endpoint: {}", f.message);
-    assert!(f.message.contains("pending"), "gives the last state: {}", f.message);
+    assert!(
+        f.address.as_str().starts_with("endpoint."),
+        "{:?}",
+        f.address
+    );
+    assert!(
+        f.message.contains("vpce-"),
+        "names the endpoint: {}",
+        f.message
+    );
+    assert!(
+        f.message.contains("pending"),
+        "gives the last state: {}",
+        f.message
+    );
     assert!(f.message.contains("available"), "{}", f.message);
 }
 
@@ -186,7 +255,10 @@ async fn a_failed_step_stops_the_run_and_a_rerun_converges() {
     let report = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
     let f = report.failed.clone().expect("fails");
     assert_eq!(f.address.as_str(), "security_group.virginia-s3");
-    assert!(report.not_attempted.iter().any(|l| l.contains("endpoint.virginia-s3")));
+    assert!(report
+        .not_attempted
+        .iter()
+        .any(|l| l.contains("endpoint.virginia-s3")));
     assert_eq!(cloud.call_count("CreateVpcEndpoint"), 0);
     // The re-run picks up where it stopped.
     let report = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;

@@ -11,8 +11,10 @@ use s3ep::render;
 use s3ep::warnings;
 
 fn lab() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/cross-region-lab.yaml"))
-        .expect("plans/cross-region-lab.yaml")
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/cross-region-lab.yaml"),
+    )
+    .expect("plans/cross-region-lab.yaml")
 }
 
 fn load(yaml: &str) -> Desired {
@@ -26,7 +28,9 @@ async fn plan(cloud: &MemoryCloud, d: &Desired, mode: Mode) -> Changes {
 
 async fn apply(cloud: &MemoryCloud, d: &Desired) {
     let c = plan(cloud, d, Mode::Apply).await;
-    assert!(execute(cloud, &c, &Silent, &ExecOptions::default()).await.ok());
+    assert!(execute(cloud, &c, &Silent, &ExecOptions::default())
+        .await
+        .ok());
 }
 
 fn human(d: &Desired, c: &Changes) -> String {
@@ -60,9 +64,18 @@ async fn lab_updates_and_replaces() {
     let d = load(&lab());
     apply(&cloud, &d).await;
     let edited = lab()
-        .replace("allow_buckets: [oky-dev-test]", "allow_buckets: [oky-dev-test, oky-dev-logs]")
-        .replace("allow_https_from: [seoul, virginia]", "allow_https_from: [seoul, 192.168.0.0/16]")
-        .replace("ep-b: { az: us-east-1b, cidr: 10.20.2.0/24 }", "ep-b: { az: us-east-1b, cidr: 10.20.3.0/24 }");
+        .replace(
+            "allow_buckets: [oky-dev-test]",
+            "allow_buckets: [oky-dev-test, oky-dev-logs]",
+        )
+        .replace(
+            "allow_https_from: [seoul, virginia]",
+            "allow_https_from: [seoul, 192.168.0.0/16]",
+        )
+        .replace(
+            "ep-b: { az: us-east-1b, cidr: 10.20.2.0/24 }",
+            "ep-b: { az: us-east-1b, cidr: 10.20.3.0/24 }",
+        );
     let d2 = load(&edited);
     let c = plan(&cloud, &d2, Mode::Apply).await;
     insta::assert_snapshot!("lab_update_human", human(&d2, &c));

@@ -80,7 +80,12 @@ pub struct CloudError {
 }
 
 impl CloudError {
-    pub fn new(op: &'static str, region: &str, code: Option<&str>, message: impl Into<String>) -> Self {
+    pub fn new(
+        op: &'static str,
+        region: &str,
+        code: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
         CloudError {
             op,
             region: region.to_string(),
@@ -129,9 +134,21 @@ pub trait Cloud: Send + Sync {
     // --- reads: one paginated call per kind and filter ---
     async fn describe_vpcs(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LVpc>>;
     async fn describe_subnets(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LSubnet>>;
-    async fn describe_route_tables(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LRouteTable>>;
-    async fn describe_security_groups(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LSecurityGroup>>;
-    async fn describe_endpoints(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LEndpoint>>;
+    async fn describe_route_tables(
+        &self,
+        region: &str,
+        filter: &Filter,
+    ) -> CloudResult<Vec<LRouteTable>>;
+    async fn describe_security_groups(
+        &self,
+        region: &str,
+        filter: &Filter,
+    ) -> CloudResult<Vec<LSecurityGroup>>;
+    async fn describe_endpoints(
+        &self,
+        region: &str,
+        filter: &Filter,
+    ) -> CloudResult<Vec<LEndpoint>>;
     /// Peerings seen from `region` (as requester or accepter).
     async fn describe_peerings(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LPeering>>;
     /// The id of the region's S3 prefix list (`com.amazonaws.<region>.s3`).
@@ -141,43 +158,104 @@ pub trait Cloud: Send + Sync {
     /// Creates a VPC tagged with `tags` and turns on DNS hostnames.
     async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String>;
     async fn delete_vpc(&self, region: &str, vpc_id: &str) -> CloudResult<()>;
-    async fn create_subnet(&self, region: &str, vpc_id: &str, az: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String>;
+    async fn create_subnet(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        az: &str,
+        cidr: Ipv4Net,
+        tags: &Tags,
+    ) -> CloudResult<String>;
     async fn delete_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<()>;
 
     // --- route tables, associations, routes ---
-    async fn create_route_table(&self, region: &str, vpc_id: &str, tags: &Tags, client_token: Option<&str>) -> CloudResult<String>;
+    async fn create_route_table(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        tags: &Tags,
+        client_token: Option<&str>,
+    ) -> CloudResult<String>;
     async fn delete_route_table(&self, region: &str, rtb_id: &str) -> CloudResult<()>;
     /// Returns the association id.
-    async fn associate_route_table(&self, region: &str, rtb_id: &str, subnet_id: &str) -> CloudResult<String>;
-    async fn disassociate_route_table(&self, region: &str, association_id: &str) -> CloudResult<()>;
+    async fn associate_route_table(
+        &self,
+        region: &str,
+        rtb_id: &str,
+        subnet_id: &str,
+    ) -> CloudResult<String>;
+    async fn disassociate_route_table(&self, region: &str, association_id: &str)
+        -> CloudResult<()>;
     /// A route to `dest` through a peering connection.
-    async fn create_peering_route(&self, region: &str, rtb_id: &str, dest: &RouteDest, peering_id: &str) -> CloudResult<()>;
+    async fn create_peering_route(
+        &self,
+        region: &str,
+        rtb_id: &str,
+        dest: &RouteDest,
+        peering_id: &str,
+    ) -> CloudResult<()>;
     async fn delete_route(&self, region: &str, rtb_id: &str, dest: &RouteDest) -> CloudResult<()>;
     /// Restores a gateway endpoint's prefix-list route (CreateRoute with the
     /// endpoint as GatewayId), for a route found missing from a table the
     /// endpoint is associated with.
-    async fn create_endpoint_route(&self, region: &str, rtb_id: &str, dest: &RouteDest, endpoint_id: &str) -> CloudResult<()>;
+    async fn create_endpoint_route(
+        &self,
+        region: &str,
+        rtb_id: &str,
+        dest: &RouteDest,
+        endpoint_id: &str,
+    ) -> CloudResult<()>;
 
     // --- tags ---
     /// Adds or overwrites tags on an owned resource (CreateTags).
     async fn set_tags(&self, region: &str, resource_id: &str, tags: &Tags) -> CloudResult<()>;
 
     // --- security groups ---
-    async fn create_security_group(&self, region: &str, vpc_id: &str, name: &str, description: &str, tags: &Tags) -> CloudResult<String>;
+    async fn create_security_group(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        name: &str,
+        description: &str,
+        tags: &Tags,
+    ) -> CloudResult<String>;
     async fn delete_security_group(&self, region: &str, sg_id: &str) -> CloudResult<()>;
     /// Inbound TCP 443 from `peer`, the rule tagged with `tags`.
-    async fn authorize_https_ingress(&self, region: &str, sg_id: &str, peer: &RulePeer, tags: &Tags) -> CloudResult<()>;
-    async fn revoke_https_ingress(&self, region: &str, sg_id: &str, peer: &RulePeer) -> CloudResult<()>;
+    async fn authorize_https_ingress(
+        &self,
+        region: &str,
+        sg_id: &str,
+        peer: &RulePeer,
+        tags: &Tags,
+    ) -> CloudResult<()>;
+    async fn revoke_https_ingress(
+        &self,
+        region: &str,
+        sg_id: &str,
+        peer: &RulePeer,
+    ) -> CloudResult<()>;
 
     // --- endpoints ---
     async fn create_endpoint(&self, region: &str, spec: &EndpointCreate) -> CloudResult<LEndpoint>;
-    async fn modify_endpoint(&self, region: &str, endpoint_id: &str, change: &EndpointModify) -> CloudResult<()>;
+    async fn modify_endpoint(
+        &self,
+        region: &str,
+        endpoint_id: &str,
+        change: &EndpointModify,
+    ) -> CloudResult<()>;
     /// Deletes one endpoint; a per-endpoint failure in `Unsuccessful` is an error.
     async fn delete_endpoint(&self, region: &str, endpoint_id: &str) -> CloudResult<()>;
 
     // --- peering ---
     /// Requests a peering from `region`; returns its id.
-    async fn create_peering(&self, region: &str, vpc_id: &str, peer_vpc_id: &str, peer_region: &str, tags: &Tags) -> CloudResult<String>;
+    async fn create_peering(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        peer_vpc_id: &str,
+        peer_region: &str,
+        tags: &Tags,
+    ) -> CloudResult<String>;
     /// Accepts from the accepter's region.
     async fn accept_peering(&self, region: &str, peering_id: &str) -> CloudResult<()>;
     async fn delete_peering(&self, region: &str, peering_id: &str) -> CloudResult<()>;

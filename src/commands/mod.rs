@@ -23,9 +23,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     let g = &cli.global;
     match &cli.command {
         Command::Validate { plan } => validate::run(plan),
-        Command::Plan { plan, json, detailed_exitcode } => {
-            plan::run(g, plan, *json, *detailed_exitcode).await
-        }
+        Command::Plan {
+            plan,
+            json,
+            detailed_exitcode,
+        } => plan::run(g, plan, *json, *detailed_exitcode).await,
         Command::Apply { plan, yes, dry_run } => {
             apply::run(g, plan, Mode::Apply, *yes, *dry_run).await
         }
@@ -58,13 +60,21 @@ struct Context {
     live: Live,
 }
 
-async fn read(g: &Global, path: &Path) -> anyhow::Result<Context> {
+/// Loads the plan and reads live state. For `destroy`, adopted resources
+/// that no longer exist do not stop the read.
+async fn read(g: &Global, path: &Path, mode: Mode) -> anyhow::Result<Context> {
     let desired = load(path)?;
     let cloud = connect(g, &desired).await;
-    let live = crate::state::read(cloud.as_ref(), &desired)
-        .await
-        .context("reading live state")?;
-    Ok(Context { desired, cloud, live })
+    let live = match mode {
+        Mode::Apply => crate::state::read(cloud.as_ref(), &desired).await,
+        Mode::Destroy => crate::state::read_lenient(cloud.as_ref(), &desired).await,
+    }
+    .context("reading live state")?;
+    Ok(Context {
+        desired,
+        cloud,
+        live,
+    })
 }
 
 fn changes(ctx: &Context, mode: Mode) -> anyhow::Result<Changes> {

@@ -6,10 +6,13 @@ use crate::cli::Global;
 use crate::render::outputs;
 
 pub async fn run(g: &Global, path: &Path, json: bool) -> anyhow::Result<u8> {
-    let ctx = super::read(g, path).await?;
+    let ctx = super::read(g, path, crate::diff::Mode::Apply).await?;
     let list = outputs::collect(&ctx.desired, &ctx.live);
     if json {
-        println!("{}", serde_json::to_string_pretty(&outputs::json(&ctx.desired.name, &list))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&outputs::json(&ctx.desired.name, &list))?
+        );
     } else {
         print!("{}", outputs::human(&ctx.desired.name, &list));
     }

@@ -8,14 +8,21 @@ use crate::render;
 use crate::warnings;
 
 pub async fn run(g: &Global, path: &Path, json: bool, detailed: bool) -> anyhow::Result<u8> {
-    let ctx = super::read(g, path).await?;
+    let ctx = super::read(g, path, Mode::Apply).await?;
     let changes = super::changes(&ctx, Mode::Apply)?;
     let warns = warnings::for_apply(&ctx.desired, &changes);
     if json {
         let doc = render::json::plan(&ctx.desired.name, &changes, &warns);
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print!("{}", render::human::plan(&ctx.desired.name, &changes, &warns));
+        print!(
+            "{}",
+            render::human::plan(&ctx.desired.name, &changes, &warns)
+        );
     }
-    Ok(if detailed && !changes.is_empty() { 2 } else { 0 })
+    Ok(if detailed && !changes.is_empty() {
+        2
+    } else {
+        0
+    })
 }

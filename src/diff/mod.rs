@@ -178,7 +178,11 @@ fn key_of(tags: &Tags) -> Option<&str> {
 
 /// Owned live resources grouped by their `s3ep:key`; within a key, sorted by
 /// id so the one kept among duplicates is stable.
-fn by_key<'a, T>(items: impl Iterator<Item = &'a T>, tags: impl Fn(&T) -> &Tags, id: impl Fn(&T) -> &str) -> BTreeMap<String, Vec<&'a T>>
+fn by_key<'a, T>(
+    items: impl Iterator<Item = &'a T>,
+    tags: impl Fn(&T) -> &Tags,
+    id: impl Fn(&T) -> &str,
+) -> BTreeMap<String, Vec<&'a T>>
 where
     T: 'a,
 {
@@ -277,7 +281,11 @@ impl<'a> Differ<'a> {
 
     /// Picks the owned live resource for `address` among duplicates; marks
     /// it claimed. The others stay unclaimed and are deleted as duplicates.
-    fn claim<'b, T>(&mut self, found: Option<&Vec<&'b T>>, id: impl Fn(&T) -> &str) -> Option<&'b T> {
+    fn claim<'b, T>(
+        &mut self,
+        found: Option<&Vec<&'b T>>,
+        id: impl Fn(&T) -> &str,
+    ) -> Option<&'b T> {
         let first = found.and_then(|v| v.first().copied());
         if let Some(f) = first {
             self.claimed.insert(id(f).to_string());
@@ -293,9 +301,12 @@ impl<'a> Differ<'a> {
             match &vpc.source {
                 Source::Adopt(id) => {
                     let found = self.live.vpcs.iter().find(|v| &v.id == id);
-                    let cidr = found
-                        .and_then(|v| v.cidr)
-                        .ok_or_else(|| err(&address, format!("adopted VPC {id} has no readable IPv4 CIDR")))?;
+                    let cidr = found.and_then(|v| v.cidr).ok_or_else(|| {
+                        err(
+                            &address,
+                            format!("adopted VPC {id} has no readable IPv4 CIDR"),
+                        )
+                    })?;
                     self.vpc_cidrs.insert(name.clone(), cidr);
                     self.vpcs.insert(name.clone(), Fate::Kept(id.clone()));
                 }
@@ -303,7 +314,14 @@ impl<'a> Differ<'a> {
                     self.vpc_cidrs.insert(name.clone(), *cidr);
                     let found = self.claim(owned.get(address.as_str()), |v| &v.id);
                     let tags = self.desired.tags_for(&address);
-                    let create = Step::create(rank::VPC, Op::CreateVpc { region: vpc.region.clone(), cidr: *cidr, tags });
+                    let create = Step::create(
+                        rank::VPC,
+                        Op::CreateVpc {
+                            region: vpc.region.clone(),
+                            cidr: *cidr,
+                            tags,
+                        },
+                    );
                     let attrs_new = vec![
                         AttrChange::new("region", None, Some(vpc.region.clone())),
                         AttrChange::new("cidr", None, Some(cidr.to_string())),
@@ -326,11 +344,19 @@ impl<'a> Differ<'a> {
                             let mut attrs = Vec::new();
                             if l.region != vpc.region {
                                 why.push("region");
-                                attrs.push(AttrChange::new("region", Some(l.region.clone()), Some(vpc.region.clone())));
+                                attrs.push(AttrChange::new(
+                                    "region",
+                                    Some(l.region.clone()),
+                                    Some(vpc.region.clone()),
+                                ));
                             }
                             if l.cidr != Some(*cidr) {
                                 why.push("cidr");
-                                attrs.push(AttrChange::new("cidr", l.cidr.map(|c| c.to_string()), Some(cidr.to_string())));
+                                attrs.push(AttrChange::new(
+                                    "cidr",
+                                    l.cidr.map(|c| c.to_string()),
+                                    Some(cidr.to_string()),
+                                ));
                             }
                             if why.is_empty() {
                                 self.vpcs.insert(name.clone(), Fate::Kept(l.id.clone()));
@@ -340,12 +366,21 @@ impl<'a> Differ<'a> {
                                 self.push(Change {
                                     address,
                                     action: Action::Replace,
-                                    reason: format!("{} changes (forces replacement)", why.join(" and ")),
+                                    reason: format!(
+                                        "{} changes (forces replacement)",
+                                        why.join(" and ")
+                                    ),
                                     region: vpc.region.clone(),
                                     id: Some(l.id.clone()),
                                     attrs,
                                     steps: vec![
-                                        Step::delete(rank::VPC, Op::DeleteVpc { region: l.region.clone(), id: l.id.clone() }),
+                                        Step::delete(
+                                            rank::VPC,
+                                            Op::DeleteVpc {
+                                                region: l.region.clone(),
+                                                id: l.id.clone(),
+                                            },
+                                        ),
                                         create,
                                     ],
                                 });
@@ -370,7 +405,9 @@ impl<'a> Differ<'a> {
         }
         let attrs = missing
             .iter()
-            .map(|(k, v)| AttrChange::new(&format!("tags.{k}"), live.get(k).cloned(), Some(v.clone())))
+            .map(|(k, v)| {
+                AttrChange::new(&format!("tags.{k}"), live.get(k).cloned(), Some(v.clone()))
+            })
             .collect();
         self.push(Change {
             address: address.clone(),
@@ -381,7 +418,11 @@ impl<'a> Differ<'a> {
             attrs,
             steps: vec![Step::create(
                 rank_of(address),
-                Op::SetTags { region: region.to_string(), id: id.to_string(), tags: missing },
+                Op::SetTags {
+                    region: region.to_string(),
+                    id: id.to_string(),
+                    tags: missing,
+                },
             )],
         });
     }
@@ -397,13 +438,18 @@ impl<'a> Differ<'a> {
                         let l = self.live.subnets.iter().find(|s| &s.id == id);
                         if let (Some(l), Some(vid)) = (l, vpc_fate.kept()) {
                             if l.vpc_id != vid {
-                                return Err(err(&address, format!("adopted subnet {id} is in {}, not in {vid}", l.vpc_id)));
+                                return Err(err(
+                                    &address,
+                                    format!("adopted subnet {id} is in {}, not in {vid}", l.vpc_id),
+                                ));
                             }
                         }
-                        self.subnets.insert((vname.clone(), sname.clone()), Fate::Kept(id.clone()));
+                        self.subnets
+                            .insert((vname.clone(), sname.clone()), Fate::Kept(id.clone()));
                     }
                     Source::Create(spec) => {
-                        let found: Option<&LSubnet> = self.claim(owned.get(address.as_str()), |s| &s.id);
+                        let found: Option<&LSubnet> =
+                            self.claim(owned.get(address.as_str()), |s| &s.id);
                         let create = Step::create(
                             rank::SUBNET,
                             Op::CreateSubnet {
@@ -425,11 +471,19 @@ impl<'a> Differ<'a> {
                                     }
                                     if l.az != spec.az {
                                         why.push("az changes".to_string());
-                                        attrs.push(AttrChange::new("az", Some(l.az.clone()), Some(spec.az.clone())));
+                                        attrs.push(AttrChange::new(
+                                            "az",
+                                            Some(l.az.clone()),
+                                            Some(spec.az.clone()),
+                                        ));
                                     }
                                     if l.cidr != Some(spec.cidr) {
                                         why.push("cidr changes".to_string());
-                                        attrs.push(AttrChange::new("cidr", l.cidr.map(|c| c.to_string()), Some(spec.cidr.to_string())));
+                                        attrs.push(AttrChange::new(
+                                            "cidr",
+                                            l.cidr.map(|c| c.to_string()),
+                                            Some(spec.cidr.to_string()),
+                                        ));
                                     }
                                 }
                             },
@@ -437,7 +491,10 @@ impl<'a> Differ<'a> {
                                 AttrChange::new("az", None, Some(spec.az.clone())),
                                 AttrChange::new("cidr", None, Some(spec.cidr.to_string())),
                             ],
-                            |l_id, l_region| Op::DeleteSubnet { region: l_region.to_string(), id: l_id.to_string() },
+                            |l_id, l_region| Op::DeleteSubnet {
+                                region: l_region.to_string(),
+                                id: l_id.to_string(),
+                            },
                             create,
                             rank::SUBNET,
                         );
@@ -481,7 +538,11 @@ impl<'a> Differ<'a> {
                 let mut attrs = Vec::new();
                 if l_region != region {
                     why.push("region changes".to_string());
-                    attrs.push(AttrChange::new("region", Some(l_region.to_string()), Some(region.to_string())));
+                    attrs.push(AttrChange::new(
+                        "region",
+                        Some(l_region.to_string()),
+                        Some(region.to_string()),
+                    ));
                 }
                 check(&mut why, &mut attrs);
                 if why.is_empty() {
@@ -541,10 +602,17 @@ impl<'a> Differ<'a> {
                     Source::Adopt(id) => {
                         if let (Some(l), Some(vid)) = (self.live_table(id), vpc_fate.kept()) {
                             if l.vpc_id != vid {
-                                return Err(err(&address, format!("adopted route table {id} is in {}, not in {vid}", l.vpc_id)));
+                                return Err(err(
+                                    &address,
+                                    format!(
+                                        "adopted route table {id} is in {}, not in {vid}",
+                                        l.vpc_id
+                                    ),
+                                ));
                             }
                         }
-                        self.route_tables.insert((vname.clone(), tname.clone()), Fate::Kept(id.clone()));
+                        self.route_tables
+                            .insert((vname.clone(), tname.clone()), Fate::Kept(id.clone()));
                         continue;
                     }
                     Source::Create(spec) => spec,
@@ -554,7 +622,8 @@ impl<'a> Differ<'a> {
                     .iter()
                     .map(|s| self.subnet_ref(vname, &Ref::Name(s.clone())))
                     .collect();
-                let found: Option<&LRouteTable> = self.claim(owned.get(address.as_str()), |t| &t.id);
+                let found: Option<&LRouteTable> =
+                    self.claim(owned.get(address.as_str()), |t| &t.id);
                 let assocs = found.map(explicit_associations).unwrap_or_default();
                 let create = Step::create(
                     rank::ROUTE_TABLE,
@@ -577,21 +646,34 @@ impl<'a> Differ<'a> {
                         }
                     },
                     vec![AttrChange::new("subnets", None, Some(list(&spec.subnets)))],
-                    |id, region| Op::DeleteRouteTable { region: region.to_string(), id: id.to_string(), associations: assocs },
+                    |id, region| Op::DeleteRouteTable {
+                        region: region.to_string(),
+                        id: id.to_string(),
+                        associations: assocs,
+                    },
                     create,
                     rank::ROUTE_TABLE,
                 );
                 if let (Fate::Kept(id), Some(l)) = (&fate, found) {
                     self.associations(&address, &vpc.region, id, l, &spec.subnets, &subnet_refs);
                 }
-                self.route_tables.insert((vname.clone(), tname.clone()), fate);
+                self.route_tables
+                    .insert((vname.clone(), tname.clone()), fate);
             }
         }
         Ok(())
     }
 
     /// Subnet associations of a kept route table: add and remove one by one.
-    fn associations(&mut self, address: &Address, region: &str, id: &str, l: &LRouteTable, names: &[String], refs: &[IdRef]) {
+    fn associations(
+        &mut self,
+        address: &Address,
+        region: &str,
+        id: &str,
+        l: &LRouteTable,
+        names: &[String],
+        refs: &[IdRef],
+    ) {
         let live_subnets: BTreeMap<&str, &str> = l
             .associations
             .iter()
@@ -606,7 +688,11 @@ impl<'a> Differ<'a> {
                 added.push(name.clone());
                 steps.push(Step::create(
                     rank::ROUTE_TABLE,
-                    Op::Associate { region: region.to_string(), route_table: IdRef::Id(id.to_string()), subnet: r.clone() },
+                    Op::Associate {
+                        region: region.to_string(),
+                        route_table: IdRef::Id(id.to_string()),
+                        subnet: r.clone(),
+                    },
                 ));
             }
         }
@@ -623,7 +709,10 @@ impl<'a> Differ<'a> {
                 removed.push(subnet.to_string());
                 steps.push(Step::delete(
                     rank::ROUTE_TABLE,
-                    Op::Disassociate { region: region.to_string(), association_id: assoc.to_string() },
+                    Op::Disassociate {
+                        region: region.to_string(),
+                        association_id: assoc.to_string(),
+                    },
                 ));
             }
         }
@@ -632,10 +721,18 @@ impl<'a> Differ<'a> {
         }
         let mut attrs = Vec::new();
         if !added.is_empty() {
-            attrs.push(AttrChange::new("subnets", None, Some(format!("+{}", list(&added)))));
+            attrs.push(AttrChange::new(
+                "subnets",
+                None,
+                Some(format!("+{}", list(&added))),
+            ));
         }
         if !removed.is_empty() {
-            attrs.push(AttrChange::new("subnets", Some(format!("-{}", list(&removed))), None));
+            attrs.push(AttrChange::new(
+                "subnets",
+                Some(format!("-{}", list(&removed))),
+                None,
+            ));
         }
         self.push(Change {
             address: address.clone(),
@@ -662,9 +759,14 @@ impl<'a> Differ<'a> {
             let vpc_fate = self.vpcs.get(&ep.vpc).cloned().unwrap_or(Fate::New);
             // The endpoint's own security group and its rules come first.
             let mut group_ref = None;
-            if let EndpointKind::Interface { security_group: Some(sg), .. } = &ep.kind {
+            if let EndpointKind::Interface {
+                security_group: Some(sg),
+                ..
+            } = &ep.kind
+            {
                 let address = Address::security_group(ename);
-                let found: Option<&LSecurityGroup> = self.claim(owned_sgs.get(address.as_str()), |g| &g.id);
+                let found: Option<&LSecurityGroup> =
+                    self.claim(owned_sgs.get(address.as_str()), |g| &g.id);
                 let group_name = format!("{}-{}", self.desired.name, ename);
                 let create = Step::create(
                     rank::SECURITY_GROUP,
@@ -672,7 +774,10 @@ impl<'a> Differ<'a> {
                         region: region.clone(),
                         vpc: vpc_fate.id_ref(&Address::vpc(&ep.vpc)),
                         name: group_name.clone(),
-                        description: format!("s3ep {}: HTTPS (443) to S3 endpoint {ename}", self.desired.name),
+                        description: format!(
+                            "s3ep {}: HTTPS (443) to S3 endpoint {ename}",
+                            self.desired.name
+                        ),
                         tags: self.desired.tags_for(&address),
                     },
                 );
@@ -688,7 +793,10 @@ impl<'a> Differ<'a> {
                         }
                     },
                     vec![AttrChange::new("name", None, Some(group_name))],
-                    |id, region| Op::DeleteSecurityGroup { region: region.to_string(), id: id.to_string() },
+                    |id, region| Op::DeleteSecurityGroup {
+                        region: region.to_string(),
+                        id: id.to_string(),
+                    },
                     create,
                     rank::SECURITY_GROUP,
                 );
@@ -714,7 +822,12 @@ impl<'a> Differ<'a> {
     ) -> Result<(), DiffError> {
         let sg_address = Address::security_group(ename);
         let live_rules: Vec<RulePeer> = match (group, found) {
-            (Fate::Kept(_), Some(g)) => g.ingress.iter().filter(|r| r.is_https()).map(|r| r.peer.clone()).collect(),
+            (Fate::Kept(_), Some(g)) => g
+                .ingress
+                .iter()
+                .filter(|r| r.is_https())
+                .map(|r| r.peer.clone())
+                .collect(),
             _ => Vec::new(),
         };
         let mut wanted = Vec::new();
@@ -740,7 +853,11 @@ impl<'a> Differ<'a> {
                 reason: "not found".into(),
                 region: region.to_string(),
                 id: None,
-                attrs: vec![AttrChange::new("rule", None, Some(format!("tcp/443 from {peer}")))],
+                attrs: vec![AttrChange::new(
+                    "rule",
+                    None,
+                    Some(format!("tcp/443 from {peer}")),
+                )],
                 steps: vec![Step::create(
                     rank::INGRESS,
                     Op::AuthorizeIngress {
@@ -760,10 +877,18 @@ impl<'a> Differ<'a> {
                     reason: "not in plan".into(),
                     region: region.to_string(),
                     id: Some(gid.clone()),
-                    attrs: vec![AttrChange::new("rule", Some(format!("tcp/443 from {peer}")), None)],
+                    attrs: vec![AttrChange::new(
+                        "rule",
+                        Some(format!("tcp/443 from {peer}")),
+                        None,
+                    )],
                     steps: vec![Step::delete(
                         rank::INGRESS,
-                        Op::RevokeIngress { region: region.to_string(), group: gid.clone(), peer: peer.clone() },
+                        Op::RevokeIngress {
+                            region: region.to_string(),
+                            group: gid.clone(),
+                            peer: peer.clone(),
+                        },
                     )],
                 });
             }
@@ -781,19 +906,31 @@ impl<'a> Differ<'a> {
         found: Option<&LEndpoint>,
     ) -> Result<Fate, DiffError> {
         let address = Address::endpoint(ename);
+        self.check_endpoint_refs(&address, ep, vpc_fate)?;
         let (tables, subnets, groups, private_dns) = match &ep.kind {
             EndpointKind::Gateway { route_tables } => (
-                route_tables.iter().map(|r| self.table_ref(&ep.vpc, r)).collect::<Vec<_>>(),
+                route_tables
+                    .iter()
+                    .map(|r| self.table_ref(&ep.vpc, r))
+                    .collect::<Vec<_>>(),
                 Vec::new(),
                 Vec::new(),
                 None,
             ),
-            EndpointKind::Interface { subnets, security_groups, private_dns, .. } => {
+            EndpointKind::Interface {
+                subnets,
+                security_groups,
+                private_dns,
+                ..
+            } => {
                 let mut groups: Vec<IdRef> = group_ref.into_iter().collect();
                 groups.extend(security_groups.iter().map(|g| IdRef::Id(g.clone())));
                 (
                     Vec::new(),
-                    subnets.iter().map(|s| self.subnet_ref(&ep.vpc, s)).collect(),
+                    subnets
+                        .iter()
+                        .map(|s| self.subnet_ref(&ep.vpc, s))
+                        .collect(),
                     groups,
                     Some(*private_dns),
                 )
@@ -820,13 +957,25 @@ impl<'a> Differ<'a> {
         ];
         let show = |refs: &[IdRef]| refs.iter().map(IdRef::to_string).collect::<Vec<_>>();
         if !tables.is_empty() {
-            create_attrs.push(AttrChange::new("route_tables", None, Some(list(&show(&tables)))));
+            create_attrs.push(AttrChange::new(
+                "route_tables",
+                None,
+                Some(list(&show(&tables))),
+            ));
         }
         if !subnets.is_empty() {
-            create_attrs.push(AttrChange::new("subnets", None, Some(list(&show(&subnets)))));
+            create_attrs.push(AttrChange::new(
+                "subnets",
+                None,
+                Some(list(&show(&subnets))),
+            ));
         }
         if !groups.is_empty() {
-            create_attrs.push(AttrChange::new("security_groups", None, Some(list(&show(&groups)))));
+            create_attrs.push(AttrChange::new(
+                "security_groups",
+                None,
+                Some(list(&show(&groups))),
+            ));
         }
         if let Some(p) = private_dns {
             create_attrs.push(AttrChange::new("private_dns", None, Some(p.to_string())));
@@ -834,7 +983,11 @@ impl<'a> Differ<'a> {
         create_attrs.push(AttrChange::new(
             "policy",
             None,
-            Some(if ep.policy.is_some() { "(from plan)".into() } else { "(AWS default: full access)".into() }),
+            Some(if ep.policy.is_some() {
+                "(from plan)".into()
+            } else {
+                "(AWS default: full access)".into()
+            }),
         ));
         let fate = self.resource(
             &address,
@@ -843,35 +996,136 @@ impl<'a> Differ<'a> {
             |why, attrs| {
                 if let Some(l) = found {
                     if vpc_fate.kept() != Some(l.vpc_id.as_str()) {
-                        why.push(if vpc_fate.kept().is_some() { "vpc changes".into() } else { "its VPC is replaced".into() });
-                        attrs.push(AttrChange::new("vpc_id", Some(l.vpc_id.clone()), vpc_fate.kept().map(str::to_string)));
+                        why.push(if vpc_fate.kept().is_some() {
+                            "vpc changes".into()
+                        } else {
+                            "its VPC is replaced".into()
+                        });
+                        attrs.push(AttrChange::new(
+                            "vpc_id",
+                            Some(l.vpc_id.clone()),
+                            vpc_fate.kept().map(str::to_string),
+                        ));
                     }
                     if l.endpoint_type != ep.endpoint_type() {
                         why.push("type changes".into());
-                        attrs.push(AttrChange::new("type", Some(l.endpoint_type.to_string()), Some(ep.endpoint_type().to_string())));
+                        attrs.push(AttrChange::new(
+                            "type",
+                            Some(l.endpoint_type.to_string()),
+                            Some(ep.endpoint_type().to_string()),
+                        ));
                     }
                     if l.service != ep.service {
                         why.push("service changes".into());
-                        attrs.push(AttrChange::new("service", Some(l.service.clone()), Some(ep.service.clone())));
+                        attrs.push(AttrChange::new(
+                            "service",
+                            Some(l.service.clone()),
+                            Some(ep.service.clone()),
+                        ));
                     }
                     if matches!(l.state.as_str(), "failed" | "rejected" | "expired") {
                         why.push(format!(
                             "it is {}{}",
                             l.state,
-                            l.last_error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+                            l.last_error
+                                .as_deref()
+                                .map(|e| format!(" ({e})"))
+                                .unwrap_or_default()
                         ));
                     }
                 }
             },
             create_attrs,
-            |id, region| Op::DeleteEndpoint { region: region.to_string(), id: id.to_string() },
+            |id, region| Op::DeleteEndpoint {
+                region: region.to_string(),
+                id: id.to_string(),
+            },
             create,
             rank::ENDPOINT,
         );
         if let (Fate::Kept(id), Some(l)) = (&fate, found) {
-            self.endpoint_update(&address, region, id, ep, l, &tables, &subnets, &groups, private_dns);
+            self.endpoint_update(
+                &address,
+                region,
+                id,
+                ep,
+                l,
+                &tables,
+                &subnets,
+                &groups,
+                private_dns,
+            );
         }
         Ok(fate)
+    }
+
+    /// Checks what only live state can tell: subnets and route tables given
+    /// by id belong to the endpoint's VPC, and an interface endpoint has at
+    /// most one subnet per AZ (EC2 answers DuplicateSubnetsInSameZone; some
+    /// emulators accept it silently).
+    fn check_endpoint_refs(
+        &self,
+        address: &Address,
+        ep: &DEndpoint,
+        vpc_fate: &Fate,
+    ) -> Result<(), DiffError> {
+        let vpc = self.desired.vpcs.get(&ep.vpc);
+        let live_id = |r: &Ref| -> Option<String> {
+            match r {
+                Ref::Id(id) => Some(id.clone()),
+                Ref::Name(n) => vpc
+                    .and_then(|v| {
+                        v.subnets
+                            .get(n)
+                            .and_then(|s| s.source.adopted_id())
+                            .or_else(|| v.route_tables.get(n).and_then(|t| t.source.adopted_id()))
+                    })
+                    .map(str::to_string),
+            }
+        };
+        match &ep.kind {
+            EndpointKind::Gateway { route_tables } => {
+                for r in route_tables {
+                    let Some(id) = live_id(r) else { continue };
+                    if let (Some(t), Some(vid)) = (self.live_table(&id), vpc_fate.kept()) {
+                        if t.vpc_id != vid {
+                            return Err(err(address, format!("route table {id} is in {}, not in the endpoint's VPC {} ({vid})", t.vpc_id, ep.vpc)));
+                        }
+                    }
+                }
+            }
+            EndpointKind::Interface { subnets, .. } => {
+                let mut by_az: BTreeMap<String, String> = BTreeMap::new();
+                for r in subnets {
+                    let (label, az) = match (r, live_id(r)) {
+                        (_, Some(id)) => {
+                            let Some(l) = self.live.subnets.iter().find(|s| s.id == id) else {
+                                continue;
+                            };
+                            if let Some(vid) = vpc_fate.kept() {
+                                if l.vpc_id != vid {
+                                    return Err(err(address, format!("subnet {id} is in {}, not in the endpoint's VPC {} ({vid})", l.vpc_id, ep.vpc)));
+                                }
+                            }
+                            (id, l.az.clone())
+                        }
+                        (Ref::Name(n), None) => {
+                            match vpc.and_then(|v| v.subnets.get(n)).map(|s| &s.source) {
+                                Some(Source::Create(spec)) => (n.clone(), spec.az.clone()),
+                                _ => continue,
+                            }
+                        }
+                        (Ref::Id(_), None) => continue,
+                    };
+                    if let Some(other) = by_az.insert(az.clone(), label.clone()) {
+                        return Err(err(address, format!(
+                            "subnets {other} and {label} are both in {az}: an interface endpoint takes at most one subnet per availability zone"
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// In-place endpoint changes: ModifyVpcEndpoint with add/remove lists.
@@ -893,7 +1147,11 @@ impl<'a> Differ<'a> {
         let mut attrs = Vec::new();
         let mut add = ops::EndpointEdit::default();
         let mut remove = ops::EndpointEdit::default();
-        let mut set_diff = |name: &str, want: &[IdRef], have: &[String], add: &mut Vec<IdRef>, remove: &mut Vec<String>| {
+        let mut set_diff = |name: &str,
+                            want: &[IdRef],
+                            have: &[String],
+                            add: &mut Vec<IdRef>,
+                            remove: &mut Vec<String>| {
             let plus: Vec<IdRef> = want
                 .iter()
                 .filter(|r| !matches!(r, IdRef::Id(i) if have.contains(i)))
@@ -905,26 +1163,59 @@ impl<'a> Differ<'a> {
                 .cloned()
                 .collect();
             if !plus.is_empty() {
-                attrs.push(AttrChange::new(name, None, Some(format!("+{}", list(&plus.iter().map(IdRef::to_string).collect::<Vec<_>>())))));
+                attrs.push(AttrChange::new(
+                    name,
+                    None,
+                    Some(format!(
+                        "+{}",
+                        list(&plus.iter().map(IdRef::to_string).collect::<Vec<_>>())
+                    )),
+                ));
             }
             if !minus.is_empty() {
-                attrs.push(AttrChange::new(name, Some(format!("-{}", list(&minus))), None));
+                attrs.push(AttrChange::new(
+                    name,
+                    Some(format!("-{}", list(&minus))),
+                    None,
+                ));
             }
             add.extend(plus);
             remove.extend(minus);
         };
         match ep.endpoint_type() {
             crate::model::EndpointType::Gateway => {
-                set_diff("route_tables", tables, &l.route_table_ids, &mut add.route_tables, &mut remove.route_table_ids);
+                set_diff(
+                    "route_tables",
+                    tables,
+                    &l.route_table_ids,
+                    &mut add.route_tables,
+                    &mut remove.route_table_ids,
+                );
             }
             crate::model::EndpointType::Interface => {
-                set_diff("subnets", subnets, &l.subnet_ids, &mut add.subnets, &mut remove.subnet_ids);
-                set_diff("security_groups", groups, &l.security_group_ids, &mut add.security_groups, &mut remove.security_group_ids);
+                set_diff(
+                    "subnets",
+                    subnets,
+                    &l.subnet_ids,
+                    &mut add.subnets,
+                    &mut remove.subnet_ids,
+                );
+                set_diff(
+                    "security_groups",
+                    groups,
+                    &l.security_group_ids,
+                    &mut add.security_groups,
+                    &mut remove.security_group_ids,
+                );
             }
         }
         if let Some(p) = private_dns {
             if p != l.private_dns {
-                attrs.push(AttrChange::new("private_dns", Some(l.private_dns.to_string()), Some(p.to_string())));
+                attrs.push(AttrChange::new(
+                    "private_dns",
+                    Some(l.private_dns.to_string()),
+                    Some(p.to_string()),
+                ));
                 add.private_dns = Some(p);
             }
         }
@@ -933,7 +1224,11 @@ impl<'a> Differ<'a> {
                 None => "(AWS default: full access)".to_string(),
                 Some(v) => serde_json::to_string(v).unwrap_or_default(),
             };
-            attrs.push(AttrChange::new("policy", Some(show(l.policy.as_ref())), Some(show(ep.policy.as_ref()))));
+            attrs.push(AttrChange::new(
+                "policy",
+                Some(show(l.policy.as_ref())),
+                Some(show(ep.policy.as_ref())),
+            ));
             add.policy = Some(ep.policy.clone());
         }
         if attrs.is_empty() {
@@ -941,10 +1236,24 @@ impl<'a> Differ<'a> {
         }
         let mut steps = Vec::new();
         if !remove.is_empty() {
-            steps.push(Step::delete(rank::ENDPOINT, Op::ModifyEndpoint { region: region.to_string(), id: id.to_string(), edit: remove }));
+            steps.push(Step::delete(
+                rank::ENDPOINT,
+                Op::ModifyEndpoint {
+                    region: region.to_string(),
+                    id: id.to_string(),
+                    edit: remove,
+                },
+            ));
         }
         if !add.is_empty() {
-            steps.push(Step::create(rank::ENDPOINT, Op::ModifyEndpoint { region: region.to_string(), id: id.to_string(), edit: add }));
+            steps.push(Step::create(
+                rank::ENDPOINT,
+                Op::ModifyEndpoint {
+                    region: region.to_string(),
+                    id: id.to_string(),
+                    edit: add,
+                },
+            ));
         }
         self.push(Change {
             address: address.clone(),
@@ -966,6 +1275,17 @@ impl<'a> Differ<'a> {
             let acc_region = self.region_of(&p.accepter);
             let req = self.vpcs.get(&p.requester).cloned().unwrap_or(Fate::New);
             let acc = self.vpcs.get(&p.accepter).cloned().unwrap_or(Fate::New);
+            if let (Some(a), Some(b)) = (
+                self.vpc_cidrs.get(&p.requester),
+                self.vpc_cidrs.get(&p.accepter),
+            ) {
+                if a.contains(&b.network()) || b.contains(&a.network()) {
+                    return Err(err(&address, format!(
+                        "VPC {} ({a}) and VPC {} ({b}) have overlapping CIDRs: EC2 cannot peer them",
+                        p.requester, p.accepter
+                    )));
+                }
+            }
             let found: Option<&LPeering> = self.claim(owned.get(address.as_str()), |p| &p.id);
             let create = Step::create(
                 rank::PEERING,
@@ -980,24 +1300,49 @@ impl<'a> Differ<'a> {
             let fate = self.resource(
                 &address,
                 &req_region,
-                found.map(|l| (l.id.as_str(), l.requester_region.as_deref().unwrap_or(l.region.as_str()), &l.tags)),
+                found.map(|l| {
+                    (
+                        l.id.as_str(),
+                        l.requester_region.as_deref().unwrap_or(l.region.as_str()),
+                        &l.tags,
+                    )
+                }),
                 |why, attrs| {
                     if let Some(l) = found {
                         if req.kept() != l.requester_vpc_id.as_deref() {
                             why.push("requester VPC changes".into());
-                            attrs.push(AttrChange::new("requester", l.requester_vpc_id.clone(), req.kept().map(str::to_string)));
+                            attrs.push(AttrChange::new(
+                                "requester",
+                                l.requester_vpc_id.clone(),
+                                req.kept().map(str::to_string),
+                            ));
                         }
                         if acc.kept() != l.accepter_vpc_id.as_deref() {
                             why.push("accepter VPC changes".into());
-                            attrs.push(AttrChange::new("accepter", l.accepter_vpc_id.clone(), acc.kept().map(str::to_string)));
+                            attrs.push(AttrChange::new(
+                                "accepter",
+                                l.accepter_vpc_id.clone(),
+                                acc.kept().map(str::to_string),
+                            ));
                         }
                     }
                 },
                 vec![
-                    AttrChange::new("requester", None, Some(format!("{} ({req_region})", p.requester))),
-                    AttrChange::new("accepter", None, Some(format!("{} ({acc_region})", p.accepter))),
+                    AttrChange::new(
+                        "requester",
+                        None,
+                        Some(format!("{} ({req_region})", p.requester)),
+                    ),
+                    AttrChange::new(
+                        "accepter",
+                        None,
+                        Some(format!("{} ({acc_region})", p.accepter)),
+                    ),
                 ],
-                |id, region| Op::DeletePeering { region: region.to_string(), id: id.to_string() },
+                |id, region| Op::DeletePeering {
+                    region: region.to_string(),
+                    id: id.to_string(),
+                },
                 create,
                 rank::PEERING,
             );
@@ -1009,10 +1354,18 @@ impl<'a> Differ<'a> {
                         reason: format!("status is {}, not active", l.status),
                         region: req_region.clone(),
                         id: Some(id.clone()),
-                        attrs: vec![AttrChange::new("status", Some(l.status.clone()), Some("active".into()))],
+                        attrs: vec![AttrChange::new(
+                            "status",
+                            Some(l.status.clone()),
+                            Some("active".into()),
+                        )],
                         steps: vec![Step::create(
                             rank::PEERING,
-                            Op::AcceptPeering { region: acc_region.clone(), id: id.clone(), pending: l.status == "pending-acceptance" },
+                            Op::AcceptPeering {
+                                region: acc_region.clone(),
+                                id: id.clone(),
+                                pending: l.status == "pending-acceptance",
+                            },
                         )],
                     });
                 }
@@ -1067,7 +1420,11 @@ impl<'a> Differ<'a> {
                 let pcx_address = Address::peering(pname);
                 let pcx = self.peerings.get(pname).cloned().unwrap_or(Fate::New);
                 for (vname, tables) in &p.routes {
-                    let other = if vname == &p.requester { &p.accepter } else { &p.requester };
+                    let other = if vname == &p.requester {
+                        &p.accepter
+                    } else {
+                        &p.requester
+                    };
                     let Some(cidr) = self.vpc_cidrs.get(other).copied() else {
                         return Err(err(&pcx_address, format!("VPC {other} has no known CIDR")));
                     };
@@ -1086,38 +1443,103 @@ impl<'a> Differ<'a> {
                                 target: ops::RouteTarget::Peering(pcx.id_ref(&pcx_address)),
                             },
                         );
-                        let attrs = vec![AttrChange::new("target", None, Some(format!("{} ({})", pcx_address, pcx.kept().unwrap_or("new"))))];
+                        let attrs = vec![AttrChange::new(
+                            "target",
+                            None,
+                            Some(format!("{} ({})", pcx_address, pcx.kept().unwrap_or("new"))),
+                        )];
                         let IdRef::Id(tid) = &tref else {
-                            self.push(route_change(address, Action::Create, "not found", &region, None, attrs, vec![create]));
+                            self.push(route_change(
+                                address,
+                                Action::Create,
+                                "not found",
+                                &region,
+                                None,
+                                attrs,
+                                vec![create],
+                            ));
                             continue;
                         };
+                        if let (Some(lt), Some(vid)) = (
+                            self.live_table(tid),
+                            self.vpcs.get(vname).and_then(Fate::kept),
+                        ) {
+                            if lt.vpc_id != vid {
+                                return Err(err(
+                                    &address,
+                                    format!(
+                                        "route table {tid} is in {}, not in VPC {vname} ({vid})",
+                                        lt.vpc_id
+                                    ),
+                                ));
+                            }
+                        }
                         wanted.insert((tid.clone(), dest.clone()));
                         let existing = self
                             .live_table(tid)
                             .and_then(|lt| lt.routes.iter().find(|r| r.dest == dest));
                         match existing {
-                            None => self.push(route_change(address, Action::Create, "not found", &region, None, attrs, vec![create])),
+                            None => self.push(route_change(
+                                address,
+                                Action::Create,
+                                "not found",
+                                &region,
+                                None,
+                                attrs,
+                                vec![create],
+                            )),
                             Some(r) => {
-                                let ours = r.peering_id.as_deref().is_some_and(|p| owned_pcx.contains(p));
-                                let same = pcx.kept().is_some() && r.peering_id.as_deref() == pcx.kept();
+                                let ours = r
+                                    .peering_id
+                                    .as_deref()
+                                    .is_some_and(|p| owned_pcx.contains(p));
+                                let same =
+                                    pcx.kept().is_some() && r.peering_id.as_deref() == pcx.kept();
                                 let blackhole = r.state.as_deref() == Some("blackhole");
                                 if same && !blackhole {
                                     continue;
                                 }
                                 if !ours && !blackhole {
-                                    let target = r.peering_id.clone().or_else(|| r.gateway_id.clone()).unwrap_or_else(|| "another target".into());
+                                    let target = r
+                                        .peering_id
+                                        .clone()
+                                        .or_else(|| r.gateway_id.clone())
+                                        .unwrap_or_else(|| "another target".into());
                                     return Err(err(&address, format!(
                                         "route table {tid} already routes {dest} to {target}, which this plan does not own; remove that route or choose another table"
                                     )));
                                 }
-                                let reason = if blackhole { "route is a blackhole (its target is gone)" } else { "target changes (forces replacement)" };
+                                let reason = if blackhole {
+                                    "route is a blackhole (its target is gone)"
+                                } else {
+                                    "target changes (forces replacement)"
+                                };
                                 let old = r.peering_id.clone().or_else(|| r.gateway_id.clone());
-                                let attrs = vec![AttrChange::new("target", old, Some(pcx_address.to_string()))];
+                                let attrs = vec![AttrChange::new(
+                                    "target",
+                                    old,
+                                    Some(pcx_address.to_string()),
+                                )];
                                 let steps = vec![
-                                    Step::delete(rank::ROUTE, Op::DeleteRoute { region: region.clone(), route_table: tid.clone(), dest: dest.clone() }),
+                                    Step::delete(
+                                        rank::ROUTE,
+                                        Op::DeleteRoute {
+                                            region: region.clone(),
+                                            route_table: tid.clone(),
+                                            dest: dest.clone(),
+                                        },
+                                    ),
                                     create,
                                 ];
-                                self.push(route_change(address, Action::Replace, reason, &region, Some(tid.clone()), attrs, steps));
+                                self.push(route_change(
+                                    address,
+                                    Action::Replace,
+                                    reason,
+                                    &region,
+                                    Some(tid.clone()),
+                                    attrs,
+                                    steps,
+                                ));
                             }
                         }
                     }
@@ -1129,7 +1551,9 @@ impl<'a> Differ<'a> {
         let mut deletes = Vec::new();
         for t in &self.live.route_tables {
             for r in &t.routes {
-                let Some(pcx) = r.peering_id.as_deref() else { continue };
+                let Some(pcx) = r.peering_id.as_deref() else {
+                    continue;
+                };
                 if !owned_pcx.contains(pcx) || wanted.contains(&(t.id.clone(), r.dest.clone())) {
                     continue;
                 }
@@ -1137,11 +1561,22 @@ impl<'a> Differ<'a> {
                 deletes.push(route_change(
                     Address::route(&v, &n, &r.dest.to_string()),
                     Action::Delete,
-                    if self.mode == Mode::Destroy { "its target is owned by this plan (destroy)" } else { "not in plan" },
+                    if self.mode == Mode::Destroy {
+                        "its target is owned by this plan (destroy)"
+                    } else {
+                        "not in plan"
+                    },
                     &t.region,
                     Some(t.id.clone()),
                     vec![AttrChange::new("target", Some(pcx.to_string()), None)],
-                    vec![Step::delete(rank::ROUTE, Op::DeleteRoute { region: t.region.clone(), route_table: t.id.clone(), dest: r.dest.clone() })],
+                    vec![Step::delete(
+                        rank::ROUTE,
+                        Op::DeleteRoute {
+                            region: t.region.clone(),
+                            route_table: t.id.clone(),
+                            dest: r.dest.clone(),
+                        },
+                    )],
                 ));
             }
         }
@@ -1154,15 +1589,25 @@ impl<'a> Differ<'a> {
     fn gateway_routes(&mut self) {
         let mut add = Vec::new();
         for (ename, ep) in &self.desired.endpoints {
-            let Some(Fate::Kept(eid)) = self.endpoints.get(ename) else { continue };
-            let Some(l) = self.live.endpoints.iter().find(|e| &e.id == eid) else { continue };
+            let Some(Fate::Kept(eid)) = self.endpoints.get(ename) else {
+                continue;
+            };
+            let Some(l) = self.live.endpoints.iter().find(|e| &e.id == eid) else {
+                continue;
+            };
             let region = self.region_of(&ep.vpc);
-            let Some(pl) = self.live.s3_prefix_lists.get(&region) else { continue };
-            if l.endpoint_type != crate::model::EndpointType::Gateway || !ep.service.ends_with(".s3") {
+            let Some(pl) = self.live.s3_prefix_lists.get(&region) else {
+                continue;
+            };
+            if l.endpoint_type != crate::model::EndpointType::Gateway
+                || !ep.service.ends_with(".s3")
+            {
                 continue;
             }
             for tid in &l.route_table_ids {
-                let Some(t) = self.live_table(tid) else { continue };
+                let Some(t) = self.live_table(tid) else {
+                    continue;
+                };
                 let dest = RouteDest::PrefixList(pl.clone());
                 if t.routes.iter().any(|r| r.dest == dest) {
                     continue;
@@ -1209,43 +1654,128 @@ impl<'a> Differ<'a> {
             .chain(self.claimed_keys())
             .collect();
         let mut dels = Vec::new();
-        let mut del = |tags: &Tags, id: &str, region: &str, rank: u8, op: Op, claimed: &BTreeSet<String>| {
-            if claimed.contains(id) {
-                return;
-            }
-            let address = Address(key_of(tags).unwrap_or(id).to_string());
-            let dup = self_claimed(&claimed_keys, &address);
-            dels.push(Change {
-                address,
-                action: Action::Delete,
-                reason: reason(dup),
-                region: region.to_string(),
-                id: Some(id.to_string()),
-                attrs: Vec::new(),
-                steps: vec![Step::delete(rank, op)],
-            });
-        };
+        let mut del =
+            |tags: &Tags, id: &str, region: &str, rank: u8, op: Op, claimed: &BTreeSet<String>| {
+                if claimed.contains(id) {
+                    return;
+                }
+                let address = Address(key_of(tags).unwrap_or(id).to_string());
+                let dup = self_claimed(&claimed_keys, &address);
+                dels.push(Change {
+                    address,
+                    action: Action::Delete,
+                    reason: reason(dup),
+                    region: region.to_string(),
+                    id: Some(id.to_string()),
+                    attrs: Vec::new(),
+                    steps: vec![Step::delete(rank, op)],
+                });
+            };
         let c = &self.claimed;
         for p in self.live.peerings.iter().filter(|p| !p.is_gone()) {
-            let region = p.requester_region.clone().unwrap_or_else(|| p.region.clone());
-            del(&p.tags, &p.id, &region, rank::PEERING, Op::DeletePeering { region: region.clone(), id: p.id.clone() }, c);
+            let region = p
+                .requester_region
+                .clone()
+                .unwrap_or_else(|| p.region.clone());
+            del(
+                &p.tags,
+                &p.id,
+                &region,
+                rank::PEERING,
+                Op::DeletePeering {
+                    region: region.clone(),
+                    id: p.id.clone(),
+                },
+                c,
+            );
         }
-        for e in self.live.endpoints.iter().filter(|e| !matches!(e.state.as_str(), "deleted" | "deleting")) {
-            del(&e.tags, &e.id, &e.region, rank::ENDPOINT, Op::DeleteEndpoint { region: e.region.clone(), id: e.id.clone() }, c);
+        for e in self
+            .live
+            .endpoints
+            .iter()
+            .filter(|e| !matches!(e.state.as_str(), "deleted" | "deleting"))
+        {
+            del(
+                &e.tags,
+                &e.id,
+                &e.region,
+                rank::ENDPOINT,
+                Op::DeleteEndpoint {
+                    region: e.region.clone(),
+                    id: e.id.clone(),
+                },
+                c,
+            );
         }
         for g in &self.live.security_groups {
-            del(&g.tags, &g.id, &g.region, rank::SECURITY_GROUP, Op::DeleteSecurityGroup { region: g.region.clone(), id: g.id.clone() }, c);
+            del(
+                &g.tags,
+                &g.id,
+                &g.region,
+                rank::SECURITY_GROUP,
+                Op::DeleteSecurityGroup {
+                    region: g.region.clone(),
+                    id: g.id.clone(),
+                },
+                c,
+            );
         }
         let plan = self.desired.name.clone();
-        for t in self.live.route_tables.iter().filter(|t| owned_by_plan(&t.tags, &plan)) {
+        for t in self
+            .live
+            .route_tables
+            .iter()
+            .filter(|t| owned_by_plan(&t.tags, &plan))
+        {
             let associations = explicit_associations(t);
-            del(&t.tags, &t.id, &t.region, rank::ROUTE_TABLE, Op::DeleteRouteTable { region: t.region.clone(), id: t.id.clone(), associations }, c);
+            del(
+                &t.tags,
+                &t.id,
+                &t.region,
+                rank::ROUTE_TABLE,
+                Op::DeleteRouteTable {
+                    region: t.region.clone(),
+                    id: t.id.clone(),
+                    associations,
+                },
+                c,
+            );
         }
-        for s in self.live.subnets.iter().filter(|s| owned_by_plan(&s.tags, &plan)) {
-            del(&s.tags, &s.id, &s.region, rank::SUBNET, Op::DeleteSubnet { region: s.region.clone(), id: s.id.clone() }, c);
+        for s in self
+            .live
+            .subnets
+            .iter()
+            .filter(|s| owned_by_plan(&s.tags, &plan))
+        {
+            del(
+                &s.tags,
+                &s.id,
+                &s.region,
+                rank::SUBNET,
+                Op::DeleteSubnet {
+                    region: s.region.clone(),
+                    id: s.id.clone(),
+                },
+                c,
+            );
         }
-        for v in self.live.vpcs.iter().filter(|v| owned_by_plan(&v.tags, &plan)) {
-            del(&v.tags, &v.id, &v.region, rank::VPC, Op::DeleteVpc { region: v.region.clone(), id: v.id.clone() }, c);
+        for v in self
+            .live
+            .vpcs
+            .iter()
+            .filter(|v| owned_by_plan(&v.tags, &plan))
+        {
+            del(
+                &v.tags,
+                &v.id,
+                &v.region,
+                rank::VPC,
+                Op::DeleteVpc {
+                    region: v.region.clone(),
+                    id: v.id.clone(),
+                },
+                c,
+            );
         }
         self.out.extend(dels);
     }
@@ -1276,7 +1806,11 @@ impl<'a> Differ<'a> {
 
 /// Association ids of a table's explicit (non-main) subnet associations.
 fn explicit_associations(t: &LRouteTable) -> Vec<String> {
-    t.associations.iter().filter(|a| !a.main).map(|a| a.id.clone()).collect()
+    t.associations
+        .iter()
+        .filter(|a| !a.main)
+        .map(|a| a.id.clone())
+        .collect()
 }
 
 fn self_claimed(keys: &BTreeSet<String>, address: &Address) -> bool {

@@ -44,10 +44,18 @@ pub struct Step {
 
 impl Step {
     pub fn create(rank: u8, op: Op) -> Self {
-        Step { phase: Phase::Create, rank, op }
+        Step {
+            phase: Phase::Create,
+            rank,
+            op,
+        }
     }
     pub fn delete(rank: u8, op: Op) -> Self {
-        Step { phase: Phase::Delete, rank, op }
+        Step {
+            phase: Phase::Delete,
+            rank,
+            op,
+        }
     }
 }
 
@@ -83,20 +91,70 @@ impl EndpointEdit {
 /// An operation on EC2. Every variant carries the region it runs in.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
-    CreateVpc { region: String, cidr: Ipv4Net, tags: Tags },
-    DeleteVpc { region: String, id: String },
-    CreateSubnet { region: String, vpc: IdRef, az: String, cidr: Ipv4Net, tags: Tags },
-    DeleteSubnet { region: String, id: String },
+    CreateVpc {
+        region: String,
+        cidr: Ipv4Net,
+        tags: Tags,
+    },
+    DeleteVpc {
+        region: String,
+        id: String,
+    },
+    CreateSubnet {
+        region: String,
+        vpc: IdRef,
+        az: String,
+        cidr: Ipv4Net,
+        tags: Tags,
+    },
+    DeleteSubnet {
+        region: String,
+        id: String,
+    },
     /// Creates the table, then associates each subnet.
-    CreateRouteTable { region: String, vpc: IdRef, subnets: Vec<IdRef>, tags: Tags },
-    Associate { region: String, route_table: IdRef, subnet: IdRef },
-    Disassociate { region: String, association_id: String },
+    CreateRouteTable {
+        region: String,
+        vpc: IdRef,
+        subnets: Vec<IdRef>,
+        tags: Tags,
+    },
+    Associate {
+        region: String,
+        route_table: IdRef,
+        subnet: IdRef,
+    },
+    Disassociate {
+        region: String,
+        association_id: String,
+    },
     /// Disassociates these associations, then deletes the table.
-    DeleteRouteTable { region: String, id: String, associations: Vec<String> },
-    CreateSecurityGroup { region: String, vpc: IdRef, name: String, description: String, tags: Tags },
-    DeleteSecurityGroup { region: String, id: String },
-    AuthorizeIngress { region: String, group: IdRef, peer: RulePeer, tags: Tags },
-    RevokeIngress { region: String, group: String, peer: RulePeer },
+    DeleteRouteTable {
+        region: String,
+        id: String,
+        associations: Vec<String>,
+    },
+    CreateSecurityGroup {
+        region: String,
+        vpc: IdRef,
+        name: String,
+        description: String,
+        tags: Tags,
+    },
+    DeleteSecurityGroup {
+        region: String,
+        id: String,
+    },
+    AuthorizeIngress {
+        region: String,
+        group: IdRef,
+        peer: RulePeer,
+        tags: Tags,
+    },
+    RevokeIngress {
+        region: String,
+        group: String,
+        peer: RulePeer,
+    },
     /// Creates the endpoint and waits until it is available.
     CreateEndpoint {
         region: String,
@@ -110,17 +168,50 @@ pub enum Op {
         policy: Option<Value>,
         tags: Tags,
     },
-    ModifyEndpoint { region: String, id: String, edit: EndpointEdit },
+    ModifyEndpoint {
+        region: String,
+        id: String,
+        edit: EndpointEdit,
+    },
     /// Deletes the endpoint and waits until it is deleted.
-    DeleteEndpoint { region: String, id: String },
+    DeleteEndpoint {
+        region: String,
+        id: String,
+    },
     /// Requests in the requester's region, accepts in the accepter's, waits
     /// until active.
-    CreatePeering { region: String, requester: IdRef, accepter: IdRef, accepter_region: String, tags: Tags },
+    CreatePeering {
+        region: String,
+        requester: IdRef,
+        accepter: IdRef,
+        accepter_region: String,
+        tags: Tags,
+    },
     /// Accepts a pending peering (when `pending`) and waits until active.
-    AcceptPeering { region: String, id: String, pending: bool },
-    DeletePeering { region: String, id: String },
-    CreateRoute { region: String, route_table: IdRef, dest: RouteDest, target: RouteTarget },
-    DeleteRoute { region: String, route_table: String, dest: RouteDest },
+    AcceptPeering {
+        region: String,
+        id: String,
+        pending: bool,
+    },
+    DeletePeering {
+        region: String,
+        id: String,
+    },
+    CreateRoute {
+        region: String,
+        route_table: IdRef,
+        dest: RouteDest,
+        target: RouteTarget,
+    },
+    DeleteRoute {
+        region: String,
+        route_table: String,
+        dest: RouteDest,
+    },
     /// Adds or overwrites tags on an owned resource.
-    SetTags { region: String, id: String, tags: Tags },
+    SetTags {
+        region: String,
+        id: String,
+        tags: Tags,
+    },
 }

@@ -41,17 +41,9 @@ impl Reporter for Silent {
 }
 
 /// Tunables for one run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ExecOptions {
     pub policy: RetryPolicy,
-}
-
-impl Default for ExecOptions {
-    fn default() -> Self {
-        ExecOptions {
-            policy: RetryPolicy::default(),
-        }
-    }
 }
 
 /// A step that failed, with the change it belonged to.
@@ -119,7 +111,12 @@ pub fn label(change: &Change, step: &Step) -> String {
 
 /// Runs every step in order. Stops at the first failure: what depends on
 /// a failed step cannot run, and a re-run converges from where this stopped.
-pub async fn execute(cloud: &dyn Cloud, changes: &Changes, reporter: &dyn Reporter, opts: &ExecOptions) -> Report {
+pub async fn execute(
+    cloud: &dyn Cloud,
+    changes: &Changes,
+    reporter: &dyn Reporter,
+    opts: &ExecOptions,
+) -> Report {
     let plan = schedule(changes);
     let total = plan.len();
     let mut report = Report::default();
@@ -200,7 +197,12 @@ impl Executor<'_> {
     }
 
     /// Runs one operation; returns a short detail for progress output.
-    async fn run(&mut self, address: &Address, op: &Op, status: &(dyn Fn(&str) + Sync)) -> Result<String, StepError> {
+    async fn run(
+        &mut self,
+        address: &Address,
+        op: &Op,
+        status: &(dyn Fn(&str) + Sync),
+    ) -> Result<String, StepError> {
         let c = self.cloud;
         let p = &self.opts.policy;
         match op {
@@ -213,9 +215,17 @@ impl Executor<'_> {
                 p.delete(|| c.delete_vpc(region, id)).await?;
                 Ok(id.clone())
             }
-            Op::CreateSubnet { region, vpc, az, cidr, tags } => {
+            Op::CreateSubnet {
+                region,
+                vpc,
+                az,
+                cidr,
+                tags,
+            } => {
                 let (vpc, fresh) = self.resolve(vpc)?;
-                let id = p.fresh(fresh, || c.create_subnet(region, &vpc, az, *cidr, tags)).await?;
+                let id = p
+                    .fresh(fresh, || c.create_subnet(region, &vpc, az, *cidr, tags))
+                    .await?;
                 self.ids.insert(address.clone(), id.clone());
                 Ok(id)
             }
@@ -223,37 +233,69 @@ impl Executor<'_> {
                 p.delete(|| c.delete_subnet(region, id)).await?;
                 Ok(id.clone())
             }
-            Op::CreateRouteTable { region, vpc, subnets, tags } => {
+            Op::CreateRouteTable {
+                region,
+                vpc,
+                subnets,
+                tags,
+            } => {
                 let (vpc, fresh) = self.resolve(vpc)?;
-                let id = p.fresh(fresh, || c.create_route_table(region, &vpc, tags, None)).await?;
+                let id = p
+                    .fresh(fresh, || c.create_route_table(region, &vpc, tags, None))
+                    .await?;
                 self.ids.insert(address.clone(), id.clone());
                 let (subnets, _) = self.resolve_all(subnets)?;
                 for s in &subnets {
                     status(&format!("associating {s}"));
-                    p.fresh(true, || c.associate_route_table(region, &id, s)).await?;
+                    p.fresh(true, || c.associate_route_table(region, &id, s))
+                        .await?;
                 }
                 Ok(id)
             }
-            Op::Associate { region, route_table, subnet } => {
+            Op::Associate {
+                region,
+                route_table,
+                subnet,
+            } => {
                 let (rt, f1) = self.resolve(route_table)?;
                 let (sn, f2) = self.resolve(subnet)?;
-                let assoc = p.fresh(f1 || f2, || c.associate_route_table(region, &rt, &sn)).await?;
+                let assoc = p
+                    .fresh(f1 || f2, || c.associate_route_table(region, &rt, &sn))
+                    .await?;
                 Ok(assoc)
             }
-            Op::Disassociate { region, association_id } => {
-                p.delete(|| c.disassociate_route_table(region, association_id)).await?;
+            Op::Disassociate {
+                region,
+                association_id,
+            } => {
+                p.delete(|| c.disassociate_route_table(region, association_id))
+                    .await?;
                 Ok(association_id.clone())
             }
-            Op::DeleteRouteTable { region, id, associations } => {
+            Op::DeleteRouteTable {
+                region,
+                id,
+                associations,
+            } => {
                 for a in associations {
                     p.delete(|| c.disassociate_route_table(region, a)).await?;
                 }
                 p.delete(|| c.delete_route_table(region, id)).await?;
                 Ok(id.clone())
             }
-            Op::CreateSecurityGroup { region, vpc, name, description, tags } => {
+            Op::CreateSecurityGroup {
+                region,
+                vpc,
+                name,
+                description,
+                tags,
+            } => {
                 let (vpc, fresh) = self.resolve(vpc)?;
-                let id = p.fresh(fresh, || c.create_security_group(region, &vpc, name, description, tags)).await?;
+                let id = p
+                    .fresh(fresh, || {
+                        c.create_security_group(region, &vpc, name, description, tags)
+                    })
+                    .await?;
                 self.ids.insert(address.clone(), id.clone());
                 Ok(id)
             }
@@ -261,15 +303,28 @@ impl Executor<'_> {
                 p.delete(|| c.delete_security_group(region, id)).await?;
                 Ok(id.clone())
             }
-            Op::AuthorizeIngress { region, group, peer, tags } => {
+            Op::AuthorizeIngress {
+                region,
+                group,
+                peer,
+                tags,
+            } => {
                 let (sg, fresh) = self.resolve(group)?;
-                match p.fresh(fresh, || c.authorize_https_ingress(region, &sg, peer, tags)).await {
+                match p
+                    .fresh(fresh, || c.authorize_https_ingress(region, &sg, peer, tags))
+                    .await
+                {
                     Err(e) if e.is_duplicate() => Ok(format!("{sg}: already present")),
                     r => r.map(|_| sg).map_err(Into::into),
                 }
             }
-            Op::RevokeIngress { region, group, peer } => {
-                p.delete(|| c.revoke_https_ingress(region, group, peer)).await?;
+            Op::RevokeIngress {
+                region,
+                group,
+                peer,
+            } => {
+                p.delete(|| c.revoke_https_ingress(region, group, peer))
+                    .await?;
                 Ok(group.clone())
             }
             Op::CreateEndpoint {
@@ -295,12 +350,18 @@ impl Executor<'_> {
                     route_table_ids,
                     subnet_ids,
                     security_group_ids,
-                    private_dns: if *endpoint_type == EndpointType::Interface { *private_dns } else { None },
+                    private_dns: if *endpoint_type == EndpointType::Interface {
+                        *private_dns
+                    } else {
+                        None
+                    },
                     policy: policy.clone(),
                     tags: tags.clone(),
                     client_token: None,
                 };
-                let ep = p.fresh(f0 || f1 || f2 || f3, || c.create_endpoint(region, &spec)).await?;
+                let ep = p
+                    .fresh(f0 || f1 || f2 || f3, || c.create_endpoint(region, &spec))
+                    .await?;
                 self.ids.insert(address.clone(), ep.id.clone());
                 status("waiting for available");
                 retry::wait_endpoint_available(c, region, &ep.id, p, status).await?;
@@ -309,7 +370,8 @@ impl Executor<'_> {
             Op::ModifyEndpoint { region, id, edit } => {
                 let m = self.endpoint_modify(edit)?;
                 if !m.0.is_empty() {
-                    p.conflict(m.1, || c.modify_endpoint(region, id, &m.0)).await?;
+                    p.conflict(m.1, || c.modify_endpoint(region, id, &m.0))
+                        .await?;
                     status("waiting for available");
                     retry::wait_endpoint_available(c, region, id, p, status).await?;
                 }
@@ -324,18 +386,33 @@ impl Executor<'_> {
                 retry::wait_endpoint_deleted(c, region, id, p, status).await?;
                 Ok(id.clone())
             }
-            Op::CreatePeering { region, requester, accepter, accepter_region, tags } => {
+            Op::CreatePeering {
+                region,
+                requester,
+                accepter,
+                accepter_region,
+                tags,
+            } => {
                 let (req, f1) = self.resolve(requester)?;
                 let (acc, f2) = self.resolve(accepter)?;
-                let id = p.fresh(f1 || f2, || c.create_peering(region, &req, &acc, accepter_region, tags)).await?;
+                let id = p
+                    .fresh(f1 || f2, || {
+                        c.create_peering(region, &req, &acc, accepter_region, tags)
+                    })
+                    .await?;
                 self.ids.insert(address.clone(), id.clone());
                 status("accepting");
-                p.fresh(true, || c.accept_peering(accepter_region, &id)).await?;
+                p.fresh(true, || c.accept_peering(accepter_region, &id))
+                    .await?;
                 status("waiting for active");
                 retry::wait_peering_active(c, region, &id, p, status).await?;
                 Ok(id)
             }
-            Op::AcceptPeering { region, id, pending } => {
+            Op::AcceptPeering {
+                region,
+                id,
+                pending,
+            } => {
                 if *pending {
                     p.fresh(true, || c.accept_peering(region, id)).await?;
                 }
@@ -347,23 +424,40 @@ impl Executor<'_> {
                 p.delete(|| c.delete_peering(region, id)).await?;
                 Ok(id.clone())
             }
-            Op::CreateRoute { region, route_table, dest, target } => {
+            Op::CreateRoute {
+                region,
+                route_table,
+                dest,
+                target,
+            } => {
                 let (rt, f1) = self.resolve(route_table)?;
                 let result = match target {
                     RouteTarget::Peering(pcx) => {
                         let (pcx, f2) = self.resolve(pcx)?;
-                        p.fresh(f1 || f2, || c.create_peering_route(region, &rt, dest, &pcx)).await
+                        p.fresh(f1 || f2, || c.create_peering_route(region, &rt, dest, &pcx))
+                            .await
                     }
-                    RouteTarget::Endpoint(vpce) => match p.fresh(f1, || c.create_endpoint_route(region, &rt, dest, vpce)).await {
+                    RouteTarget::Endpoint(vpce) => match p
+                        .fresh(f1, || c.create_endpoint_route(region, &rt, dest, vpce))
+                        .await
+                    {
                         Err(e) if !e.is_duplicate() => {
                             // EC2 may refuse a hand-made route to a gateway
                             // endpoint; re-associating the table restores it.
                             tracing::debug!(error = %e, "CreateRoute to {vpce} refused; re-associating {rt} instead");
                             status("re-associating the route table with the endpoint");
-                            let remove = EndpointModify { remove_route_table_ids: vec![rt.clone()], ..Default::default() };
-                            let add = EndpointModify { add_route_table_ids: vec![rt.clone()], ..Default::default() };
-                            p.conflict(false, || c.modify_endpoint(region, vpce, &remove)).await?;
-                            p.conflict(false, || c.modify_endpoint(region, vpce, &add)).await
+                            let remove = EndpointModify {
+                                remove_route_table_ids: vec![rt.clone()],
+                                ..Default::default()
+                            };
+                            let add = EndpointModify {
+                                add_route_table_ids: vec![rt.clone()],
+                                ..Default::default()
+                            };
+                            p.conflict(false, || c.modify_endpoint(region, vpce, &remove))
+                                .await?;
+                            p.conflict(false, || c.modify_endpoint(region, vpce, &add))
+                                .await
                         }
                         r => r,
                     },
@@ -373,7 +467,11 @@ impl Executor<'_> {
                     r => r.map(|_| rt).map_err(Into::into),
                 }
             }
-            Op::DeleteRoute { region, route_table, dest } => {
+            Op::DeleteRoute {
+                region,
+                route_table,
+                dest,
+            } => {
                 delete_route(c, p, region, route_table, dest).await?;
                 Ok(route_table.clone())
             }
@@ -406,6 +504,12 @@ impl Executor<'_> {
     }
 }
 
-async fn delete_route(c: &dyn Cloud, p: &RetryPolicy, region: &str, rt: &str, dest: &RouteDest) -> Result<(), CloudError> {
+async fn delete_route(
+    c: &dyn Cloud,
+    p: &RetryPolicy,
+    region: &str,
+    rt: &str,
+    dest: &RouteDest,
+) -> Result<(), CloudError> {
     p.delete(|| c.delete_route(region, rt, dest)).await
 }

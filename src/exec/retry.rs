@@ -137,8 +137,13 @@ where
                 waited,
             });
         }
-        status(&format!("waiting for {want} (state {last}, {}s)", waited.as_secs()));
-        let pause = delay.min(p.wait_timeout.saturating_sub(waited)).max(Duration::from_millis(1));
+        status(&format!(
+            "waiting for {want} (state {last}, {}s)",
+            waited.as_secs()
+        ));
+        let pause = delay
+            .min(p.wait_timeout.saturating_sub(waited))
+            .max(Duration::from_millis(1));
         tokio::time::sleep(pause).await;
         delay = (delay * 2).min(p.max_delay);
     }
@@ -154,10 +159,18 @@ pub async fn wait_endpoint_available(
     status: &(dyn Fn(&str) + Sync),
 ) -> Result<(), WaitError> {
     poll(p, id, "available", status, || async {
-        match c.describe_endpoints(region, &Filter::Ids(vec![id.to_string()])).await {
+        match c
+            .describe_endpoints(region, &Filter::Ids(vec![id.to_string()]))
+            .await
+        {
             Ok(list) => match list.into_iter().find(|e| e.id == id) {
                 Some(e) if e.state == "available" => Ok((Some(()), e.state)),
-                Some(e) if matches!(e.state.as_str(), "failed" | "rejected" | "deleted" | "expired") => {
+                Some(e)
+                    if matches!(
+                        e.state.as_str(),
+                        "failed" | "rejected" | "deleted" | "expired"
+                    ) =>
+                {
                     Err(WaitError::Failed {
                         resource: id.to_string(),
                         state: e.state,
@@ -183,7 +196,10 @@ pub async fn wait_endpoint_deleted(
     status: &(dyn Fn(&str) + Sync),
 ) -> Result<(), WaitError> {
     poll(p, id, "deleted", status, || async {
-        match c.describe_endpoints(region, &Filter::Ids(vec![id.to_string()])).await {
+        match c
+            .describe_endpoints(region, &Filter::Ids(vec![id.to_string()]))
+            .await
+        {
             Ok(list) => match list.into_iter().find(|e| e.id == id) {
                 None => Ok((Some(()), "deleted".into())),
                 Some(e) if e.state == "deleted" => Ok((Some(()), e.state)),
@@ -210,10 +226,18 @@ pub async fn wait_peering_active(
     status: &(dyn Fn(&str) + Sync),
 ) -> Result<(), WaitError> {
     poll(p, id, "active", status, || async {
-        match c.describe_peerings(region, &Filter::Ids(vec![id.to_string()])).await {
+        match c
+            .describe_peerings(region, &Filter::Ids(vec![id.to_string()]))
+            .await
+        {
             Ok(list) => match list.into_iter().find(|x| x.id == id) {
                 Some(x) if x.status == "active" => Ok((Some(()), x.status)),
-                Some(x) if matches!(x.status.as_str(), "failed" | "rejected" | "expired" | "deleted") => {
+                Some(x)
+                    if matches!(
+                        x.status.as_str(),
+                        "failed" | "rejected" | "expired" | "deleted"
+                    ) =>
+                {
                     Err(WaitError::Failed {
                         resource: id.to_string(),
                         state: x.status,

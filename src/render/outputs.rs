@@ -66,7 +66,11 @@ pub fn collect(desired: &Desired, live: &Live) -> Vec<EndpointOutput> {
     let mut out = Vec::new();
     for (name, ep) in &desired.endpoints {
         let address = Address::endpoint(name);
-        let region = desired.vpcs.get(&ep.vpc).map(|v| v.region.clone()).unwrap_or_default();
+        let region = desired
+            .vpcs
+            .get(&ep.vpc)
+            .map(|v| v.region.clone())
+            .unwrap_or_default();
         let found = live.endpoints.iter().find(|e| {
             owned_by(&e.tags, &desired.name)
                 && e.tags.get(TAG_KEY).map(String::as_str) == Some(address.as_str())
@@ -79,7 +83,9 @@ pub fn collect(desired: &Desired, live: &Live) -> Vec<EndpointOutput> {
             endpoint_type: ep.endpoint_type().to_string(),
             region: region.clone(),
             vpc_id: found.map(|e| e.vpc_id.clone()),
-            state: found.map(|e| e.state.clone()).unwrap_or_else(|| "not created".into()),
+            state: found
+                .map(|e| e.state.clone())
+                .unwrap_or_else(|| "not created".into()),
             service: ep.service.clone(),
             dns_names: found
                 .map(|e| e.dns_entries.iter().map(|d| d.dns_name.clone()).collect())
@@ -93,8 +99,11 @@ pub fn collect(desired: &Desired, live: &Live) -> Vec<EndpointOutput> {
                 EndpointType::Interface => {
                     if let Some(label) = vpce_label(e) {
                         let url = s3_url(&label, &region);
-                        let bucket = first_bucket(ep.policy.as_ref()).unwrap_or_else(|| "BUCKET".into());
-                        o.cli = Some(format!("aws s3 ls s3://{bucket} --endpoint-url {url} --region {region}"));
+                        let bucket =
+                            first_bucket(ep.policy.as_ref()).unwrap_or_else(|| "BUCKET".into());
+                        o.cli = Some(format!(
+                            "aws s3 ls s3://{bucket} --endpoint-url {url} --region {region}"
+                        ));
                         o.s3_url = Some(url);
                     }
                 }
@@ -113,7 +122,11 @@ pub fn human(plan: &str, outputs: &[EndpointOutput]) -> String {
     let _ = writeln!(s, "Endpoints of plan {plan}:");
     for o in outputs {
         let _ = writeln!(s);
-        let _ = writeln!(s, "{} ({} endpoint, {})", o.address, o.endpoint_type, o.region);
+        let _ = writeln!(
+            s,
+            "{} ({} endpoint, {})",
+            o.address, o.endpoint_type, o.region
+        );
         let _ = writeln!(s, "  id:       {}", o.id.as_deref().unwrap_or("-"));
         let _ = writeln!(s, "  state:    {}", o.state);
         let _ = writeln!(s, "  service:  {}", o.service);

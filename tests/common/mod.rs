@@ -81,7 +81,12 @@ impl Moto {
                 .stderr(Stdio::from(log2))
                 .spawn()
                 .unwrap_or_else(|e| panic!("spawn {}: {e}", server.display()));
-            let mut moto = Moto { child, port, _log_dir: log_dir, log_path };
+            let mut moto = Moto {
+                child,
+                port,
+                _log_dir: log_dir,
+                log_path,
+            };
             match moto.wait_ready() {
                 Ok(()) => {
                     moto.warm_up();
@@ -149,12 +154,7 @@ impl Moto {
     /// The prelude defines `URL`, `json`, `boto3`, `ec2(region)` and the ownership
     /// helpers `owned(plan, region)` / `owned_all(plan, regions)` (see PRELUDE).
     pub fn py(&self, script: &str) -> String {
-        let program = format!(
-            "URL = {:?}\n{}\n{}\n",
-            self.url(),
-            PRELUDE,
-            dedent(script)
-        );
+        let program = format!("URL = {:?}\n{}\n{}\n", self.url(), PRELUDE, dedent(script));
         let mut cmd = Command::new(python_path());
         cmd.arg("-")
             .env("AWS_ACCESS_KEY_ID", "testing")
@@ -288,7 +288,13 @@ pub fn dedent(s: &str) -> String {
         .min()
         .unwrap_or(0);
     s.lines()
-        .map(|l| if l.len() >= indent { &l[indent..] } else { l.trim_start() })
+        .map(|l| {
+            if l.len() >= indent {
+                &l[indent..]
+            } else {
+                l.trim_start()
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -301,9 +307,13 @@ fn tail(s: &str, n: usize) -> String {
 /// Runs CMD with STDIN (or a null stdin), collecting stdout and stderr; kills it
 /// and panics after RUN_TIMEOUT.
 fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Output {
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let desc = format!("{cmd:?}");
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {desc}: {e}"));
     if let Some(input) = stdin {
@@ -421,7 +431,9 @@ pub struct Plans {
 
 impl Plans {
     pub fn new() -> Plans {
-        Plans { dir: tempfile::tempdir().expect("tempdir") }
+        Plans {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
     }
 
     /// Writes FILE_NAME with CONTENT (dedented) and returns its path as a String.
@@ -437,8 +449,8 @@ impl Plans {
     /// Copies `<repo>/plans/REL` to the temp dir with its `name:` set to NAME.
     pub fn shipped(&self, rel: &str, name: &str) -> String {
         let src = repo_root().join("plans").join(rel);
-        let text = std::fs::read_to_string(&src)
-            .unwrap_or_else(|e| panic!("read {}: {e}", src.display()));
+        let text =
+            std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("read {}: {e}", src.display()));
         let text = set_plan_name(&text, name);
         let path = self.dir.path().join(rel);
         std::fs::write(&path, text).expect("write plan");
