@@ -659,3 +659,31 @@ async fn live_reference_errors() {
         assert!(e.to_string().contains(&want), "{name}: {e}");
     }
 }
+
+/// Reading live state costs one Describe per kind per region (plus the S3
+/// prefix-list lookup where gateway endpoints are), whatever the number of
+/// resources.
+#[tokio::test]
+async fn live_state_is_read_with_one_call_per_kind_per_region() {
+    let cloud = MemoryCloud::new();
+    let d = load(LAB);
+    converge(&cloud, &d, Mode::Apply).await;
+    cloud.reset_calls();
+    let _ = plan(&cloud, &d, Mode::Apply).await;
+    let calls = cloud.calls();
+    let per = |region: &str| calls.iter().filter(|(_, r)| r == region).count();
+    assert_eq!(per("ap-northeast-2"), 7, "{calls:?}");
+    assert_eq!(per("us-east-1"), 6, "{calls:?}");
+    // Twice the subnets and route tables: the same number of calls.
+    let bigger = load(
+        &LAB.replace(
+            "      ep-b: { az: us-east-1b, cidr: 10.20.2.0/24 }\n",
+            "      ep-b: { az: us-east-1b, cidr: 10.20.2.0/24 }\n      x1: { az: us-east-1c, cidr: 10.20.3.0/24 }\n      x2: { az: us-east-1d, cidr: 10.20.4.0/24 }\n",
+        )
+        .replace("      private: { subnets: [ep-a, ep-b] }\n", "      private: { subnets: [ep-a, ep-b] }\n      t1: { subnets: [x1] }\n      t2: { subnets: [x2] }\n"),
+    );
+    converge(&cloud, &bigger, Mode::Apply).await;
+    cloud.reset_calls();
+    let _ = plan(&cloud, &bigger, Mode::Apply).await;
+    assert_eq!(cloud.calls().len(), 13, "{:?}", cloud.calls());
+}
