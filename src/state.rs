@@ -142,11 +142,7 @@ pub async fn read_lenient(cloud: &dyn Cloud, desired: &Desired) -> Result<Live, 
     read_with(cloud, desired, true).await
 }
 
-async fn read_with(
-    cloud: &dyn Cloud,
-    desired: &Desired,
-    lenient: bool,
-) -> Result<Live, StateError> {
+async fn read_with(cloud: &dyn Cloud, desired: &Desired, lenient: bool) -> Result<Live, StateError> {
     let mut live = Live::default();
     let plan = desired.name.as_str();
     for region in desired.regions() {
@@ -193,9 +189,7 @@ async fn read_with(
             e.endpoint_type() == EndpointType::Gateway
                 && desired.vpcs.get(&e.vpc).map(|v| v.region.as_str()) == Some(region)
         });
-        let has_gateway = endpoints
-            .iter()
-            .any(|e| e.endpoint_type == EndpointType::Gateway);
+        let has_gateway = endpoints.iter().any(|e| e.endpoint_type == EndpointType::Gateway);
         if wants_gateway || has_gateway {
             if let Some(pl) = cloud.s3_prefix_list(region).await? {
                 live.s3_prefix_lists.insert(region.to_string(), pl);

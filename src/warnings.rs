@@ -54,9 +54,7 @@ pub fn for_apply(desired: &Desired, changes: &Changes) -> Vec<Warning> {
                     .iter()
                     .filter(|c| c.action == Action::Create && c.address.kind() == "route")
                     .filter(|c| {
-                        c.address
-                            .as_str()
-                            .starts_with(&format!("route.{}.", ep.vpc))
+                        c.address.as_str().starts_with(&format!("route.{}.", ep.vpc))
                             && c.attrs
                                 .iter()
                                 .any(|a| a.new.as_deref().is_some_and(|t| t.starts_with("vpce-")))

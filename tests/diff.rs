@@ -189,12 +189,7 @@ fn update_cases() -> Vec<UpdateCase> {
         ),
         (
             "a dropped https source removes one rule",
-            |y| {
-                y.replace(
-                    "allow_https_from: [seoul, virginia]",
-                    "allow_https_from: [seoul]",
-                )
-            },
+            |y| y.replace("allow_https_from: [seoul, virginia]", "allow_https_from: [seoul]"),
             &[("ingress.virginia-s3.10.20.0.0/16", Action::Delete)],
         ),
         (
@@ -214,10 +209,7 @@ fn update_cases() -> Vec<UpdateCase> {
                     "      private: { subnets: [app-a] }\n",
                     "      private: { subnets: [app-a] }\n      extra: { subnets: [] }\n",
                 )
-                .replace(
-                    "route_tables: [private]\n",
-                    "route_tables: [private, extra]\n",
-                )
+                .replace("route_tables: [private]\n", "route_tables: [private, extra]\n")
             },
             &[
                 ("route_table.seoul.extra", Action::Create),
@@ -384,11 +376,7 @@ async fn drift_is_seen_and_restored() {
         )
         .unwrap();
     cloud
-        .oob_delete_route(
-            "ap-northeast-2",
-            &seoul_rt,
-            &RouteDest::PrefixList(pl.clone()),
-        )
+        .oob_delete_route("ap-northeast-2", &seoul_rt, &RouteDest::PrefixList(pl.clone()))
         .unwrap();
     let c = plan(&cloud, &d, Mode::Apply).await;
     assert_exact(
@@ -412,10 +400,7 @@ async fn owned_resource_deleted_out_of_band_is_recreated() {
         .iter()
         .find(|e| e.service.contains("ap-northeast-2"))
         .unwrap();
-    cloud
-        .delete_endpoint("ap-northeast-2", &gw.id)
-        .await
-        .unwrap();
+    cloud.delete_endpoint("ap-northeast-2", &gw.id).await.unwrap();
     let c = plan(&cloud, &d, Mode::Apply).await;
     assert_exact(&c, &[("endpoint.seoul-s3", Action::Create)]);
     converge(&cloud, &d, Mode::Apply).await;
@@ -432,11 +417,7 @@ async fn duplicates_of_one_address_are_reduced_to_one() {
     cloud.oob_create_vpc("ap-northeast-2", "10.10.0.0/16".parse().unwrap(), &tags);
     let c = plan(&cloud, &d, Mode::Apply).await;
     assert_eq!(c.summary().delete, 1, "{:#?}", actions(&c));
-    let del = c
-        .changes
-        .iter()
-        .find(|x| x.action == Action::Delete)
-        .unwrap();
+    let del = c.changes.iter().find(|x| x.action == Action::Delete).unwrap();
     assert_eq!(del.address.as_str(), "vpc.seoul");
     assert!(del.reason.contains("duplicate"), "{}", del.reason);
     converge(&cloud, &d, Mode::Apply).await;
@@ -499,9 +480,7 @@ async fn adopted_resources_are_never_deleted() {
             &none,
         )
         .unwrap();
-    let rtb = cloud
-        .oob_create_route_table("us-east-1", &vpc, &none)
-        .unwrap();
+    let rtb = cloud.oob_create_route_table("us-east-1", &vpc, &none).unwrap();
     let foreign_sg = cloud
         .oob_create_security_group("us-east-1", &vpc, "foreign", &none)
         .unwrap();
@@ -511,12 +490,9 @@ async fn adopted_resources_are_never_deleted() {
         .replace("RTB", &rtb);
     let d = load(&y);
     let c = plan(&cloud, &d, Mode::Apply).await;
-    assert!(!c
-        .changes
-        .iter()
-        .any(|x| x.address.as_str().starts_with("vpc.")
-            || x.address.as_str().starts_with("subnet.")
-            || x.address.as_str().starts_with("route_table.")));
+    assert!(!c.changes.iter().any(|x| x.address.as_str().starts_with("vpc.")
+        || x.address.as_str().starts_with("subnet.")
+        || x.address.as_str().starts_with("route_table.")));
     converge(&cloud, &d, Mode::Apply).await;
     let destroy = plan(&cloud, &d, Mode::Destroy).await;
     for ch in &destroy.changes {
@@ -557,10 +533,10 @@ async fn adopted_resources_are_never_deleted() {
         .await
         .unwrap();
     assert_eq!(rts.len(), 1);
-    assert!(rts[0].routes.iter().all(|r| r
-        .gateway_id
-        .as_deref()
-        .is_none_or(|g| !g.starts_with("vpce-"))));
+    assert!(rts[0]
+        .routes
+        .iter()
+        .all(|r| r.gateway_id.as_deref().is_none_or(|g| !g.starts_with("vpce-"))));
     assert_eq!(
         c.describe_security_groups("us-east-1", &s3ep::cloud::Filter::Ids(vec![foreign_sg]))
             .await
@@ -629,9 +605,7 @@ async fn live_reference_errors() {
             &none,
         )
         .unwrap();
-    let foreign_rt = cloud
-        .oob_create_route_table("us-east-1", &other, &none)
-        .unwrap();
+    let foreign_rt = cloud.oob_create_route_table("us-east-1", &other, &none).unwrap();
     let base = format!(
         "version: 1\nname: refs\nvpcs:\n  main: {{ region: us-east-1, id: {vpc} }}\n  lab: {{ region: us-east-1, cidr: 10.50.0.0/16 }}\n"
     );

@@ -104,18 +104,13 @@ fn harness_starts_moto() {
     let vpcs = moto.py_json(r#"print(json.dumps(ec2("us-east-1").describe_vpcs()["Vpcs"]))"#);
     assert!(vpcs.is_array(), "describe_vpcs: {vpcs}");
     // Ownership helper: a tagged VPC is found, an untagged one is not.
-    moto.py(
-        r#"
+    moto.py(r#"
         ec2("ap-northeast-2").create_vpc(CidrBlock="10.99.0.0/16", TagSpecifications=[{
             "ResourceType": "vpc",
             "Tags": [{"Key": "s3ep:plan", "Value": "harness"}, {"Key": "s3ep:key", "Value": "vpc.x"}]}])
         ec2("ap-northeast-2").create_vpc(CidrBlock="10.98.0.0/16")
-        "#,
-    );
-    assert_eq!(
-        moto.owned_keys("harness", LAB_REGIONS),
-        vec!["vpc.x".to_string()]
-    );
+        "#);
+    assert_eq!(moto.owned_keys("harness", LAB_REGIONS), vec!["vpc.x".to_string()]);
     assert!(moto.owned("other", LAB_REGIONS).is_empty());
     // A second server is a separate world.
     let other = Moto::start();
@@ -149,19 +144,13 @@ fn lab_end_to_end() {
         assert!(c["reason"].is_string(), "change without reason:\n{doc:#}");
     }
     let n_creates = changes(&doc).len() as u64;
-    assert_eq!(
-        doc["summary"]["create"], n_creates,
-        "summary.create:\n{doc:#}"
-    );
+    assert_eq!(doc["summary"]["create"], n_creates, "summary.create:\n{doc:#}");
     for k in ["update", "replace", "delete"] {
         assert_eq!(doc["summary"][k], 0, "summary.{k}:\n{doc:#}");
     }
     let warnings = doc["warnings"].as_array().expect("warnings array").clone();
-    let has_warning = |code: &str, addr: &str| {
-        warnings
-            .iter()
-            .any(|w| w["code"] == code && w["address"] == addr)
-    };
+    let has_warning =
+        |code: &str, addr: &str| warnings.iter().any(|w| w["code"] == code && w["address"] == addr);
     assert!(
         has_warning("gateway-route-switch", "endpoint.seoul-s3"),
         "gateway-route-switch warning for endpoint.seoul-s3:\n{doc:#}"
@@ -183,10 +172,7 @@ fn lab_end_to_end() {
         "seoul-s3 has a policy, no default-policy warning:\n{doc:#}"
     );
     // plan made no mutating call.
-    assert!(
-        moto.owned(name, LAB_REGIONS).is_empty(),
-        "plan created resources"
-    );
+    assert!(moto.owned(name, LAB_REGIONS).is_empty(), "plan created resources");
 
     // Apply, then converged.
     let out = moto.s3ep(&["apply", &plan, "--yes"]);
@@ -200,11 +186,7 @@ fn lab_end_to_end() {
         .map(|r| r["key"].as_str().unwrap_or("").to_string())
         .collect();
     keys.sort();
-    assert_keys_eq(
-        &keys,
-        LAB_ADDRESSES,
-        "resources tagged s3ep:plan after apply",
-    );
+    assert_keys_eq(&keys, LAB_ADDRESSES, "resources tagged s3ep:plan after apply");
     for r in &owned {
         let key = r["key"].as_str().unwrap();
         let tags = &r["tags"];
@@ -294,10 +276,7 @@ fn lab_end_to_end() {
         "{facts:#}"
     );
     assert!(
-        facts["gw_policy"]
-            .as_str()
-            .unwrap_or("")
-            .contains("oky-dev-test"),
+        facts["gw_policy"].as_str().unwrap_or("").contains("oky-dev-test"),
         "gateway policy allows the bucket: {facts:#}"
     );
 
@@ -313,10 +292,7 @@ fn lab_end_to_end() {
     let doc = plan_json(&moto, &plan);
     let ch = changes(&doc);
     assert_eq!(ch.len(), 1, "exactly one change after drift:\n{doc:#}");
-    assert_eq!(
-        ch[0]["address"], "route.seoul.private.10.20.0.0/16",
-        "{doc:#}"
-    );
+    assert_eq!(ch[0]["address"], "route.seoul.private.10.20.0.0/16", "{doc:#}");
     assert_eq!(ch[0]["action"], "create", "{doc:#}");
     let out = moto.s3ep(&["apply", &plan, "--yes"]);
     assert_exit(&out, 0, "apply --yes (repair drift)");
@@ -360,15 +336,12 @@ fn lab_end_to_end() {
     assert!(ifc["dns_names"].is_array(), "{outputs:#}");
     let s3_url = ifc["s3_url"].as_str().unwrap_or("");
     assert!(
-        s3_url.starts_with("https://bucket.vpce-")
-            && s3_url.contains(".s3.us-east-1.vpce.amazonaws.com"),
+        s3_url.starts_with("https://bucket.vpce-") && s3_url.contains(".s3.us-east-1.vpce.amazonaws.com"),
         "interface s3_url: {outputs:#}"
     );
     let cli = ifc["cli"].as_str().unwrap_or("");
     assert!(
-        cli.starts_with("aws s3 ls s3://")
-            && cli.contains(s3_url)
-            && cli.contains("--region us-east-1"),
+        cli.starts_with("aws s3 ls s3://") && cli.contains(s3_url) && cli.contains("--region us-east-1"),
         "interface cli: {outputs:#}"
     );
     let out = moto.s3ep(&["outputs", &plan]);
@@ -510,10 +483,7 @@ fn adoption_leaves_foreign_resources_alone() {
     );
     for t in after["adopted_tags"].as_array().unwrap() {
         assert!(
-            t.as_object()
-                .unwrap()
-                .keys()
-                .all(|k| !k.starts_with("s3ep:")),
+            t.as_object().unwrap().keys().all(|k| !k.starts_with("s3ep:")),
             "adopted resources are never tagged: {after:#}"
         );
     }
@@ -521,10 +491,7 @@ fn adoption_leaves_foreign_resources_alone() {
     let out = moto.s3ep(&["destroy", &plan, "--yes"]);
     assert_exit(&out, 0, "destroy --yes (adoption)");
     let left = moto.owned(name, US);
-    assert!(
-        left.is_empty(),
-        "s3ep resources left after destroy: {left:#?}"
-    );
+    assert!(left.is_empty(), "s3ep resources left after destroy: {left:#?}");
     let survived = moto.py_json(&format!(
         r#"
         c = ec2("us-east-1")
@@ -562,10 +529,7 @@ fn adoption_leaves_foreign_resources_alone() {
         vs != "missing" && vs != "deleted",
         "foreign endpoint must survive destroy: {survived:#}"
     );
-    let gs = survived["gw_state"]
-        .as_str()
-        .unwrap_or("deleted")
-        .to_lowercase();
+    let gs = survived["gw_state"].as_str().unwrap_or("deleted").to_lowercase();
     assert_eq!(
         gs, "deleted",
         "s3ep's gateway endpoint must be deleted: {survived:#}"

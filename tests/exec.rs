@@ -11,10 +11,9 @@ use s3ep::exec::{execute, ExecOptions, Report, RetryPolicy, Silent};
 use s3ep::model::Desired;
 
 fn lab() -> Desired {
-    let y = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/cross-region-lab.yaml"),
-    )
-    .unwrap();
+    let y =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/cross-region-lab.yaml"))
+            .unwrap();
     s3ep::plan::load_str(&y, "lab.yaml", Path::new(".")).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -49,9 +48,7 @@ async fn apply_walks_dependency_order() {
     let d = lab();
     let c = plan(&cloud, &d, Mode::Apply).await;
     cloud.reset_calls();
-    assert!(execute(&cloud, &c, &Silent, &ExecOptions::default())
-        .await
-        .ok());
+    assert!(execute(&cloud, &c, &Silent, &ExecOptions::default()).await.ok());
     let calls = cloud.calls();
     let order = [
         "CreateVpc",
@@ -82,13 +79,9 @@ async fn apply_walks_dependency_order() {
 async fn destroy_walks_reverse_order() {
     let cloud = MemoryCloud::new();
     let d = lab();
-    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default())
-        .await
-        .ok());
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
     cloud.reset_calls();
-    assert!(run(&cloud, &d, Mode::Destroy, &ExecOptions::default())
-        .await
-        .ok());
+    assert!(run(&cloud, &d, Mode::Destroy, &ExecOptions::default()).await.ok());
     let calls = cloud.calls();
     let order = [
         "DeleteRoute",
@@ -113,9 +106,7 @@ async fn destroy_walks_reverse_order() {
 async fn endpoint_deletion_is_waited_for_before_its_group_and_subnets() {
     let cloud = MemoryCloud::new();
     let d = lab();
-    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default())
-        .await
-        .ok());
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
     cloud.set_endpoint_pending_polls(3);
     cloud.reset_calls();
     let report = run(&cloud, &d, Mode::Destroy, &ExecOptions::default()).await;
@@ -148,9 +139,7 @@ async fn not_found_right_after_create_is_retried() {
 async fn not_found_on_an_existing_resource_is_not_retried() {
     let cloud = MemoryCloud::new();
     let d = lab();
-    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default())
-        .await
-        .ok());
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
     let changed = {
         let y = std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/cross-region-lab.yaml"),
@@ -174,9 +163,7 @@ async fn not_found_on_an_existing_resource_is_not_retried() {
 async fn conflicts_during_delete_are_retried_then_give_up() {
     let cloud = MemoryCloud::new();
     let d = lab();
-    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default())
-        .await
-        .ok());
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
     cloud.reset_calls();
     cloud.fail_next("DeleteSecurityGroup", "DependencyViolation", 2);
     let report = run(&cloud, &d, Mode::Destroy, &ExecOptions::default()).await;
@@ -185,9 +172,7 @@ async fn conflicts_during_delete_are_retried_then_give_up() {
 
     // A conflict that never clears gives up after the bounded time.
     let cloud = MemoryCloud::new();
-    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default())
-        .await
-        .ok());
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
     cloud.reset_calls();
     cloud.fail_next("DeleteSecurityGroup", "DependencyViolation", 10_000);
     let opts = ExecOptions {
@@ -229,16 +214,8 @@ async fn wait_timeout_names_the_resource_and_its_last_state() {
     };
     let report = run(&cloud, &d, Mode::Apply, &opts).await;
     let f = report.failed.expect("times out");
-    assert!(
-        f.address.as_str().starts_with("endpoint."),
-        "{:?}",
-        f.address
-    );
-    assert!(
-        f.message.contains("vpce-"),
-        "names the endpoint: {}",
-        f.message
-    );
+    assert!(f.address.as_str().starts_with("endpoint."), "{:?}", f.address);
+    assert!(f.message.contains("vpce-"), "names the endpoint: {}", f.message);
     assert!(
         f.message.contains("pending"),
         "gives the last state: {}",

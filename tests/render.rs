@@ -11,10 +11,8 @@ use s3ep::render;
 use s3ep::warnings;
 
 fn lab() -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/cross-region-lab.yaml"),
-    )
-    .expect("plans/cross-region-lab.yaml")
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/cross-region-lab.yaml"))
+        .expect("plans/cross-region-lab.yaml")
 }
 
 fn load(yaml: &str) -> Desired {
@@ -28,9 +26,7 @@ async fn plan(cloud: &MemoryCloud, d: &Desired, mode: Mode) -> Changes {
 
 async fn apply(cloud: &MemoryCloud, d: &Desired) {
     let c = plan(cloud, d, Mode::Apply).await;
-    assert!(execute(cloud, &c, &Silent, &ExecOptions::default())
-        .await
-        .ok());
+    assert!(execute(cloud, &c, &Silent, &ExecOptions::default()).await.ok());
 }
 
 fn human(d: &Desired, c: &Changes) -> String {

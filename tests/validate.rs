@@ -314,14 +314,8 @@ fn base_plans_are_valid() {
     let d = load(BASE).expect("BASE is valid");
     assert_eq!(d.name, "lab");
     assert_eq!(d.vpcs.len(), 2);
-    let d = load(&format!(
-        "{HEAD}  a: {{region: us-east-1, cidr: 10.0.0.0/16}}\n"
-    ))
-    .expect("HEAD is valid");
-    assert_eq!(
-        d.vpcs["a"].source,
-        Source::Create("10.0.0.0/16".parse().unwrap())
-    );
+    let d = load(&format!("{HEAD}  a: {{region: us-east-1, cidr: 10.0.0.0/16}}\n")).expect("HEAD is valid");
+    assert_eq!(d.vpcs["a"].source, Source::Create("10.0.0.0/16".parse().unwrap()));
 }
 
 #[test]
@@ -429,10 +423,7 @@ fn check_lab(d: &s3ep::model::Desired) {
             route_tables: vec![Ref::Name("private".into())]
         }
     );
-    assert_eq!(
-        gw.policy,
-        Some(bucket_policy(&["oky-dev-test".to_string()]))
-    );
+    assert_eq!(gw.policy, Some(bucket_policy(&["oky-dev-test".to_string()])));
 
     let ifc = &d.endpoints["virginia-s3"];
     assert_eq!(ifc.service, "com.amazonaws.us-east-1.s3");
@@ -444,10 +435,7 @@ fn check_lab(d: &s3ep::model::Desired) {
             security_groups,
             private_dns,
         } => {
-            assert_eq!(
-                subnets,
-                &[Ref::Name("ep-a".into()), Ref::Name("ep-b".into())]
-            );
+            assert_eq!(subnets, &[Ref::Name("ep-a".into()), Ref::Name("ep-b".into())]);
             assert!(security_groups.is_empty());
             assert!(!private_dns);
             let sg = security_group.as_ref().expect("security group");
@@ -469,10 +457,7 @@ fn check_lab(d: &s3ep::model::Desired) {
     }
 
     let p = &d.peerings["seoul-virginia"];
-    assert_eq!(
-        (p.requester.as_str(), p.accepter.as_str()),
-        ("seoul", "virginia")
-    );
+    assert_eq!((p.requester.as_str(), p.accepter.as_str()), ("seoul", "virginia"));
     assert_eq!(p.routes["seoul"], [Ref::Name("private".into())]);
     assert_eq!(p.routes["virginia"], [Ref::Name("private".into())]);
 }
@@ -482,8 +467,7 @@ fn cross_region_lab_loads() {
     let d = load_file(&fixtures().join("cross-region-lab.yaml")).unwrap_or_else(|e| panic!("{e}"));
     check_lab(&d);
     // The shared copy of the contract's example, when present beside the repo.
-    let shared =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/plans/cross-region-lab.yaml");
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/plans/cross-region-lab.yaml");
     if shared.exists() {
         check_lab(&load_file(&shared).unwrap_or_else(|e| panic!("{e}")));
     }
@@ -552,16 +536,10 @@ peerings:
     assert_eq!(
         gw.kind,
         EndpointKind::Gateway {
-            route_tables: vec![
-                Ref::Name("rt".into()),
-                Ref::Id("rtb-00000000aaaaaaaa1".into())
-            ]
+            route_tables: vec![Ref::Name("rt".into()), Ref::Id("rtb-00000000aaaaaaaa1".into())]
         }
     );
-    assert_eq!(
-        gw.policy.as_ref().unwrap()["Statement"][0]["Action"],
-        "s3:*"
-    );
+    assert_eq!(gw.policy.as_ref().unwrap()["Statement"][0]["Action"], "s3:*");
 
     let ifc = &d.endpoints["ifc"];
     // An interface endpoint may reach another region's service.
@@ -575,10 +553,7 @@ peerings:
         } => {
             assert_eq!(
                 subnets,
-                &[
-                    Ref::Name("a".into()),
-                    Ref::Id("subnet-00000000aaaaaaaa1".into())
-                ]
+                &[Ref::Name("a".into()), Ref::Id("subnet-00000000aaaaaaaa1".into())]
             );
             assert!(*private_dns);
             assert_eq!(security_groups, &["sg-00000000aaaaaaaa1"]);
@@ -668,8 +643,7 @@ fn hostile_alias_bomb() {
     let e = fails_fast("alias bomb", &s);
     assert!(e.to_string().contains("invalid YAML"), "{e}");
     // The same bomb under a key s3ep reads as data (a policy document).
-    let doc =
-        format!(
+    let doc = format!(
         "{BASE}endpoints:\n  e:\n    vpc: a\n    type: gateway\n    policy:\n      document:\n{}",
         s.lines().map(|l| format!("        {l}\n")).collect::<String>()
     );
@@ -683,13 +657,9 @@ fn hostile_deep_nesting() {
     fails_fast("deep flow nesting", &flow);
     let flow_map = format!("{}{}", "{a: ".repeat(n), "}".repeat(n));
     fails_fast("deep flow mappings", &flow_map);
-    let block: String = (0..2_000)
-        .map(|i| format!("{}k:\n", " ".repeat(i)))
-        .collect();
+    let block: String = (0..2_000).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
     fails_fast("deep block nesting", &block);
-    let seq: String = (0..2_000)
-        .map(|i| format!("{}-\n", " ".repeat(i)))
-        .collect();
+    let seq: String = (0..2_000).map(|i| format!("{}-\n", " ".repeat(i))).collect();
     fails_fast("deep block sequences", &seq);
 }
 

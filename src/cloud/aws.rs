@@ -34,8 +34,8 @@ use serde_json::Value;
 
 use super::{Cloud, CloudError, CloudResult, EndpointCreate, EndpointModify, Filter};
 use crate::model::{
-    EndpointType, LAssociation, LDnsEntry, LEndpoint, LPeering, LRoute, LRouteTable, LRule,
-    LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
+    EndpointType, LAssociation, LDnsEntry, LEndpoint, LPeering, LRoute, LRouteTable, LRule, LSecurityGroup,
+    LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
 };
 
 /// Description put on every inbound rule s3ep creates.
@@ -84,9 +84,7 @@ impl std::fmt::Debug for AwsCloud {
             }
             Err(_) => Vec::new(),
         };
-        f.debug_struct("AwsCloud")
-            .field("regions", &regions)
-            .finish()
+        f.debug_struct("AwsCloud").field("regions", &regions).finish()
     }
 }
 
@@ -241,12 +239,7 @@ where
 /// Turns `Return = false` into an error (EC2 uses it for "did nothing").
 fn check_return(op: &'static str, region: &str, ret: Option<bool>) -> CloudResult<()> {
     if ret == Some(false) {
-        Err(CloudError::new(
-            op,
-            region,
-            None,
-            "EC2 answered Return=false",
-        ))
+        Err(CloudError::new(op, region, None, "EC2 answered Return=false"))
     } else {
         Ok(())
     }
@@ -432,10 +425,7 @@ fn conv_vpc(op: &'static str, region: &str, v: &ec2::Vpc) -> CloudResult<LVpc> {
             .to_string(),
         region: region.to_string(),
         cidr: parse_cidr(v.cidr_block()),
-        state: v
-            .state()
-            .map(|s| normalize_state(s.as_str()))
-            .unwrap_or_default(),
+        state: v.state().map(|s| normalize_state(s.as_str())).unwrap_or_default(),
         tags: tags_of(v.tags()),
     })
 }
@@ -475,11 +465,7 @@ fn conv_route(r: &ec2::Route) -> Option<LRoute> {
     })
 }
 
-fn conv_route_table(
-    op: &'static str,
-    region: &str,
-    t: &ec2::RouteTable,
-) -> CloudResult<LRouteTable> {
+fn conv_route_table(op: &'static str, region: &str, t: &ec2::RouteTable) -> CloudResult<LRouteTable> {
     let associations = t
         .associations()
         .iter()
@@ -614,10 +600,7 @@ fn conv_endpoint(
             .service_name()
             .ok_or_else(|| CloudError::missing(op, region, "ServiceName"))?
             .to_string(),
-        state: e
-            .state()
-            .map(|s| normalize_state(s.as_str()))
-            .unwrap_or_default(),
+        state: e.state().map(|s| normalize_state(s.as_str())).unwrap_or_default(),
         route_table_ids: e.route_table_ids().to_vec(),
         subnet_ids: e.subnet_ids().to_vec(),
         security_group_ids: e
@@ -642,11 +625,7 @@ fn conv_endpoint(
     }))
 }
 
-fn conv_peering(
-    op: &'static str,
-    region: &str,
-    p: &ec2::VpcPeeringConnection,
-) -> CloudResult<LPeering> {
+fn conv_peering(op: &'static str, region: &str, p: &ec2::VpcPeeringConnection) -> CloudResult<LPeering> {
     let req = p.requester_vpc_info();
     let acc = p.accepter_vpc_info();
     Ok(LPeering {
@@ -730,11 +709,7 @@ impl Cloud for AwsCloud {
         Ok(out)
     }
 
-    async fn describe_route_tables(
-        &self,
-        region: &str,
-        filter: &Filter,
-    ) -> CloudResult<Vec<LRouteTable>> {
+    async fn describe_route_tables(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LRouteTable>> {
         const OP: &str = "DescribeRouteTables";
         let sel = selection(filter);
         if sel == Selection::Nothing {
@@ -782,11 +757,7 @@ impl Cloud for AwsCloud {
         Ok(out)
     }
 
-    async fn describe_endpoints(
-        &self,
-        region: &str,
-        filter: &Filter,
-    ) -> CloudResult<Vec<LEndpoint>> {
+    async fn describe_endpoints(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LEndpoint>> {
         const OP: &str = "DescribeVpcEndpoints";
         let sel = selection(filter);
         if sel == Selection::Nothing {
@@ -960,10 +931,7 @@ impl Cloud for AwsCloud {
         call(
             "DeleteSubnet",
             region,
-            self.client(region)
-                .delete_subnet()
-                .subnet_id(subnet_id)
-                .send(),
+            self.client(region).delete_subnet().subnet_id(subnet_id).send(),
         )
         .await?;
         Ok(())
@@ -1031,11 +999,7 @@ impl Cloud for AwsCloud {
             .to_string())
     }
 
-    async fn disassociate_route_table(
-        &self,
-        region: &str,
-        association_id: &str,
-    ) -> CloudResult<()> {
+    async fn disassociate_route_table(&self, region: &str, association_id: &str) -> CloudResult<()> {
         call(
             "DisassociateRouteTable",
             region,
@@ -1149,10 +1113,7 @@ impl Cloud for AwsCloud {
         let out = call(
             OP,
             region,
-            self.client(region)
-                .delete_security_group()
-                .group_id(sg_id)
-                .send(),
+            self.client(region).delete_security_group().group_id(sg_id).send(),
         )
         .await?;
         check_return(OP, region, out.r#return())
@@ -1180,12 +1141,7 @@ impl Cloud for AwsCloud {
         check_return(OP, region, out.r#return())
     }
 
-    async fn revoke_https_ingress(
-        &self,
-        region: &str,
-        sg_id: &str,
-        peer: &RulePeer,
-    ) -> CloudResult<()> {
+    async fn revoke_https_ingress(&self, region: &str, sg_id: &str, peer: &RulePeer) -> CloudResult<()> {
         const OP: &str = "RevokeSecurityGroupIngress";
         let out = call(
             OP,
@@ -1216,16 +1172,15 @@ impl Cloud for AwsCloud {
             .policy
             .as_ref()
             .map(|p| {
-                serde_json::to_string(p).map_err(|e| {
-                    CloudError::new(OP, region, None, format!("cannot encode policy: {e}"))
-                })
+                serde_json::to_string(p)
+                    .map_err(|e| CloudError::new(OP, region, None, format!("cannot encode policy: {e}")))
             })
             .transpose()?;
         let dns_options = match spec.endpoint_type {
             EndpointType::Gateway => None,
             EndpointType::Interface => {
-                let mut b = ec2::DnsOptionsSpecification::builder()
-                    .dns_record_ip_type(ec2::DnsRecordIpType::Ipv4);
+                let mut b =
+                    ec2::DnsOptionsSpecification::builder().dns_record_ip_type(ec2::DnsRecordIpType::Ipv4);
                 if spec.private_dns == Some(true) {
                     b = b.private_dns_only_for_inbound_resolver_endpoint(false);
                 }
@@ -1293,9 +1248,8 @@ impl Cloud for AwsCloud {
         match &change.policy {
             None => {}
             Some(Some(doc)) => {
-                let s = serde_json::to_string(doc).map_err(|e| {
-                    CloudError::new(OP, region, None, format!("cannot encode policy: {e}"))
-                })?;
+                let s = serde_json::to_string(doc)
+                    .map_err(|e| CloudError::new(OP, region, None, format!("cannot encode policy: {e}")))?;
                 req = req.policy_document(s);
             }
             Some(None) => req = req.reset_policy(true),

@@ -30,8 +30,8 @@ use serde_json::Value;
 
 use super::{Cloud, CloudError, CloudResult, EndpointCreate, EndpointModify, Filter};
 use crate::model::{
-    EndpointType, LAssociation, LDnsEntry, LEndpoint, LPeering, LRoute, LRouteTable, LRule,
-    LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
+    EndpointType, LAssociation, LDnsEntry, LEndpoint, LPeering, LRoute, LRouteTable, LRule, LSecurityGroup,
+    LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
 };
 
 /// Largest endpoint policy EC2 accepts, in characters.
@@ -231,12 +231,7 @@ impl MemoryCloud {
     }
 
     /// Out of band: creates a route table (with its local route).
-    pub fn oob_create_route_table(
-        &self,
-        region: &str,
-        vpc_id: &str,
-        tags: &Tags,
-    ) -> CloudResult<String> {
+    pub fn oob_create_route_table(&self, region: &str, vpc_id: &str, tags: &Tags) -> CloudResult<String> {
         self.quiet("CreateRouteTable", region, |s, cx| {
             s.create_route_table(cx, vpc_id, tags, None)
         })
@@ -269,11 +264,7 @@ impl MemoryCloud {
     }
 
     /// Out of band: creates an endpoint, `available` at once.
-    pub fn oob_create_endpoint(
-        &self,
-        region: &str,
-        spec: &EndpointCreate,
-    ) -> CloudResult<LEndpoint> {
+    pub fn oob_create_endpoint(&self, region: &str, spec: &EndpointCreate) -> CloudResult<LEndpoint> {
         self.quiet("CreateVpcEndpoint", region, |s, cx| {
             s.create_endpoint(cx, spec, 0)
         })
@@ -303,12 +294,7 @@ impl MemoryCloud {
 
     /// Out of band: deletes any route, including the local route and routes
     /// owned by gateway endpoints (which is how drift in those is made).
-    pub fn oob_delete_route(
-        &self,
-        region: &str,
-        rtb_id: &str,
-        dest: &RouteDest,
-    ) -> CloudResult<()> {
+    pub fn oob_delete_route(&self, region: &str, rtb_id: &str, dest: &RouteDest) -> CloudResult<()> {
         self.quiet("DeleteRoute", region, |s, cx| {
             s.delete_route(cx, rtb_id, dest, true)
         })
@@ -318,9 +304,7 @@ impl MemoryCloud {
     /// (for a peering, the tags seen from `region`); an empty map removes
     /// them all.
     pub fn oob_set_tags(&self, region: &str, id: &str, tags: &Tags) -> CloudResult<()> {
-        self.quiet("CreateTags", region, |s, cx| {
-            s.set_tags(cx, id, tags, false)
-        })
+        self.quiet("CreateTags", region, |s, cx| s.set_tags(cx, id, tags, false))
     }
 
     /// Runs `f` on the state as operation `op`: logs the call, applies
@@ -373,16 +357,10 @@ impl Cloud for MemoryCloud {
     }
 
     async fn describe_subnets(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LSubnet>> {
-        self.run("DescribeSubnets", region, |s, cx| {
-            s.describe_subnets(cx, filter)
-        })
+        self.run("DescribeSubnets", region, |s, cx| s.describe_subnets(cx, filter))
     }
 
-    async fn describe_route_tables(
-        &self,
-        region: &str,
-        filter: &Filter,
-    ) -> CloudResult<Vec<LRouteTable>> {
+    async fn describe_route_tables(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LRouteTable>> {
         self.run("DescribeRouteTables", region, |s, cx| {
             s.describe_route_tables(cx, filter)
         })
@@ -398,11 +376,7 @@ impl Cloud for MemoryCloud {
         })
     }
 
-    async fn describe_endpoints(
-        &self,
-        region: &str,
-        filter: &Filter,
-    ) -> CloudResult<Vec<LEndpoint>> {
+    async fn describe_endpoints(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LEndpoint>> {
         self.run("DescribeVpcEndpoints", region, |s, cx| {
             s.describe_endpoints(cx, filter)
         })
@@ -442,9 +416,7 @@ impl Cloud for MemoryCloud {
     }
 
     async fn delete_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<()> {
-        self.run("DeleteSubnet", region, |s, cx| {
-            s.delete_subnet(cx, subnet_id)
-        })
+        self.run("DeleteSubnet", region, |s, cx| s.delete_subnet(cx, subnet_id))
     }
 
     async fn create_route_table(
@@ -476,11 +448,7 @@ impl Cloud for MemoryCloud {
         })
     }
 
-    async fn disassociate_route_table(
-        &self,
-        region: &str,
-        association_id: &str,
-    ) -> CloudResult<()> {
+    async fn disassociate_route_table(&self, region: &str, association_id: &str) -> CloudResult<()> {
         self.run("DisassociateRouteTable", region, |s, cx| {
             s.disassociate(cx, association_id)
         })
@@ -536,9 +504,7 @@ impl Cloud for MemoryCloud {
     }
 
     async fn delete_security_group(&self, region: &str, sg_id: &str) -> CloudResult<()> {
-        self.run("DeleteSecurityGroup", region, |s, cx| {
-            s.delete_group(cx, sg_id)
-        })
+        self.run("DeleteSecurityGroup", region, |s, cx| s.delete_group(cx, sg_id))
     }
 
     async fn authorize_https_ingress(
@@ -553,12 +519,7 @@ impl Cloud for MemoryCloud {
         })
     }
 
-    async fn revoke_https_ingress(
-        &self,
-        region: &str,
-        sg_id: &str,
-        peer: &RulePeer,
-    ) -> CloudResult<()> {
+    async fn revoke_https_ingress(&self, region: &str, sg_id: &str, peer: &RulePeer) -> CloudResult<()> {
         self.run("RevokeSecurityGroupIngress", region, |s, cx| {
             s.revoke(cx, sg_id, peer)
         })
@@ -632,10 +593,7 @@ impl Cx<'_> {
     }
 
     fn missing(&self, kind: &Kind, id: &str) -> CloudError {
-        self.err(
-            kind.code,
-            format!("The {} ID '{id}' does not exist", kind.what),
-        )
+        self.err(kind.code, format!("The {} ID '{id}' does not exist", kind.what))
     }
 
     fn invalid(&self, message: impl Into<String>) -> CloudError {
@@ -967,15 +925,11 @@ impl Region {
     }
 
     fn rtb(&self, cx: &Cx, id: &str) -> CloudResult<&RouteTable> {
-        self.route_tables
-            .get(id)
-            .ok_or_else(|| cx.missing(&RTB, id))
+        self.route_tables.get(id).ok_or_else(|| cx.missing(&RTB, id))
     }
 
     fn rtb_mut(&mut self, cx: &Cx, id: &str) -> CloudResult<&mut RouteTable> {
-        self.route_tables
-            .get_mut(id)
-            .ok_or_else(|| cx.missing(&RTB, id))
+        self.route_tables.get_mut(id).ok_or_else(|| cx.missing(&RTB, id))
     }
 
     fn group(&self, cx: &Cx, id: &str) -> CloudResult<&Group> {
@@ -992,9 +946,7 @@ impl Region {
 
     /// Endpoints that still hold their resources (anything but `deleted`).
     fn live_endpoints(&self) -> impl Iterator<Item = &Endpoint> {
-        self.endpoints
-            .values()
-            .filter(|e| e.state != EpState::Deleted)
+        self.endpoints.values().filter(|e| e.state != EpState::Deleted)
     }
 
     /// Checks that every subnet exists, is in `vpc_id` and that no two share
@@ -1019,9 +971,7 @@ impl Region {
     fn check_groups(&self, cx: &Cx, vpc_id: &str, ids: &[String]) -> CloudResult<()> {
         for id in ids {
             if self.group(cx, id)?.vpc_id != vpc_id {
-                return Err(cx.invalid(format!(
-                    "The security group {id} does not belong to VPC {vpc_id}"
-                )));
+                return Err(cx.invalid(format!("The security group {id} does not belong to VPC {vpc_id}")));
             }
         }
         Ok(())
@@ -1034,9 +984,7 @@ impl Region {
         for id in ids {
             let t = self.rtb(cx, id)?;
             if t.vpc_id != vpc_id {
-                return Err(cx.invalid(format!(
-                    "The route table {id} does not belong to VPC {vpc_id}"
-                )));
+                return Err(cx.invalid(format!("The route table {id} does not belong to VPC {vpc_id}")));
             }
             if t.routes.iter().any(|r| r.dest == pl) {
                 return Err(route_exists(cx, id, &pl));
@@ -1337,9 +1285,7 @@ impl Inner {
         let r = self.reg(cx.region);
         r.vpc(cx, vpc_id)?;
         let busy = r.subnets.values().any(|s| s.vpc_id == vpc_id)
-            || r.route_tables
-                .values()
-                .any(|t| t.vpc_id == vpc_id && !t.main)
+            || r.route_tables.values().any(|t| t.vpc_id == vpc_id && !t.main)
             || r.groups.values().any(|g| g.vpc_id == vpc_id && !g.default)
             || r.live_endpoints().any(|e| e.vpc_id == vpc_id);
         if busy {
@@ -1376,10 +1322,7 @@ impl Inner {
         if !vpc.cidr.contains(&cidr) {
             return Err(cx.err(
                 "InvalidSubnet.Range",
-                format!(
-                    "The CIDR '{cidr}' is invalid for VPC {vpc_id} ({}).",
-                    vpc.cidr
-                ),
+                format!("The CIDR '{cidr}' is invalid for VPC {vpc_id} ({}).", vpc.cidr),
             ));
         }
         if r.subnets
@@ -1455,10 +1398,8 @@ impl Inner {
             },
         );
         if let Some(t) = token {
-            r.rtb_tokens.insert(
-                t.to_string(),
-                (vpc_id.to_string(), tags.clone(), id.clone()),
-            );
+            r.rtb_tokens
+                .insert(t.to_string(), (vpc_id.to_string(), tags.clone(), id.clone()));
         }
         Ok(id)
     }
@@ -1595,9 +1536,7 @@ impl Inner {
                 format!("The VPC endpoint {endpoint_id} is being deleted"),
             ));
         }
-        if e.endpoint_type != EndpointType::Gateway
-            || !e.route_table_ids.iter().any(|id| id == rtb_id)
-        {
+        if e.endpoint_type != EndpointType::Gateway || !e.route_table_ids.iter().any(|id| id == rtb_id) {
             return Err(cx.invalid(format!(
                 "The route target {endpoint_id} is not a gateway endpoint associated with route table {rtb_id}"
             )));
@@ -1650,10 +1589,7 @@ impl Inner {
         if name.is_empty() || name.starts_with("sg-") {
             return Err(cx.invalid(format!("Invalid security group name '{name}'")));
         }
-        if r.groups
-            .values()
-            .any(|g| g.vpc_id == vpc_id && g.name == name)
-        {
+        if r.groups.values().any(|g| g.vpc_id == vpc_id && g.name == name) {
             return Err(cx.err(
                 "InvalidGroup.Duplicate",
                 format!("The security group '{name}' already exists for VPC '{vpc_id}'"),
@@ -1705,10 +1641,7 @@ impl Inner {
             r.group(cx, other)?;
         }
         let g = r.group_mut(cx, sg_id)?;
-        if g.rules
-            .iter()
-            .any(|rule| rule.is_https() && &rule.peer == peer)
-        {
+        if g.rules.iter().any(|rule| rule.is_https() && &rule.peer == peer) {
             return Err(cx.err(
                 "InvalidPermission.Duplicate",
                 format!("the specified rule \"peer: {peer}, TCP, from port: 443, to port: 443, ALLOW\" already exists"),
@@ -1741,18 +1674,9 @@ impl Inner {
 
     // --- endpoints ---
 
-    fn create_endpoint(
-        &mut self,
-        cx: &Cx,
-        spec: &EndpointCreate,
-        polls: usize,
-    ) -> CloudResult<LEndpoint> {
+    fn create_endpoint(&mut self, cx: &Cx, spec: &EndpointCreate, polls: usize) -> CloudResult<LEndpoint> {
         let r = self.reg(cx.region);
-        if let Some((earlier, id)) = spec
-            .client_token
-            .as_ref()
-            .and_then(|t| r.endpoint_tokens.get(t))
-        {
+        if let Some((earlier, id)) = spec.client_token.as_ref().and_then(|t| r.endpoint_tokens.get(t)) {
             if earlier != spec {
                 return Err(cx.err(
                     "IdempotentParameterMismatch",
@@ -1827,8 +1751,7 @@ impl Inner {
             route_table_ids: route_tables,
             subnet_ids: subnets,
             security_group_ids: groups,
-            private_dns: spec.endpoint_type == EndpointType::Interface
-                && spec.private_dns.unwrap_or(false),
+            private_dns: spec.endpoint_type == EndpointType::Interface && spec.private_dns.unwrap_or(false),
             policy: spec.policy.clone().unwrap_or_else(default_endpoint_policy),
             tags: spec.tags.clone(),
         };
@@ -1895,9 +1818,7 @@ impl Inner {
                 r.check_gateway_tables(cx, &e.vpc_id, &add_tables)?;
             }
             EndpointType::Interface => {
-                if !change.add_route_table_ids.is_empty()
-                    || !change.remove_route_table_ids.is_empty()
-                {
+                if !change.add_route_table_ids.is_empty() || !change.remove_route_table_ids.is_empty() {
                     return Err(cx.err(
                         "InvalidParameter",
                         "Route tables are not supported for interface endpoints",
@@ -1912,9 +1833,8 @@ impl Inner {
         }
         // Everything checked: apply.
         let pl = RouteDest::PrefixList(s3_prefix_list_id(cx.region));
-        let owned = |route: &Route| {
-            route.dest == pl && matches!(&route.target, Target::Gateway(g) if g == id)
-        };
+        let owned =
+            |route: &Route| route.dest == pl && matches!(&route.target, Target::Gateway(g) if g == id);
         let removed: Vec<String> = e
             .route_table_ids
             .iter()
@@ -1932,10 +1852,7 @@ impl Inner {
                 target: Target::Gateway(id.to_string()),
             });
         }
-        let e = r
-            .endpoints
-            .get_mut(id)
-            .ok_or_else(|| cx.missing(&VPCE, id))?;
+        let e = r.endpoints.get_mut(id).ok_or_else(|| cx.missing(&VPCE, id))?;
         e.route_table_ids.retain(|t| !removed.contains(t));
         e.route_table_ids.extend(add_tables);
         e.subnet_ids = subnets;

@@ -11,8 +11,7 @@ use ipnet::Ipv4Net;
 use serde_json::Value;
 
 use crate::model::{
-    EndpointType, LEndpoint, LPeering, LRouteTable, LSecurityGroup, LSubnet, LVpc, RouteDest,
-    RulePeer, Tags,
+    EndpointType, LEndpoint, LPeering, LRouteTable, LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags,
 };
 
 /// Which resources a Describe call returns. One call per kind per region:
@@ -80,12 +79,7 @@ pub struct CloudError {
 }
 
 impl CloudError {
-    pub fn new(
-        op: &'static str,
-        region: &str,
-        code: Option<&str>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(op: &'static str, region: &str, code: Option<&str>, message: impl Into<String>) -> Self {
         CloudError {
             op,
             region: region.to_string(),
@@ -134,21 +128,13 @@ pub trait Cloud: Send + Sync {
     // --- reads: one paginated call per kind and filter ---
     async fn describe_vpcs(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LVpc>>;
     async fn describe_subnets(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LSubnet>>;
-    async fn describe_route_tables(
-        &self,
-        region: &str,
-        filter: &Filter,
-    ) -> CloudResult<Vec<LRouteTable>>;
+    async fn describe_route_tables(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LRouteTable>>;
     async fn describe_security_groups(
         &self,
         region: &str,
         filter: &Filter,
     ) -> CloudResult<Vec<LSecurityGroup>>;
-    async fn describe_endpoints(
-        &self,
-        region: &str,
-        filter: &Filter,
-    ) -> CloudResult<Vec<LEndpoint>>;
+    async fn describe_endpoints(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LEndpoint>>;
     /// Peerings seen from `region` (as requester or accepter).
     async fn describe_peerings(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LPeering>>;
     /// The id of the region's S3 prefix list (`com.amazonaws.<region>.s3`).
@@ -178,14 +164,9 @@ pub trait Cloud: Send + Sync {
     ) -> CloudResult<String>;
     async fn delete_route_table(&self, region: &str, rtb_id: &str) -> CloudResult<()>;
     /// Returns the association id.
-    async fn associate_route_table(
-        &self,
-        region: &str,
-        rtb_id: &str,
-        subnet_id: &str,
-    ) -> CloudResult<String>;
-    async fn disassociate_route_table(&self, region: &str, association_id: &str)
-        -> CloudResult<()>;
+    async fn associate_route_table(&self, region: &str, rtb_id: &str, subnet_id: &str)
+        -> CloudResult<String>;
+    async fn disassociate_route_table(&self, region: &str, association_id: &str) -> CloudResult<()>;
     /// A route to `dest` through a peering connection.
     async fn create_peering_route(
         &self,
@@ -228,12 +209,7 @@ pub trait Cloud: Send + Sync {
         peer: &RulePeer,
         tags: &Tags,
     ) -> CloudResult<()>;
-    async fn revoke_https_ingress(
-        &self,
-        region: &str,
-        sg_id: &str,
-        peer: &RulePeer,
-    ) -> CloudResult<()>;
+    async fn revoke_https_ingress(&self, region: &str, sg_id: &str, peer: &RulePeer) -> CloudResult<()>;
 
     // --- endpoints ---
     async fn create_endpoint(&self, region: &str, spec: &EndpointCreate) -> CloudResult<LEndpoint>;

@@ -12,18 +12,8 @@ use crate::exec::{self, ExecOptions, RetryPolicy};
 use crate::render::{self, progress};
 use crate::warnings::{self, GATEWAY_ROUTE_SWITCH};
 
-pub async fn run(
-    g: &Global,
-    path: &Path,
-    mode: Mode,
-    yes: bool,
-    dry_run: bool,
-) -> anyhow::Result<u8> {
-    let verb = if mode == Mode::Apply {
-        "apply"
-    } else {
-        "destroy"
-    };
+pub async fn run(g: &Global, path: &Path, mode: Mode, yes: bool, dry_run: bool) -> anyhow::Result<u8> {
+    let verb = if mode == Mode::Apply { "apply" } else { "destroy" };
     let ctx = super::read(g, path, mode).await?;
     let changes = super::changes(&ctx, mode)?;
     let warns = if mode == Mode::Apply {
@@ -33,10 +23,7 @@ pub async fn run(
     };
     let show_preview = !(g.quiet && yes);
     if show_preview {
-        print!(
-            "{}",
-            render::human::plan(&ctx.desired.name, &changes, &warns)
-        );
+        print!("{}", render::human::plan(&ctx.desired.name, &changes, &warns));
     }
     if changes.is_empty() {
         return Ok(0);
@@ -51,10 +38,7 @@ pub async fn run(
         if !std::io::stdin().is_terminal() {
             bail!("refusing to {verb} plan {} without confirmation: standard input is not a terminal; nothing was changed (re-run with --yes to {verb} without asking)", ctx.desired.name);
         }
-        let switch: Vec<_> = warns
-            .iter()
-            .filter(|w| w.code == GATEWAY_ROUTE_SWITCH)
-            .collect();
+        let switch: Vec<_> = warns.iter().filter(|w| w.code == GATEWAY_ROUTE_SWITCH).collect();
         let mut err = std::io::stderr().lock();
         if !switch.is_empty() {
             let _ = writeln!(err);
@@ -110,11 +94,7 @@ pub async fn run(
         let n = changes.summary();
         println!(
             "{} complete: {} created, {} updated, {} replaced, {} deleted.",
-            if mode == Mode::Apply {
-                "Apply"
-            } else {
-                "Destroy"
-            },
+            if mode == Mode::Apply { "Apply" } else { "Destroy" },
             n.create,
             n.update,
             n.replace,

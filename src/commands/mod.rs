@@ -28,12 +28,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             json,
             detailed_exitcode,
         } => plan::run(g, plan, *json, *detailed_exitcode).await,
-        Command::Apply { plan, yes, dry_run } => {
-            apply::run(g, plan, Mode::Apply, *yes, *dry_run).await
-        }
-        Command::Destroy { plan, yes, dry_run } => {
-            apply::run(g, plan, Mode::Destroy, *yes, *dry_run).await
-        }
+        Command::Apply { plan, yes, dry_run } => apply::run(g, plan, Mode::Apply, *yes, *dry_run).await,
+        Command::Destroy { plan, yes, dry_run } => apply::run(g, plan, Mode::Destroy, *yes, *dry_run).await,
         Command::Outputs { plan, json } => outputs::run(g, plan, *json).await,
     }
 }
@@ -70,11 +66,7 @@ async fn read(g: &Global, path: &Path, mode: Mode) -> anyhow::Result<Context> {
         Mode::Destroy => crate::state::read_lenient(cloud.as_ref(), &desired).await,
     }
     .context("reading live state")?;
-    Ok(Context {
-        desired,
-        cloud,
-        live,
-    })
+    Ok(Context { desired, cloud, live })
 }
 
 fn changes(ctx: &Context, mode: Mode) -> anyhow::Result<Changes> {

@@ -15,14 +15,7 @@ pub async fn run(g: &Global, path: &Path, json: bool, detailed: bool) -> anyhow:
         let doc = render::json::plan(&ctx.desired.name, &changes, &warns);
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print!(
-            "{}",
-            render::human::plan(&ctx.desired.name, &changes, &warns)
-        );
+        print!("{}", render::human::plan(&ctx.desired.name, &changes, &warns));
     }
-    Ok(if detailed && !changes.is_empty() {
-        2
-    } else {
-        0
-    })
+    Ok(if detailed && !changes.is_empty() { 2 } else { 0 })
 }

@@ -67,8 +67,7 @@ mod tests {
     fn none_matches_the_default_document() {
         assert!(policies_equal(None, Some(&default_policy())));
         assert!(policies_equal(None, None));
-        let narrow =
-            json!({"Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Principal":"*"}]});
+        let narrow = json!({"Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Principal":"*"}]});
         assert!(!policies_equal(None, Some(&narrow)));
         assert!(!policies_equal(Some(&narrow), None));
     }

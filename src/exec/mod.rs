@@ -247,8 +247,7 @@ impl Executor<'_> {
                 let (subnets, _) = self.resolve_all(subnets)?;
                 for s in &subnets {
                     status(&format!("associating {s}"));
-                    p.fresh(true, || c.associate_route_table(region, &id, s))
-                        .await?;
+                    p.fresh(true, || c.associate_route_table(region, &id, s)).await?;
                 }
                 Ok(id)
             }
@@ -318,13 +317,8 @@ impl Executor<'_> {
                     r => r.map(|_| sg).map_err(Into::into),
                 }
             }
-            Op::RevokeIngress {
-                region,
-                group,
-                peer,
-            } => {
-                p.delete(|| c.revoke_https_ingress(region, group, peer))
-                    .await?;
+            Op::RevokeIngress { region, group, peer } => {
+                p.delete(|| c.revoke_https_ingress(region, group, peer)).await?;
                 Ok(group.clone())
             }
             Op::CreateEndpoint {
@@ -370,8 +364,7 @@ impl Executor<'_> {
             Op::ModifyEndpoint { region, id, edit } => {
                 let m = self.endpoint_modify(edit)?;
                 if !m.0.is_empty() {
-                    p.conflict(m.1, || c.modify_endpoint(region, id, &m.0))
-                        .await?;
+                    p.conflict(m.1, || c.modify_endpoint(region, id, &m.0)).await?;
                     status("waiting for available");
                     retry::wait_endpoint_available(c, region, id, p, status).await?;
                 }
@@ -402,17 +395,12 @@ impl Executor<'_> {
                     .await?;
                 self.ids.insert(address.clone(), id.clone());
                 status("accepting");
-                p.fresh(true, || c.accept_peering(accepter_region, &id))
-                    .await?;
+                p.fresh(true, || c.accept_peering(accepter_region, &id)).await?;
                 status("waiting for active");
                 retry::wait_peering_active(c, region, &id, p, status).await?;
                 Ok(id)
             }
-            Op::AcceptPeering {
-                region,
-                id,
-                pending,
-            } => {
+            Op::AcceptPeering { region, id, pending } => {
                 if *pending {
                     p.fresh(true, || c.accept_peering(region, id)).await?;
                 }
@@ -456,8 +444,7 @@ impl Executor<'_> {
                             };
                             p.conflict(false, || c.modify_endpoint(region, vpce, &remove))
                                 .await?;
-                            p.conflict(false, || c.modify_endpoint(region, vpce, &add))
-                                .await
+                            p.conflict(false, || c.modify_endpoint(region, vpce, &add)).await
                         }
                         r => r,
                     },

@@ -165,12 +165,7 @@ pub async fn wait_endpoint_available(
         {
             Ok(list) => match list.into_iter().find(|e| e.id == id) {
                 Some(e) if e.state == "available" => Ok((Some(()), e.state)),
-                Some(e)
-                    if matches!(
-                        e.state.as_str(),
-                        "failed" | "rejected" | "deleted" | "expired"
-                    ) =>
-                {
+                Some(e) if matches!(e.state.as_str(), "failed" | "rejected" | "deleted" | "expired") => {
                     Err(WaitError::Failed {
                         resource: id.to_string(),
                         state: e.state,
@@ -232,12 +227,7 @@ pub async fn wait_peering_active(
         {
             Ok(list) => match list.into_iter().find(|x| x.id == id) {
                 Some(x) if x.status == "active" => Ok((Some(()), x.status)),
-                Some(x)
-                    if matches!(
-                        x.status.as_str(),
-                        "failed" | "rejected" | "expired" | "deleted"
-                    ) =>
-                {
+                Some(x) if matches!(x.status.as_str(), "failed" | "rejected" | "expired" | "deleted") => {
                     Err(WaitError::Failed {
                         resource: id.to_string(),
                         state: x.status,

@@ -98,8 +98,7 @@ pub(crate) fn document_problem(doc: &Value) -> Option<String> {
 
 /// Parse JSON text given inline as `document: "…"`.
 pub(crate) fn parse_json_text(text: &str) -> Result<Value, String> {
-    serde_json::from_str(text)
-        .map_err(|e| format!("the policy document string is not valid JSON: {e}"))
+    serde_json::from_str(text).map_err(|e| format!("the policy document string is not valid JSON: {e}"))
 }
 
 /// Read a policy file (`file:` relative to the plan's directory) and parse it

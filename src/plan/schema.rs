@@ -32,12 +32,7 @@ pub const ENDPOINT_KEYS: &[&str] = &[
 /// Endpoint keys that only a gateway endpoint takes.
 pub const GATEWAY_ONLY_KEYS: &[&str] = &["route_tables"];
 /// Endpoint keys that only an interface endpoint takes.
-pub const INTERFACE_ONLY_KEYS: &[&str] = &[
-    "subnets",
-    "security_group",
-    "security_groups",
-    "private_dns",
-];
+pub const INTERFACE_ONLY_KEYS: &[&str] = &["subnets", "security_group", "security_groups", "private_dns"];
 /// Keys of an endpoint's `security_group`.
 pub const SECURITY_GROUP_KEYS: &[&str] = &["allow_https_from"];
 /// Keys of an endpoint's `policy`.
@@ -254,12 +249,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// A map keyed by name (null counts as empty). Names must be unique.
-    fn named<'n>(
-        &mut self,
-        node: &'n Node,
-        path: &str,
-        what: &str,
-    ) -> Vec<(Sp<String>, String, &'n Node)> {
+    fn named<'n>(&mut self, node: &'n Node, path: &str, what: &str) -> Vec<(Sp<String>, String, &'n Node)> {
         let entries = match &node.value {
             Yaml::Null => return Vec::new(),
             Yaml::Map(e) => e,
@@ -377,9 +367,7 @@ impl<'a> Decoder<'a> {
                 Yaml::Int(i) => Some(i),
                 _ => None,
             };
-            let text = node
-                .text(self.src)
-                .unwrap_or_else(|| node.kind().to_string());
+            let text = node.text(self.src).unwrap_or_else(|| node.kind().to_string());
             plan.version = Some(Sp {
                 v: Version { int, text },
                 pos: node.pos,
@@ -499,11 +487,8 @@ impl<'a> Decoder<'a> {
             let v = match n.value {
                 Yaml::Bool(b) => Some(b),
                 _ => {
-                    self.sink.at(
-                        &p,
-                        n.pos,
-                        format!("expected true or false, found {}", n.kind()),
-                    );
+                    self.sink
+                        .at(&p, n.pos, format!("expected true or false, found {}", n.kind()));
                     None
                 }
             };
@@ -514,11 +499,9 @@ impl<'a> Decoder<'a> {
             });
         }
         if let Some((p, key_pos, n)) = obj.get("security_group") {
-            let v = self
-                .obj(n, &p, SECURITY_GROUP_KEYS)
-                .map(|o| RawSecurityGroup {
-                    allow_https_from: self.list_field(o.get("allow_https_from")),
-                });
+            let v = self.obj(n, &p, SECURITY_GROUP_KEYS).map(|o| RawSecurityGroup {
+                allow_https_from: self.list_field(o.get("allow_https_from")),
+            });
             ep.security_group = Some(Sp {
                 v,
                 pos: n.pos,

@@ -167,11 +167,7 @@ impl Node {
     /// booleans verbatim from the source (so `0123` stays `0123`).
     /// `None` for null, lists and mappings.
     pub(crate) fn text(&self, src: &str) -> Option<String> {
-        let verbatim = || {
-            self.raw
-                .and_then(|(a, b)| src.get(a..b))
-                .map(str::to_string)
-        };
+        let verbatim = || self.raw.and_then(|(a, b)| src.get(a..b)).map(str::to_string);
         match &self.value {
             Yaml::Str(s) => Some(s.clone()),
             Yaml::Bool(b) => Some(verbatim().unwrap_or_else(|| b.to_string())),
@@ -201,20 +197,12 @@ impl Node {
                 .map(Value::Number)
                 .ok_or_else(|| (self.pos, "number is not finite".to_string()))?,
             Yaml::Str(s) => Value::String(s.clone()),
-            Yaml::Seq(items) => Value::Array(
-                items
-                    .iter()
-                    .map(|n| n.to_json(src))
-                    .collect::<Result<_, _>>()?,
-            ),
+            Yaml::Seq(items) => Value::Array(items.iter().map(|n| n.to_json(src)).collect::<Result<_, _>>()?),
             Yaml::Map(entries) => {
                 let mut m = serde_json::Map::new();
                 for (k, v) in entries {
                     let key = k.text(src).ok_or_else(|| {
-                        (
-                            k.pos,
-                            format!("mapping keys must be strings, found {}", k.kind()),
-                        )
+                        (k.pos, format!("mapping keys must be strings, found {}", k.kind()))
                     })?;
                     if m.contains_key(&key) {
                         return Err((k.pos, format!("duplicate key {}", super::error::q(&key))));

@@ -17,8 +17,8 @@ use super::schema::{
     join, Named, RawDocument, RawEndpoint, RawPeering, RawPlan, RawPolicy, RawVpc, Sp, StrList,
 };
 use crate::model::{
-    DEndpoint, DPeering, DRouteTable, DSecurityGroup, DSubnet, DVpc, Desired, EndpointKind,
-    HttpsRule, HttpsSource, Ref, RouteTableSpec, Source, SubnetSpec,
+    DEndpoint, DPeering, DRouteTable, DSecurityGroup, DSubnet, DVpc, Desired, EndpointKind, HttpsRule,
+    HttpsSource, Ref, RouteTableSpec, Source, SubnetSpec,
 };
 
 /// Longest tag key AWS accepts, in characters.
@@ -126,11 +126,8 @@ pub(crate) fn validate(raw: &RawPlan, base_dir: &Path, sink: &mut Sink) -> Optio
         ),
         Some(list) if list.v.is_empty() => {
             if !v.sink.has_error_for("vpcs") {
-                v.sink.at(
-                    "vpcs",
-                    list.pos.or(list.key_pos),
-                    "at least one VPC is required",
-                )
+                v.sink
+                    .at("vpcs", list.pos.or(list.key_pos), "at least one VPC is required")
             }
         }
         Some(list) => {
@@ -183,8 +180,7 @@ impl Validator<'_> {
     /// reported as being of the wrong shape.
     fn missing(&mut self, key: &str, pos: Option<Pos>, what: &str) {
         if !self.sink.has_error_for(key) {
-            self.sink
-                .at(key, pos, format!("required key is missing: {what}"));
+            self.sink.at(key, pos, format!("required key is missing: {what}"));
         }
     }
 
@@ -271,9 +267,7 @@ impl Validator<'_> {
                     self.sink.at(
                         &path,
                         v.pos,
-                        format!(
-                            "tag value is {n} characters long; AWS allows at most {MAX_TAG_VALUE_CHARS}"
-                        ),
+                        format!("tag value is {n} characters long; AWS allows at most {MAX_TAG_VALUE_CHARS}"),
                     );
                 }
                 tags.insert(k.v.clone(), v.v.clone());
@@ -479,9 +473,7 @@ impl Validator<'_> {
                             );
                             None
                         }
-                        Some(c) => {
-                            self.subnet_cidr(spath, c, &s.name.v, &name, info.cidr, &created)
-                        }
+                        Some(c) => self.subnet_cidr(spath, c, &s.name.v, &name, info.cidr, &created),
                     };
                     if let Some(net) = net {
                         created.push((s.name.v.clone(), net));
@@ -550,11 +542,8 @@ impl Validator<'_> {
                     let mut out = Vec::new();
                     for item in &list.v {
                         if out.contains(&item.v) {
-                            self.sink.at(
-                                &key,
-                                item.pos,
-                                format!("subnet {} is listed twice", q(&item.v)),
-                            );
+                            self.sink
+                                .at(&key, item.pos, format!("subnet {} is listed twice", q(&item.v)));
                             continue;
                         }
                         out.push(item.v.clone());
@@ -611,22 +600,15 @@ impl Validator<'_> {
     }
 
     /// Check a subnet's AZ against its VPC's region.
-    fn az(
-        &mut self,
-        spath: &str,
-        az: &Sp<String>,
-        vpc: &str,
-        region: Option<&str>,
-    ) -> Option<String> {
+    fn az(&mut self, spath: &str, az: &Sp<String>, vpc: &str, region: Option<&str>) -> Option<String> {
         let key = join(spath, "az");
         let Some(region) = region else {
             // The region is missing or invalid (already reported).
             return Some(az.v.clone());
         };
-        let ok = az
-            .v
-            .strip_prefix(region)
-            .is_some_and(|rest| rest.len() == 1 && rest.bytes().all(|c| c.is_ascii_lowercase()));
+        let ok =
+            az.v.strip_prefix(region)
+                .is_some_and(|rest| rest.len() == 1 && rest.bytes().all(|c| c.is_ascii_lowercase()));
         if ok {
             return Some(az.v.clone());
         }
@@ -658,10 +640,7 @@ impl Validator<'_> {
                 self.sink.at(
                     &key,
                     c.pos,
-                    format!(
-                        "subnet CIDR {net} is not inside VPC {}'s CIDR {outer}",
-                        q(vpc)
-                    ),
+                    format!("subnet CIDR {net} is not inside VPC {}'s CIDR {outer}", q(vpc)),
                 );
                 return None;
             }
@@ -683,14 +662,7 @@ impl Validator<'_> {
 
     /// Resolve references to subnets or route tables of VPC `vpc`: names of
     /// the plan or `prefix…` ids. Duplicates are errors.
-    fn refs(
-        &mut self,
-        key: &str,
-        list: &StrList,
-        vpc: Option<&str>,
-        prefix: &str,
-        what: &str,
-    ) -> Vec<Ref> {
+    fn refs(&mut self, key: &str, list: &StrList, vpc: Option<&str>, prefix: &str, what: &str) -> Vec<Ref> {
         let info = vpc.and_then(|v| self.vpcs.get(v));
         let names: Option<Vec<String>> = info.filter(|i| !i.opaque).map(|i| {
             if what == "subnet" {
@@ -703,11 +675,8 @@ impl Validator<'_> {
         let mut seen: BTreeSet<&str> = BTreeSet::new();
         for item in &list.v {
             if !seen.insert(item.v.as_str()) {
-                self.sink.at(
-                    key,
-                    item.pos,
-                    format!("{what} {} is listed twice", q(&item.v)),
-                );
+                self.sink
+                    .at(key, item.pos, format!("{what} {} is listed twice", q(&item.v)));
                 continue;
             }
             let declared = names.as_ref().is_some_and(|n| n.contains(&item.v));
@@ -796,14 +765,8 @@ impl Validator<'_> {
         let present: [(&str, Option<Option<Pos>>); 5] = [
             ("route_tables", b.route_tables.as_ref().map(|s| s.key_pos)),
             ("subnets", b.subnets.as_ref().map(|s| s.key_pos)),
-            (
-                "security_group",
-                b.security_group.as_ref().map(|s| s.key_pos),
-            ),
-            (
-                "security_groups",
-                b.security_groups.as_ref().map(|s| s.key_pos),
-            ),
+            ("security_group", b.security_group.as_ref().map(|s| s.key_pos)),
+            ("security_groups", b.security_groups.as_ref().map(|s| s.key_pos)),
             ("private_dns", b.private_dns.as_ref().map(|s| s.key_pos)),
         ];
         if let Some(kind) = kind {
@@ -815,11 +778,7 @@ impl Validator<'_> {
                     super::schema::GATEWAY_ONLY_KEYS.contains(&k)
                 };
                 if wrong {
-                    let other = if kind == "gateway" {
-                        "interface"
-                    } else {
-                        "gateway"
-                    };
+                    let other = if kind == "gateway" { "interface" } else { "gateway" };
                     self.sink.at(
                         &join(path, k),
                         pos,
@@ -1030,8 +989,7 @@ impl Validator<'_> {
         for item in &l.v {
             let w = &item.v;
             if out.iter().any(|r| r.written == *w) {
-                self.sink
-                    .at(key, item.pos, format!("{} is listed twice", q(w)));
+                self.sink.at(key, item.pos, format!("{} is listed twice", q(w)));
                 continue;
             }
             let source = if self.vpcs.contains_key(w) {
@@ -1104,22 +1062,16 @@ impl Validator<'_> {
         let (doc, doc_key, doc_pos) = if let Some(l) = &p.allow_buckets {
             let bkey = join(&key, "allow_buckets");
             if l.v.is_empty() {
-                self.sink.at(
-                    &bkey,
-                    l.pos.or(l.key_pos),
-                    "at least one bucket is required",
-                );
+                self.sink
+                    .at(&bkey, l.pos.or(l.key_pos), "at least one bucket is required");
                 return None;
             }
             let mut buckets: Vec<String> = Vec::new();
             let mut ok = true;
             for item in &l.v {
                 if buckets.contains(&item.v) {
-                    self.sink.at(
-                        &bkey,
-                        item.pos,
-                        format!("bucket {} is listed twice", q(&item.v)),
-                    );
+                    self.sink
+                        .at(&bkey, item.pos, format!("bucket {} is listed twice", q(&item.v)));
                     ok = false;
                 } else if let Some(problem) = policy::bucket_name_problem(&item.v) {
                     self.sink.at(&bkey, item.pos, problem);

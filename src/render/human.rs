@@ -16,18 +16,8 @@ pub fn plan(plan_name: &str, changes: &Changes, warnings: &[Warning]) -> String 
         let _ = writeln!(s, "Plan {plan_name}: s3ep will perform these actions:");
         let _ = writeln!(s);
         for c in &changes.changes {
-            let id =
-                c.id.as_deref()
-                    .map(|i| format!(" ({i})"))
-                    .unwrap_or_default();
-            let _ = writeln!(
-                s,
-                "  {} {}{}  [{}]",
-                c.action.symbol(),
-                c.address,
-                id,
-                c.region
-            );
+            let id = c.id.as_deref().map(|i| format!(" ({i})")).unwrap_or_default();
+            let _ = writeln!(s, "  {} {}{}  [{}]", c.action.symbol(), c.address, id, c.region);
             let why = match c.action {
                 Action::Replace => format!("must be replaced: {}", c.reason),
                 _ => c.reason.clone(),

@@ -99,8 +99,7 @@ pub fn collect(desired: &Desired, live: &Live) -> Vec<EndpointOutput> {
                 EndpointType::Interface => {
                     if let Some(label) = vpce_label(e) {
                         let url = s3_url(&label, &region);
-                        let bucket =
-                            first_bucket(ep.policy.as_ref()).unwrap_or_else(|| "BUCKET".into());
+                        let bucket = first_bucket(ep.policy.as_ref()).unwrap_or_else(|| "BUCKET".into());
                         o.cli = Some(format!(
                             "aws s3 ls s3://{bucket} --endpoint-url {url} --region {region}"
                         ));
@@ -122,11 +121,7 @@ pub fn human(plan: &str, outputs: &[EndpointOutput]) -> String {
     let _ = writeln!(s, "Endpoints of plan {plan}:");
     for o in outputs {
         let _ = writeln!(s);
-        let _ = writeln!(
-            s,
-            "{} ({} endpoint, {})",
-            o.address, o.endpoint_type, o.region
-        );
+        let _ = writeln!(s, "{} ({} endpoint, {})", o.address, o.endpoint_type, o.region);
         let _ = writeln!(s, "  id:       {}", o.id.as_deref().unwrap_or("-"));
         let _ = writeln!(s, "  state:    {}", o.state);
         let _ = writeln!(s, "  service:  {}", o.service);

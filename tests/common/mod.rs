@@ -182,8 +182,7 @@ impl Moto {
     /// Runs a python script that prints one JSON value, and parses it.
     pub fn py_json(&self, script: &str) -> Value {
         let out = self.py(script);
-        serde_json::from_str(out.trim())
-            .unwrap_or_else(|e| panic!("python output is not JSON ({e}):\n{out}"))
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("python output is not JSON ({e}):\n{out}"))
     }
 
     /// Everything in REGIONS whose own tags say `s3ep:plan = PLAN` (vpcs, subnets,
@@ -449,8 +448,7 @@ impl Plans {
     /// Copies `<repo>/plans/REL` to the temp dir with its `name:` set to NAME.
     pub fn shipped(&self, rel: &str, name: &str) -> String {
         let src = repo_root().join("plans").join(rel);
-        let text =
-            std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("read {}: {e}", src.display()));
+        let text = std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("read {}: {e}", src.display()));
         let text = set_plan_name(&text, name);
         let path = self.dir.path().join(rel);
         std::fs::write(&path, text).expect("write plan");

@@ -43,10 +43,7 @@ fn service_errors_keep_code_and_message() {
                 .message("The vpc ID 'vpc-1' does not exist")
                 .build(),
         ),
-        aws_sdk_ec2::config::http::HttpResponse::new(
-            400u16.try_into().expect("status"),
-            SdkBody::empty(),
-        ),
+        aws_sdk_ec2::config::http::HttpResponse::new(400u16.try_into().expect("status"), SdkBody::empty()),
     );
     let ce = sdk_error("DescribeVpcs", "us-east-1", &e);
     assert_eq!(ce.code.as_deref(), Some("InvalidVpcID.NotFound"));
@@ -111,14 +108,9 @@ fn routes_convert_and_skip_ipv6() {
         .vpc_peering_connection_id("pcx-1")
         .build();
     let lr = conv_route(&r).expect("route");
-    assert_eq!(
-        lr.dest,
-        RouteDest::Cidr("10.0.0.0/16".parse().expect("cidr"))
-    );
+    assert_eq!(lr.dest, RouteDest::Cidr("10.0.0.0/16".parse().expect("cidr")));
     assert_eq!(lr.peering_id.as_deref(), Some("pcx-1"));
-    let r = ec2::Route::builder()
-        .destination_ipv6_cidr_block("::/0")
-        .build();
+    let r = ec2::Route::builder().destination_ipv6_cidr_block("::/0").build();
     assert_eq!(conv_route(&r), None);
 }
 
@@ -153,23 +145,10 @@ fn endpoints_convert() {
         .state(ec2::State::from("available"))
         .policy_document("%7B%7D")
         .subnet_ids("subnet-1")
-        .groups(
-            ec2::SecurityGroupIdentifier::builder()
-                .group_id("sg-1")
-                .build(),
-        )
+        .groups(ec2::SecurityGroupIdentifier::builder().group_id("sg-1").build())
         .private_dns_enabled(false)
-        .dns_entries(
-            ec2::DnsEntry::builder()
-                .dns_name("x.vpce.amazonaws.com")
-                .build(),
-        )
-        .last_error(
-            ec2::LastError::builder()
-                .code("Boom")
-                .message("it broke")
-                .build(),
-        )
+        .dns_entries(ec2::DnsEntry::builder().dns_name("x.vpce.amazonaws.com").build())
+        .last_error(ec2::LastError::builder().code("Boom").message("it broke").build())
         .tags(ec2::Tag::builder().key("s3ep:plan").value("lab").build())
         .build();
     let ep = conv_endpoint("X", "us-east-1", &e, None)

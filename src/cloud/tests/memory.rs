@@ -93,27 +93,15 @@ async fn ids_and_prefix_lists_are_deterministic() {
         .create_subnet(R, &vpc, "us-east-1a", net("10.0.1.0/24"), &Tags::new())
         .await
         .unwrap();
-    let rtb = c
-        .create_route_table(R, &vpc, &Tags::new(), None)
-        .await
-        .unwrap();
+    let rtb = c.create_route_table(R, &vpc, &Tags::new(), None).await.unwrap();
     let assoc = c.associate_route_table(R, &rtb, &subnet).await.unwrap();
     let sg = c
         .create_security_group(R, &vpc, "x", "d", &Tags::new())
         .await
         .unwrap();
-    let ep = c
-        .create_endpoint(R, &gateway(&vpc, &[&rtb], None))
-        .await
-        .unwrap();
-    let vpc2 = c
-        .create_vpc(R2, net("10.1.0.0/16"), &Tags::new())
-        .await
-        .unwrap();
-    let pcx = c
-        .create_peering(R, &vpc, &vpc2, R2, &Tags::new())
-        .await
-        .unwrap();
+    let ep = c.create_endpoint(R, &gateway(&vpc, &[&rtb], None)).await.unwrap();
+    let vpc2 = c.create_vpc(R2, net("10.1.0.0/16"), &Tags::new()).await.unwrap();
+    let pcx = c.create_peering(R, &vpc, &vpc2, R2, &Tags::new()).await.unwrap();
     for (id, prefix) in [
         (&vpc, "vpc"),
         (&subnet, "subnet"),
@@ -128,10 +116,7 @@ async fn ids_and_prefix_lists_are_deterministic() {
     let p1 = c.s3_prefix_list(R).await.unwrap().unwrap();
     let p2 = c.s3_prefix_list(R2).await.unwrap().unwrap();
     assert!(is_id(&p1, "pl") && is_id(&p2, "pl") && p1 != p2);
-    assert_eq!(
-        Some(p1),
-        MemoryCloud::new().s3_prefix_list(R).await.unwrap()
-    );
+    assert_eq!(Some(p1), MemoryCloud::new().s3_prefix_list(R).await.unwrap());
     assert_eq!(c.call_count("DescribeManagedPrefixLists"), 2);
 }
 
@@ -158,11 +143,7 @@ async fn new_vpc_has_main_table_and_default_group() {
     assert!(groups[0].tags.is_empty());
     let plan = Filter::Plan("p".into());
     assert!(c.describe_route_tables(R, &plan).await.unwrap().is_empty());
-    assert!(c
-        .describe_security_groups(R, &plan)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(c.describe_security_groups(R, &plan).await.unwrap().is_empty());
     let v = c.describe_vpcs(R, &plan).await.unwrap();
     assert_eq!((v.len(), v[0].state.as_str()), (1, "available"));
     assert_eq!(c.count("vpc", R), 1);
@@ -193,10 +174,7 @@ async fn describe_honours_filters_and_sorts() {
         .await
         .unwrap();
     assert_eq!(ids(by_id), vec![a.clone(), foreign.clone()]);
-    let in_vpcs = c
-        .describe_vpcs(R, &Filter::Vpcs(vec![b.clone()]))
-        .await
-        .unwrap();
+    let in_vpcs = c.describe_vpcs(R, &Filter::Vpcs(vec![b.clone()])).await.unwrap();
     assert_eq!(ids(in_vpcs), vec![b.clone()]);
     let missing = |s: &str| Filter::Ids(vec![s.to_string()]);
     assert_eq!(
@@ -204,10 +182,7 @@ async fn describe_honours_filters_and_sorts() {
         "InvalidVpcID.NotFound"
     );
     assert_eq!(
-        code(
-            c.describe_subnets(R, &missing("subnet-00000000000000099"))
-                .await
-        ),
+        code(c.describe_subnets(R, &missing("subnet-00000000000000099")).await),
         "InvalidSubnetID.NotFound"
     );
     assert_eq!(
@@ -225,17 +200,11 @@ async fn describe_honours_filters_and_sorts() {
         "InvalidGroup.NotFound"
     );
     assert_eq!(
-        code(
-            c.describe_endpoints(R, &missing("vpce-00000000000000099"))
-                .await
-        ),
+        code(c.describe_endpoints(R, &missing("vpce-00000000000000099")).await),
         "InvalidVpcEndpointId.NotFound"
     );
     assert_eq!(
-        code(
-            c.describe_peerings(R, &missing("pcx-00000000000000099"))
-                .await
-        ),
+        code(c.describe_peerings(R, &missing("pcx-00000000000000099")).await),
         "InvalidVpcPeeringConnectionID.NotFound"
     );
     let all = c
@@ -251,26 +220,17 @@ async fn describe_honours_filters_and_sorts() {
 #[tokio::test]
 async fn delete_vpc_waits_for_dependencies() {
     let c = MemoryCloud::new();
-    let vpc = c
-        .create_vpc(R, net("10.0.0.0/16"), &Tags::new())
-        .await
-        .unwrap();
+    let vpc = c.create_vpc(R, net("10.0.0.0/16"), &Tags::new()).await.unwrap();
     let subnet = c
         .create_subnet(R, &vpc, "us-east-1a", net("10.0.1.0/24"), &Tags::new())
         .await
         .unwrap();
-    let rtb = c
-        .create_route_table(R, &vpc, &Tags::new(), None)
-        .await
-        .unwrap();
+    let rtb = c.create_route_table(R, &vpc, &Tags::new(), None).await.unwrap();
     let sg = c
         .create_security_group(R, &vpc, "ep", "d", &Tags::new())
         .await
         .unwrap();
-    let ep = c
-        .create_endpoint(R, &gateway(&vpc, &[], None))
-        .await
-        .unwrap();
+    let ep = c.create_endpoint(R, &gateway(&vpc, &[], None)).await.unwrap();
     let dv = "DependencyViolation";
     assert_eq!(code(c.delete_vpc(R, &vpc).await), dv);
     c.delete_subnet(R, &subnet).await.unwrap();
@@ -282,16 +242,8 @@ async fn delete_vpc_waits_for_dependencies() {
     c.delete_endpoint(R, &ep.id).await.unwrap();
     c.delete_vpc(R, &vpc).await.unwrap();
     let in_vpc = Filter::Vpcs(vec![vpc.clone()]);
-    assert!(c
-        .describe_route_tables(R, &in_vpc)
-        .await
-        .unwrap()
-        .is_empty());
-    assert!(c
-        .describe_security_groups(R, &in_vpc)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(c.describe_route_tables(R, &in_vpc).await.unwrap().is_empty());
+    assert!(c.describe_security_groups(R, &in_vpc).await.unwrap().is_empty());
     assert_eq!(c.count("vpc", R), 0);
     assert_eq!(code(c.delete_vpc(R, &vpc).await), "InvalidVpcID.NotFound");
 }
@@ -299,10 +251,7 @@ async fn delete_vpc_waits_for_dependencies() {
 #[tokio::test]
 async fn subnet_checks() {
     let c = MemoryCloud::new();
-    let vpc = c
-        .create_vpc(R, net("10.0.0.0/16"), &Tags::new())
-        .await
-        .unwrap();
+    let vpc = c.create_vpc(R, net("10.0.0.0/16"), &Tags::new()).await.unwrap();
     let t = Tags::new();
     let sub = |az: &'static str, cidr: &'static str| {
         let (c, vpc, t) = (c.clone(), vpc.clone(), t.clone());
@@ -328,14 +277,8 @@ async fn subnet_checks() {
     sub("us-east-1b", "10.0.16.0/24").await.unwrap();
     assert_eq!(
         code(
-            c.create_subnet(
-                R,
-                "vpc-00000000000000099",
-                "us-east-1a",
-                net("10.0.1.0/24"),
-                &t
-            )
-            .await
+            c.create_subnet(R, "vpc-00000000000000099", "us-east-1a", net("10.0.1.0/24"), &t)
+                .await
         ),
         "InvalidVpcID.NotFound"
     );
@@ -349,23 +292,11 @@ async fn subnet_checks() {
 #[tokio::test]
 async fn route_table_client_token_is_idempotent() {
     let c = MemoryCloud::new();
-    let vpc = c
-        .create_vpc(R, net("10.0.0.0/16"), &Tags::new())
-        .await
-        .unwrap();
-    let other = c
-        .create_vpc(R, net("10.1.0.0/16"), &Tags::new())
-        .await
-        .unwrap();
+    let vpc = c.create_vpc(R, net("10.0.0.0/16"), &Tags::new()).await.unwrap();
+    let other = c.create_vpc(R, net("10.1.0.0/16"), &Tags::new()).await.unwrap();
     let t = tags("p", "route_table.a.x");
-    let first = c
-        .create_route_table(R, &vpc, &t, Some("tok"))
-        .await
-        .unwrap();
-    let again = c
-        .create_route_table(R, &vpc, &t, Some("tok"))
-        .await
-        .unwrap();
+    let first = c.create_route_table(R, &vpc, &t, Some("tok")).await.unwrap();
+    let again = c.create_route_table(R, &vpc, &t, Some("tok")).await.unwrap();
     assert_eq!(first, again);
     assert_eq!(c.count("route_table", R), 1);
     assert_eq!(
@@ -407,10 +338,7 @@ async fn associations() {
         (a[0].id.as_str(), a[0].subnet_id.as_deref(), a[0].main),
         (assoc.as_str(), Some(subnet.as_str()), false)
     );
-    assert_eq!(
-        code(c.delete_route_table(R, &rtb).await),
-        "DependencyViolation"
-    );
+    assert_eq!(code(c.delete_route_table(R, &rtb).await), "DependencyViolation");
     c.disassociate_route_table(R, &assoc).await.unwrap();
     assert_eq!(
         code(c.disassociate_route_table(R, &assoc).await),
@@ -466,10 +394,7 @@ async fn gateway_endpoint_owns_its_routes() {
     let vpc = c.create_vpc(R, net("10.0.0.0/16"), &t).await.unwrap();
     let a = c.create_route_table(R, &vpc, &t, None).await.unwrap();
     let b = c.create_route_table(R, &vpc, &t, None).await.unwrap();
-    let ep = c
-        .create_endpoint(R, &gateway(&vpc, &[&a], None))
-        .await
-        .unwrap();
+    let ep = c.create_endpoint(R, &gateway(&vpc, &[&a], None)).await.unwrap();
     assert_eq!(ep.state, "available");
     assert_eq!(ep.policy, Some(default_endpoint_policy()));
     assert!(ep.dns_entries.is_empty());
@@ -496,10 +421,7 @@ async fn gateway_endpoint_owns_its_routes() {
     c.modify_endpoint(R, &ep.id, &change).await.unwrap();
     assert!(!has_route(&table(&c, &a).await));
     assert!(has_route(&table(&c, &b).await));
-    let now = c
-        .describe_endpoints(R, &Filter::Plan("p".into()))
-        .await
-        .unwrap();
+    let now = c.describe_endpoints(R, &Filter::Plan("p".into())).await.unwrap();
     assert_eq!(now[0].route_table_ids, vec![b.clone()]);
     assert_eq!(now[0].policy, Some(policy));
     let reset = EndpointModify {
@@ -516,10 +438,7 @@ async fn gateway_endpoint_owns_its_routes() {
         add_subnet_ids: vec!["subnet-1".into()],
         ..Default::default()
     };
-    assert_eq!(
-        code(c.modify_endpoint(R, &ep.id, &bad).await),
-        "InvalidParameter"
-    );
+    assert_eq!(code(c.modify_endpoint(R, &ep.id, &bad).await), "InvalidParameter");
 
     // Drift: the route goes missing and is restored.
     c.oob_delete_route(R, &b, &pl()).unwrap();
@@ -568,26 +487,17 @@ async fn endpoint_client_token_and_lost_response() {
         .create_endpoint(R, &gateway(&vpc, &[&a], Some("tok")))
         .await
         .unwrap_err();
-    assert_eq!(
-        (lost.code, lost.message.as_str()),
-        (None, "connection reset")
-    );
+    assert_eq!((lost.code, lost.message.as_str()), (None, "connection reset"));
     assert_eq!(c.count("endpoint", R), 1);
     let retry = c
         .create_endpoint(R, &gateway(&vpc, &[&a], Some("tok")))
         .await
         .unwrap();
     assert_eq!(c.count("endpoint", R), 1);
-    let listed = c
-        .describe_endpoints(R, &Filter::Plan("p".into()))
-        .await
-        .unwrap();
+    let listed = c.describe_endpoints(R, &Filter::Plan("p".into())).await.unwrap();
     assert_eq!(listed[0].id, retry.id);
     assert_eq!(
-        code(
-            c.create_endpoint(R, &gateway(&vpc, &[&b], Some("tok")))
-                .await
-        ),
+        code(c.create_endpoint(R, &gateway(&vpc, &[&b], Some("tok"))).await),
         "IdempotentParameterMismatch"
     );
     assert_eq!(c.call_count("CreateVpcEndpoint"), 3);
@@ -611,18 +521,12 @@ async fn interface_endpoint_rules() {
         .await
         .unwrap();
     assert_eq!(
-        code(
-            c.create_endpoint(R, &interface(&vpc, &[&s1, &s2], &[]))
-                .await
-        ),
+        code(c.create_endpoint(R, &interface(&vpc, &[&s1, &s2], &[])).await),
         "DuplicateSubnetsInSameZone"
     );
     let mut wrong = interface(&vpc, &[&s1], &[]);
     wrong.service = "com.amazonaws.eu-west-1.s3".into();
-    assert_eq!(
-        code(c.create_endpoint(R, &wrong).await),
-        "InvalidServiceName"
-    );
+    assert_eq!(code(c.create_endpoint(R, &wrong).await), "InvalidServiceName");
     let ep = c
         .create_endpoint(R, &interface(&vpc, &[&s1, &s3], &[]))
         .await
@@ -671,10 +575,7 @@ async fn interface_endpoint_rules() {
     assert_eq!(code(c.delete_subnet(R, &s2).await), "DependencyViolation");
     assert_eq!(endpoint_state(&c, &ep.id).await, "deleting");
     assert_eq!(
-        code(
-            c.modify_endpoint(R, &ep.id, &EndpointModify::default())
-                .await
-        ),
+        code(c.modify_endpoint(R, &ep.id, &EndpointModify::default()).await),
         "IncorrectState"
     );
     assert_eq!(endpoint_state(&c, &ep.id).await, "deleted");
@@ -684,15 +585,9 @@ async fn interface_endpoint_rules() {
 #[tokio::test]
 async fn endpoint_pending_polls() {
     let c = MemoryCloud::new();
-    let vpc = c
-        .create_vpc(R, net("10.0.0.0/16"), &Tags::new())
-        .await
-        .unwrap();
+    let vpc = c.create_vpc(R, net("10.0.0.0/16"), &Tags::new()).await.unwrap();
     c.set_endpoint_pending_polls(2);
-    let ep = c
-        .create_endpoint(R, &gateway(&vpc, &[], None))
-        .await
-        .unwrap();
+    let ep = c.create_endpoint(R, &gateway(&vpc, &[], None)).await.unwrap();
     assert_eq!(ep.state, "pending");
     // Out-of-band reads do not advance the countdown.
     let peek = c
@@ -713,10 +608,7 @@ async fn security_groups() {
     let t = Tags::new();
     let vpc = c.create_vpc(R, net("10.0.0.0/16"), &t).await.unwrap();
     let other = c.create_vpc(R, net("10.1.0.0/16"), &t).await.unwrap();
-    let sg = c
-        .create_security_group(R, &vpc, "ep", "d", &t)
-        .await
-        .unwrap();
+    let sg = c.create_security_group(R, &vpc, "ep", "d", &t).await.unwrap();
     assert_eq!(
         code(c.create_security_group(R, &vpc, "ep", "d", &t).await),
         "InvalidGroup.Duplicate"
@@ -725,9 +617,7 @@ async fn security_groups() {
         code(c.create_security_group(R, &vpc, "default", "d", &t).await),
         "InvalidGroup.Duplicate"
     );
-    c.create_security_group(R, &other, "ep", "d", &t)
-        .await
-        .unwrap();
+    c.create_security_group(R, &other, "ep", "d", &t).await.unwrap();
     let peer = RulePeer::Cidr(net("10.0.0.0/16"));
     c.authorize_https_ingress(R, &sg, &peer, &t).await.unwrap();
     assert_eq!(
@@ -752,10 +642,7 @@ async fn security_groups() {
         .create_endpoint(R, &interface(&vpc, &[&subnet], &[&sg]))
         .await
         .unwrap();
-    assert_eq!(
-        code(c.delete_security_group(R, &sg).await),
-        "DependencyViolation"
-    );
+    assert_eq!(code(c.delete_security_group(R, &sg).await), "DependencyViolation");
     c.delete_endpoint(R, &ep.id).await.unwrap();
     c.delete_security_group(R, &sg).await.unwrap();
     assert_eq!(
@@ -783,10 +670,7 @@ async fn peering_lifecycle() {
         .create_peering(R, &a, &b, R2, &tags("p", "peering.x"))
         .await
         .unwrap();
-    let from_r = c
-        .describe_peerings(R, &Filter::Plan("p".into()))
-        .await
-        .unwrap();
+    let from_r = c.describe_peerings(R, &Filter::Plan("p".into())).await.unwrap();
     assert_eq!(
         (from_r[0].id.as_str(), from_r[0].status.as_str()),
         (pcx.as_str(), "pending-acceptance")
@@ -812,10 +696,7 @@ async fn peering_lifecycle() {
         code(c.create_peering_route(R, &rtb, &dest, &pcx).await),
         "InvalidParameterValue"
     );
-    assert_eq!(
-        code(c.accept_peering(R, &pcx).await),
-        "OperationNotPermitted"
-    );
+    assert_eq!(code(c.accept_peering(R, &pcx).await), "OperationNotPermitted");
     c.accept_peering(R2, &pcx).await.unwrap();
     let now = c
         .describe_peerings(R, &Filter::Ids(vec![pcx.clone()]))
@@ -835,10 +716,7 @@ async fn peering_lifecycle() {
         "InvalidVpcPeeringConnectionID.NotFound"
     );
     let route = |t: LRouteTable| t.routes.into_iter().find(|r| r.dest == dest).unwrap();
-    assert_eq!(
-        route(table(&c, &rtb).await).state.as_deref(),
-        Some("active")
-    );
+    assert_eq!(route(table(&c, &rtb).await).state.as_deref(), Some("active"));
 
     c.delete_peering(R2, &pcx).await.unwrap();
     let now = c
@@ -856,10 +734,7 @@ async fn peering_lifecycle() {
     // Overlapping CIDRs fail.
     let c2 = c.create_vpc(R2, net("10.0.128.0/17"), &t).await.unwrap();
     let failed = c.create_peering(R, &a, &c2, R2, &t).await.unwrap();
-    let now = c
-        .describe_peerings(R2, &Filter::Ids(vec![failed]))
-        .await
-        .unwrap();
+    let now = c.describe_peerings(R2, &Filter::Ids(vec![failed])).await.unwrap();
     assert_eq!(now[0].status, "failed");
 }
 
@@ -897,18 +772,13 @@ async fn fail_next_fails_before_effect() {
         assert_eq!(e.op, "CreateVpc");
     }
     assert_eq!(c.count("vpc", R), 0);
-    c.create_vpc(R, net("10.0.0.0/16"), &Tags::new())
-        .await
-        .unwrap();
+    c.create_vpc(R, net("10.0.0.0/16"), &Tags::new()).await.unwrap();
     assert_eq!(c.count("vpc", R), 1);
     assert_eq!(c.call_count("CreateVpc"), 3);
     // Other operations are untouched.
     c.fail_next("DeleteVpc", "DependencyViolation", 1);
     assert_eq!(
-        c.describe_vpcs(R, &Filter::Plan("p".into()))
-            .await
-            .unwrap()
-            .len(),
+        c.describe_vpcs(R, &Filter::Plan("p".into())).await.unwrap().len(),
         0
     );
 }
@@ -924,9 +794,7 @@ async fn lost_response_takes_effect() {
     assert_eq!(e.code, None);
     assert_eq!(e.message, "connection reset");
     assert_eq!(c.count("vpc", R), 1);
-    c.create_vpc(R, net("10.1.0.0/16"), &Tags::new())
-        .await
-        .unwrap();
+    c.create_vpc(R, net("10.1.0.0/16"), &Tags::new()).await.unwrap();
     assert_eq!(c.count("vpc", R), 2);
 }
 
@@ -968,8 +836,7 @@ async fn every_call_is_logged_once_and_oob_is_not() {
     let rtb = c.oob_create_route_table(R, &vpc, &t).unwrap();
     c.oob_associate_route_table(R, &rtb, &subnet).unwrap();
     let sg = c.oob_create_security_group(R, &vpc, "foreign", &t).unwrap();
-    c.oob_create_endpoint(R, &gateway(&vpc, &[&rtb], None))
-        .unwrap();
+    c.oob_create_endpoint(R, &gateway(&vpc, &[&rtb], None)).unwrap();
     assert!(c.calls().is_empty());
 
     c.fail_next("DescribeVpcs", "X", 1);
@@ -1001,12 +868,8 @@ async fn every_call_is_logged_once_and_oob_is_not() {
     let p = RulePeer::Group(sg.clone());
     let _ = c.authorize_https_ingress(R, &sg, &p, &t).await;
     let _ = c.revoke_https_ingress(R, &sg, &p).await;
-    let _ = c
-        .create_endpoint(R, &interface(&vpc, &[&subnet], &[]))
-        .await;
-    let _ = c
-        .modify_endpoint(R, "vpce-1", &EndpointModify::default())
-        .await;
+    let _ = c.create_endpoint(R, &interface(&vpc, &[&subnet], &[])).await;
+    let _ = c.modify_endpoint(R, "vpce-1", &EndpointModify::default()).await;
     let _ = c.delete_endpoint(R, "vpce-1").await;
     let _ = c.create_peering(R, &vpc, &peer, R2, &t).await;
     let _ = c.accept_peering(R2, "pcx-1").await;

@@ -1,0 +1,518 @@
+//! Endpoints, the security group s3ep creates for an interface endpoint,
+//! and that group's inbound 443 rules.
+
+use super::*;
+
+impl<'a> Differ<'a> {
+    pub(super) fn endpoints_and_groups(&mut self) -> Result<(), DiffError> {
+        let live_eps: Vec<&LEndpoint> = self
+            .live
+            .endpoints
+            .iter()
+            .filter(|e| !matches!(e.state.as_str(), "deleted" | "deleting"))
+            .collect();
+        let owned_eps = by_key(live_eps.iter().copied(), |e| &e.tags, |e| &e.id);
+        let owned_sgs = by_key(self.live.security_groups.iter(), |g| &g.tags, |g| &g.id);
+        for (ename, ep) in &self.desired.endpoints {
+            let region = self.region_of(&ep.vpc);
+            let vpc_fate = self.vpcs.get(&ep.vpc).cloned().unwrap_or(Fate::New);
+            // The endpoint's own security group and its rules come first.
+            let mut group_ref = None;
+            if let EndpointKind::Interface {
+                security_group: Some(sg),
+                ..
+            } = &ep.kind
+            {
+                let address = Address::security_group(ename);
+                let found: Option<&LSecurityGroup> = self.claim(owned_sgs.get(address.as_str()), |g| &g.id);
+                let group_name = format!("{}-{}", self.desired.name, ename);
+                let create = Step::create(
+                    rank::SECURITY_GROUP,
+                    Op::CreateSecurityGroup {
+                        region: region.clone(),
+                        vpc: vpc_fate.id_ref(&Address::vpc(&ep.vpc)),
+                        name: group_name.clone(),
+                        description: format!(
+                            "s3ep {}: HTTPS (443) to S3 endpoint {ename}",
+                            self.desired.name
+                        ),
+                        tags: self.desired.tags_for(&address),
+                    },
+                );
+                let fate = self.resource(
+                    &address,
+                    &region,
+                    found.map(|g| (g.id.as_str(), g.region.as_str(), &g.tags)),
+                    |why, _| {
+                        if let Some(g) = found {
+                            if vpc_fate.kept() != Some(g.vpc_id.as_str()) {
+                                why.push("its VPC is replaced".to_string());
+                            }
+                        }
+                    },
+                    vec![AttrChange::new("name", None, Some(group_name))],
+                    |id, region| Op::DeleteSecurityGroup {
+                        region: region.to_string(),
+                        id: id.to_string(),
+                    },
+                    create,
+                    rank::SECURITY_GROUP,
+                );
+                self.ingress(ename, &region, &fate, found, &sg.allow_https_from)?;
+                group_ref = Some(fate.id_ref(&address));
+                self.groups.insert(ename.clone(), fate);
+            }
+            let address = Address::endpoint(ename);
+            let found: Option<&LEndpoint> = self.claim(owned_eps.get(address.as_str()), |e| &e.id);
+            let fate = self.endpoint(ename, ep, &region, &vpc_fate, group_ref, found)?;
+            self.endpoints.insert(ename.clone(), fate);
+        }
+        Ok(())
+    }
+
+    fn ingress(
+        &mut self,
+        ename: &str,
+        region: &str,
+        group: &Fate,
+        found: Option<&LSecurityGroup>,
+        rules: &[crate::model::HttpsRule],
+    ) -> Result<(), DiffError> {
+        let sg_address = Address::security_group(ename);
+        let live_rules: Vec<RulePeer> = match (group, found) {
+            (Fate::Kept(_), Some(g)) => g
+                .ingress
+                .iter()
+                .filter(|r| r.is_https())
+                .map(|r| r.peer.clone())
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut wanted = Vec::new();
+        for rule in rules {
+            let address = Address::ingress(ename, &rule.written);
+            let peer = match &rule.source {
+                HttpsSource::Cidr(c) => RulePeer::Cidr(*c),
+                HttpsSource::Group(g) => RulePeer::Group(g.clone()),
+                HttpsSource::Vpc(v) => RulePeer::Cidr(
+                    *self
+                        .vpc_cidrs
+                        .get(v)
+                        .ok_or_else(|| err(&address, format!("VPC {v} has no known CIDR")))?,
+                ),
+            };
+            wanted.push(peer.clone());
+            if live_rules.contains(&peer) {
+                continue;
+            }
+            self.push(Change {
+                address: address.clone(),
+                action: Action::Create,
+                reason: "not found".into(),
+                region: region.to_string(),
+                id: None,
+                attrs: vec![AttrChange::new(
+                    "rule",
+                    None,
+                    Some(format!("tcp/443 from {peer}")),
+                )],
+                steps: vec![Step::create(
+                    rank::INGRESS,
+                    Op::AuthorizeIngress {
+                        region: region.to_string(),
+                        group: group.id_ref(&sg_address),
+                        peer,
+                        tags: self.desired.tags_for(&address),
+                    },
+                )],
+            });
+        }
+        if let (Fate::Kept(gid), Some(_)) = (group, found) {
+            for peer in live_rules.iter().filter(|p| !wanted.contains(p)) {
+                self.push(Change {
+                    address: Address::ingress(ename, &peer.to_string()),
+                    action: Action::Delete,
+                    reason: "not in plan".into(),
+                    region: region.to_string(),
+                    id: Some(gid.clone()),
+                    attrs: vec![AttrChange::new(
+                        "rule",
+                        Some(format!("tcp/443 from {peer}")),
+                        None,
+                    )],
+                    steps: vec![Step::delete(
+                        rank::INGRESS,
+                        Op::RevokeIngress {
+                            region: region.to_string(),
+                            group: gid.clone(),
+                            peer: peer.clone(),
+                        },
+                    )],
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn endpoint(
+        &mut self,
+        ename: &str,
+        ep: &DEndpoint,
+        region: &str,
+        vpc_fate: &Fate,
+        group_ref: Option<IdRef>,
+        found: Option<&LEndpoint>,
+    ) -> Result<Fate, DiffError> {
+        let address = Address::endpoint(ename);
+        self.check_endpoint_refs(&address, ep, vpc_fate)?;
+        let (tables, subnets, groups, private_dns) = match &ep.kind {
+            EndpointKind::Gateway { route_tables } => (
+                route_tables
+                    .iter()
+                    .map(|r| self.table_ref(&ep.vpc, r))
+                    .collect::<Vec<_>>(),
+                Vec::new(),
+                Vec::new(),
+                None,
+            ),
+            EndpointKind::Interface {
+                subnets,
+                security_groups,
+                private_dns,
+                ..
+            } => {
+                let mut groups: Vec<IdRef> = group_ref.into_iter().collect();
+                groups.extend(security_groups.iter().map(|g| IdRef::Id(g.clone())));
+                (
+                    Vec::new(),
+                    subnets.iter().map(|s| self.subnet_ref(&ep.vpc, s)).collect(),
+                    groups,
+                    Some(*private_dns),
+                )
+            }
+        };
+        let create = Step::create(
+            rank::ENDPOINT,
+            Op::CreateEndpoint {
+                region: region.to_string(),
+                vpc: vpc_fate.id_ref(&Address::vpc(&ep.vpc)),
+                service: ep.service.clone(),
+                endpoint_type: ep.endpoint_type(),
+                route_tables: tables.clone(),
+                subnets: subnets.clone(),
+                security_groups: groups.clone(),
+                private_dns,
+                policy: ep.policy.clone(),
+                tags: self.desired.tags_for(&address),
+            },
+        );
+        let mut create_attrs = vec![
+            AttrChange::new("type", None, Some(ep.endpoint_type().to_string())),
+            AttrChange::new("service", None, Some(ep.service.clone())),
+        ];
+        let show = |refs: &[IdRef]| refs.iter().map(IdRef::to_string).collect::<Vec<_>>();
+        if !tables.is_empty() {
+            create_attrs.push(AttrChange::new("route_tables", None, Some(list(&show(&tables)))));
+        }
+        if !subnets.is_empty() {
+            create_attrs.push(AttrChange::new("subnets", None, Some(list(&show(&subnets)))));
+        }
+        if !groups.is_empty() {
+            create_attrs.push(AttrChange::new(
+                "security_groups",
+                None,
+                Some(list(&show(&groups))),
+            ));
+        }
+        if let Some(p) = private_dns {
+            create_attrs.push(AttrChange::new("private_dns", None, Some(p.to_string())));
+        }
+        create_attrs.push(AttrChange::new(
+            "policy",
+            None,
+            Some(if ep.policy.is_some() {
+                "(from plan)".into()
+            } else {
+                "(AWS default: full access)".into()
+            }),
+        ));
+        let fate = self.resource(
+            &address,
+            region,
+            found.map(|e| (e.id.as_str(), e.region.as_str(), &e.tags)),
+            |why, attrs| {
+                if let Some(l) = found {
+                    if vpc_fate.kept() != Some(l.vpc_id.as_str()) {
+                        why.push(if vpc_fate.kept().is_some() {
+                            "vpc changes".into()
+                        } else {
+                            "its VPC is replaced".into()
+                        });
+                        attrs.push(AttrChange::new(
+                            "vpc_id",
+                            Some(l.vpc_id.clone()),
+                            vpc_fate.kept().map(str::to_string),
+                        ));
+                    }
+                    if l.endpoint_type != ep.endpoint_type() {
+                        why.push("type changes".into());
+                        attrs.push(AttrChange::new(
+                            "type",
+                            Some(l.endpoint_type.to_string()),
+                            Some(ep.endpoint_type().to_string()),
+                        ));
+                    }
+                    if l.service != ep.service {
+                        why.push("service changes".into());
+                        attrs.push(AttrChange::new(
+                            "service",
+                            Some(l.service.clone()),
+                            Some(ep.service.clone()),
+                        ));
+                    }
+                    if matches!(l.state.as_str(), "failed" | "rejected" | "expired") {
+                        why.push(format!(
+                            "it is {}{}",
+                            l.state,
+                            l.last_error
+                                .as_deref()
+                                .map(|e| format!(" ({e})"))
+                                .unwrap_or_default()
+                        ));
+                    }
+                }
+            },
+            create_attrs,
+            |id, region| Op::DeleteEndpoint {
+                region: region.to_string(),
+                id: id.to_string(),
+            },
+            create,
+            rank::ENDPOINT,
+        );
+        if let (Fate::Kept(id), Some(l)) = (&fate, found) {
+            self.endpoint_update(
+                &address,
+                region,
+                id,
+                ep,
+                l,
+                &tables,
+                &subnets,
+                &groups,
+                private_dns,
+            );
+        }
+        Ok(fate)
+    }
+
+    /// Checks what only live state can tell: subnets and route tables given
+    /// by id belong to the endpoint's VPC, and an interface endpoint has at
+    /// most one subnet per AZ (EC2 answers DuplicateSubnetsInSameZone; some
+    /// emulators accept it silently).
+    fn check_endpoint_refs(
+        &self,
+        address: &Address,
+        ep: &DEndpoint,
+        vpc_fate: &Fate,
+    ) -> Result<(), DiffError> {
+        let vpc = self.desired.vpcs.get(&ep.vpc);
+        let live_id = |r: &Ref| -> Option<String> {
+            match r {
+                Ref::Id(id) => Some(id.clone()),
+                Ref::Name(n) => vpc
+                    .and_then(|v| {
+                        v.subnets
+                            .get(n)
+                            .and_then(|s| s.source.adopted_id())
+                            .or_else(|| v.route_tables.get(n).and_then(|t| t.source.adopted_id()))
+                    })
+                    .map(str::to_string),
+            }
+        };
+        match &ep.kind {
+            EndpointKind::Gateway { route_tables } => {
+                for r in route_tables {
+                    let Some(id) = live_id(r) else { continue };
+                    if let (Some(t), Some(vid)) = (self.live_table(&id), vpc_fate.kept()) {
+                        if t.vpc_id != vid {
+                            return Err(err(
+                                address,
+                                format!(
+                                    "route table {id} is in {}, not in the endpoint's VPC {} ({vid})",
+                                    t.vpc_id, ep.vpc
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+            EndpointKind::Interface { subnets, .. } => {
+                let mut by_az: BTreeMap<String, String> = BTreeMap::new();
+                for r in subnets {
+                    let (label, az) = match (r, live_id(r)) {
+                        (_, Some(id)) => {
+                            let Some(l) = self.live.subnets.iter().find(|s| s.id == id) else {
+                                continue;
+                            };
+                            if let Some(vid) = vpc_fate.kept() {
+                                if l.vpc_id != vid {
+                                    return Err(err(
+                                        address,
+                                        format!(
+                                            "subnet {id} is in {}, not in the endpoint's VPC {} ({vid})",
+                                            l.vpc_id, ep.vpc
+                                        ),
+                                    ));
+                                }
+                            }
+                            (id, l.az.clone())
+                        }
+                        (Ref::Name(n), None) => match vpc.and_then(|v| v.subnets.get(n)).map(|s| &s.source) {
+                            Some(Source::Create(spec)) => (n.clone(), spec.az.clone()),
+                            _ => continue,
+                        },
+                        (Ref::Id(_), None) => continue,
+                    };
+                    if let Some(other) = by_az.insert(az.clone(), label.clone()) {
+                        return Err(err(address, format!(
+                            "subnets {other} and {label} are both in {az}: an interface endpoint takes at most one subnet per availability zone"
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// In-place endpoint changes: ModifyVpcEndpoint with add/remove lists.
+    /// Removals run in the delete phase (before what they referenced goes
+    /// away), additions in the create phase (after what they reference exists).
+    #[allow(clippy::too_many_arguments)]
+    fn endpoint_update(
+        &mut self,
+        address: &Address,
+        region: &str,
+        id: &str,
+        ep: &DEndpoint,
+        l: &LEndpoint,
+        tables: &[IdRef],
+        subnets: &[IdRef],
+        groups: &[IdRef],
+        private_dns: Option<bool>,
+    ) {
+        let mut attrs = Vec::new();
+        let mut add = ops::EndpointEdit::default();
+        let mut remove = ops::EndpointEdit::default();
+        let mut set_diff =
+            |name: &str, want: &[IdRef], have: &[String], add: &mut Vec<IdRef>, remove: &mut Vec<String>| {
+                let plus: Vec<IdRef> = want
+                    .iter()
+                    .filter(|r| !matches!(r, IdRef::Id(i) if have.contains(i)))
+                    .cloned()
+                    .collect();
+                let minus: Vec<String> = have
+                    .iter()
+                    .filter(|h| !want.iter().any(|r| matches!(r, IdRef::Id(i) if i == *h)))
+                    .cloned()
+                    .collect();
+                if !plus.is_empty() {
+                    attrs.push(AttrChange::new(
+                        name,
+                        None,
+                        Some(format!(
+                            "+{}",
+                            list(&plus.iter().map(IdRef::to_string).collect::<Vec<_>>())
+                        )),
+                    ));
+                }
+                if !minus.is_empty() {
+                    attrs.push(AttrChange::new(name, Some(format!("-{}", list(&minus))), None));
+                }
+                add.extend(plus);
+                remove.extend(minus);
+            };
+        match ep.endpoint_type() {
+            crate::model::EndpointType::Gateway => {
+                set_diff(
+                    "route_tables",
+                    tables,
+                    &l.route_table_ids,
+                    &mut add.route_tables,
+                    &mut remove.route_table_ids,
+                );
+            }
+            crate::model::EndpointType::Interface => {
+                set_diff(
+                    "subnets",
+                    subnets,
+                    &l.subnet_ids,
+                    &mut add.subnets,
+                    &mut remove.subnet_ids,
+                );
+                set_diff(
+                    "security_groups",
+                    groups,
+                    &l.security_group_ids,
+                    &mut add.security_groups,
+                    &mut remove.security_group_ids,
+                );
+            }
+        }
+        if let Some(p) = private_dns {
+            if p != l.private_dns {
+                attrs.push(AttrChange::new(
+                    "private_dns",
+                    Some(l.private_dns.to_string()),
+                    Some(p.to_string()),
+                ));
+                add.private_dns = Some(p);
+            }
+        }
+        if !policies_equal(ep.policy.as_ref(), l.policy.as_ref()) {
+            let show = |p: Option<&serde_json::Value>| match p {
+                None => "(AWS default: full access)".to_string(),
+                Some(v) => serde_json::to_string(v).unwrap_or_default(),
+            };
+            attrs.push(AttrChange::new(
+                "policy",
+                Some(show(l.policy.as_ref())),
+                Some(show(ep.policy.as_ref())),
+            ));
+            add.policy = Some(ep.policy.clone());
+        }
+        if attrs.is_empty() {
+            return;
+        }
+        let mut steps = Vec::new();
+        if !remove.is_empty() {
+            steps.push(Step::delete(
+                rank::ENDPOINT,
+                Op::ModifyEndpoint {
+                    region: region.to_string(),
+                    id: id.to_string(),
+                    edit: remove,
+                },
+            ));
+        }
+        if !add.is_empty() {
+            steps.push(Step::create(
+                rank::ENDPOINT,
+                Op::ModifyEndpoint {
+                    region: region.to_string(),
+                    id: id.to_string(),
+                    edit: add,
+                },
+            ));
+        }
+        self.push(Change {
+            address: address.clone(),
+            action: Action::Update,
+            reason: "attributes differ from the plan".into(),
+            region: region.to_string(),
+            id: Some(id.to_string()),
+            attrs,
+            steps,
+        });
+    }
+}

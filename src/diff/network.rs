@@ -1,0 +1,325 @@
+//! VPCs, subnets, route tables and their subnet associations.
+
+use super::*;
+
+impl<'a> Differ<'a> {
+    pub(super) fn vpcs(&mut self) -> Result<(), DiffError> {
+        let live: Vec<&LVpc> = self.live.vpcs.iter().collect();
+        let owned = by_key(live.iter().copied(), |v| &v.tags, |v| &v.id);
+        for (name, vpc) in &self.desired.vpcs {
+            let address = Address::vpc(name);
+            match &vpc.source {
+                Source::Adopt(id) => {
+                    let found = self.live.vpcs.iter().find(|v| &v.id == id);
+                    let cidr = found.and_then(|v| v.cidr).ok_or_else(|| {
+                        err(&address, format!("adopted VPC {id} has no readable IPv4 CIDR"))
+                    })?;
+                    self.vpc_cidrs.insert(name.clone(), cidr);
+                    self.vpcs.insert(name.clone(), Fate::Kept(id.clone()));
+                }
+                Source::Create(cidr) => {
+                    self.vpc_cidrs.insert(name.clone(), *cidr);
+                    let found = self.claim(owned.get(address.as_str()), |v| &v.id);
+                    let tags = self.desired.tags_for(&address);
+                    let create = Step::create(
+                        rank::VPC,
+                        Op::CreateVpc {
+                            region: vpc.region.clone(),
+                            cidr: *cidr,
+                            tags,
+                        },
+                    );
+                    let attrs_new = vec![
+                        AttrChange::new("region", None, Some(vpc.region.clone())),
+                        AttrChange::new("cidr", None, Some(cidr.to_string())),
+                    ];
+                    match found {
+                        None => {
+                            self.vpcs.insert(name.clone(), Fate::New);
+                            self.push(Change {
+                                address,
+                                action: Action::Create,
+                                reason: "not found".into(),
+                                region: vpc.region.clone(),
+                                id: None,
+                                attrs: attrs_new,
+                                steps: vec![create],
+                            });
+                        }
+                        Some(l) => {
+                            let mut why = Vec::new();
+                            let mut attrs = Vec::new();
+                            if l.region != vpc.region {
+                                why.push("region");
+                                attrs.push(AttrChange::new(
+                                    "region",
+                                    Some(l.region.clone()),
+                                    Some(vpc.region.clone()),
+                                ));
+                            }
+                            if l.cidr != Some(*cidr) {
+                                why.push("cidr");
+                                attrs.push(AttrChange::new(
+                                    "cidr",
+                                    l.cidr.map(|c| c.to_string()),
+                                    Some(cidr.to_string()),
+                                ));
+                            }
+                            if why.is_empty() {
+                                self.vpcs.insert(name.clone(), Fate::Kept(l.id.clone()));
+                                self.tag_drift(&address, &l.region, &l.id, &l.tags);
+                            } else {
+                                self.vpcs.insert(name.clone(), Fate::New);
+                                self.push(Change {
+                                    address,
+                                    action: Action::Replace,
+                                    reason: format!("{} changes (forces replacement)", why.join(" and ")),
+                                    region: vpc.region.clone(),
+                                    id: Some(l.id.clone()),
+                                    attrs,
+                                    steps: vec![
+                                        Step::delete(
+                                            rank::VPC,
+                                            Op::DeleteVpc {
+                                                region: l.region.clone(),
+                                                id: l.id.clone(),
+                                            },
+                                        ),
+                                        create,
+                                    ],
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn subnets(&mut self) -> Result<(), DiffError> {
+        let owned = by_key(self.live.subnets.iter(), |s| &s.tags, |s| &s.id);
+        for (vname, vpc) in &self.desired.vpcs {
+            let vpc_fate = self.vpcs.get(vname).cloned().unwrap_or(Fate::New);
+            for (sname, subnet) in &vpc.subnets {
+                let address = Address::subnet(vname, sname);
+                match &subnet.source {
+                    Source::Adopt(id) => {
+                        let l = self.live.subnets.iter().find(|s| &s.id == id);
+                        if let (Some(l), Some(vid)) = (l, vpc_fate.kept()) {
+                            if l.vpc_id != vid {
+                                return Err(err(
+                                    &address,
+                                    format!("adopted subnet {id} is in {}, not in {vid}", l.vpc_id),
+                                ));
+                            }
+                        }
+                        self.subnets
+                            .insert((vname.clone(), sname.clone()), Fate::Kept(id.clone()));
+                    }
+                    Source::Create(spec) => {
+                        let found: Option<&LSubnet> = self.claim(owned.get(address.as_str()), |s| &s.id);
+                        let create = Step::create(
+                            rank::SUBNET,
+                            Op::CreateSubnet {
+                                region: vpc.region.clone(),
+                                vpc: vpc_fate.id_ref(&Address::vpc(vname)),
+                                az: spec.az.clone(),
+                                cidr: spec.cidr,
+                                tags: self.desired.tags_for(&address),
+                            },
+                        );
+                        let fate = self.resource(
+                            &address,
+                            &vpc.region,
+                            found.map(|l| (l.id.as_str(), l.region.as_str(), &l.tags)),
+                            |why, attrs| {
+                                if let Some(l) = found {
+                                    if vpc_fate.kept() != Some(l.vpc_id.as_str()) {
+                                        why.push("its VPC is replaced".to_string());
+                                    }
+                                    if l.az != spec.az {
+                                        why.push("az changes".to_string());
+                                        attrs.push(AttrChange::new(
+                                            "az",
+                                            Some(l.az.clone()),
+                                            Some(spec.az.clone()),
+                                        ));
+                                    }
+                                    if l.cidr != Some(spec.cidr) {
+                                        why.push("cidr changes".to_string());
+                                        attrs.push(AttrChange::new(
+                                            "cidr",
+                                            l.cidr.map(|c| c.to_string()),
+                                            Some(spec.cidr.to_string()),
+                                        ));
+                                    }
+                                }
+                            },
+                            vec![
+                                AttrChange::new("az", None, Some(spec.az.clone())),
+                                AttrChange::new("cidr", None, Some(spec.cidr.to_string())),
+                            ],
+                            |l_id, l_region| Op::DeleteSubnet {
+                                region: l_region.to_string(),
+                                id: l_id.to_string(),
+                            },
+                            create,
+                            rank::SUBNET,
+                        );
+                        self.subnets.insert((vname.clone(), sname.clone()), fate);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn route_tables(&mut self) -> Result<(), DiffError> {
+        let owned = by_key(self.live.route_tables.iter(), |t| &t.tags, |t| &t.id);
+        for (vname, vpc) in &self.desired.vpcs {
+            let vpc_fate = self.vpcs.get(vname).cloned().unwrap_or(Fate::New);
+            for (tname, table) in &vpc.route_tables {
+                let address = Address::route_table(vname, tname);
+                let spec = match &table.source {
+                    Source::Adopt(id) => {
+                        if let (Some(l), Some(vid)) = (self.live_table(id), vpc_fate.kept()) {
+                            if l.vpc_id != vid {
+                                return Err(err(
+                                    &address,
+                                    format!("adopted route table {id} is in {}, not in {vid}", l.vpc_id),
+                                ));
+                            }
+                        }
+                        self.route_tables
+                            .insert((vname.clone(), tname.clone()), Fate::Kept(id.clone()));
+                        continue;
+                    }
+                    Source::Create(spec) => spec,
+                };
+                let subnet_refs: Vec<IdRef> = spec
+                    .subnets
+                    .iter()
+                    .map(|s| self.subnet_ref(vname, &Ref::Name(s.clone())))
+                    .collect();
+                let found: Option<&LRouteTable> = self.claim(owned.get(address.as_str()), |t| &t.id);
+                let assocs = found.map(explicit_associations).unwrap_or_default();
+                let create = Step::create(
+                    rank::ROUTE_TABLE,
+                    Op::CreateRouteTable {
+                        region: vpc.region.clone(),
+                        vpc: vpc_fate.id_ref(&Address::vpc(vname)),
+                        subnets: subnet_refs.clone(),
+                        tags: self.desired.tags_for(&address),
+                    },
+                );
+                let fate = self.resource(
+                    &address,
+                    &vpc.region,
+                    found.map(|l| (l.id.as_str(), l.region.as_str(), &l.tags)),
+                    |why, _| {
+                        if let Some(l) = found {
+                            if vpc_fate.kept() != Some(l.vpc_id.as_str()) {
+                                why.push("its VPC is replaced".to_string());
+                            }
+                        }
+                    },
+                    vec![AttrChange::new("subnets", None, Some(list(&spec.subnets)))],
+                    |id, region| Op::DeleteRouteTable {
+                        region: region.to_string(),
+                        id: id.to_string(),
+                        associations: assocs,
+                    },
+                    create,
+                    rank::ROUTE_TABLE,
+                );
+                if let (Fate::Kept(id), Some(l)) = (&fate, found) {
+                    self.associations(&address, &vpc.region, id, l, &spec.subnets, &subnet_refs);
+                }
+                self.route_tables.insert((vname.clone(), tname.clone()), fate);
+            }
+        }
+        Ok(())
+    }
+
+    /// Subnet associations of a kept route table: add and remove one by one.
+    fn associations(
+        &mut self,
+        address: &Address,
+        region: &str,
+        id: &str,
+        l: &LRouteTable,
+        names: &[String],
+        refs: &[IdRef],
+    ) {
+        let live_subnets: BTreeMap<&str, &str> = l
+            .associations
+            .iter()
+            .filter(|a| !a.main)
+            .filter_map(|a| a.subnet_id.as_deref().map(|s| (s, a.id.as_str())))
+            .collect();
+        let mut steps = Vec::new();
+        let mut added = Vec::new();
+        for (name, r) in names.iter().zip(refs) {
+            let present = matches!(r, IdRef::Id(sid) if live_subnets.contains_key(sid.as_str()));
+            if !present {
+                added.push(name.clone());
+                steps.push(Step::create(
+                    rank::ROUTE_TABLE,
+                    Op::Associate {
+                        region: region.to_string(),
+                        route_table: IdRef::Id(id.to_string()),
+                        subnet: r.clone(),
+                    },
+                ));
+            }
+        }
+        let wanted: BTreeSet<&str> = refs
+            .iter()
+            .filter_map(|r| match r {
+                IdRef::Id(s) => Some(s.as_str()),
+                IdRef::Addr(_) => None,
+            })
+            .collect();
+        let mut removed = Vec::new();
+        for (subnet, assoc) in &live_subnets {
+            if !wanted.contains(subnet) {
+                removed.push(subnet.to_string());
+                steps.push(Step::delete(
+                    rank::ROUTE_TABLE,
+                    Op::Disassociate {
+                        region: region.to_string(),
+                        association_id: assoc.to_string(),
+                    },
+                ));
+            }
+        }
+        if steps.is_empty() {
+            return;
+        }
+        let mut attrs = Vec::new();
+        if !added.is_empty() {
+            attrs.push(AttrChange::new(
+                "subnets",
+                None,
+                Some(format!("+{}", list(&added))),
+            ));
+        }
+        if !removed.is_empty() {
+            attrs.push(AttrChange::new(
+                "subnets",
+                Some(format!("-{}", list(&removed))),
+                None,
+            ));
+        }
+        self.push(Change {
+            address: address.clone(),
+            action: Action::Update,
+            reason: "subnet associations differ".into(),
+            region: region.to_string(),
+            id: Some(id.to_string()),
+            attrs,
+            steps,
+        });
+    }
+}
