@@ -258,3 +258,27 @@ async fn peering_is_waited_for_until_active() {
         .count();
     assert!(polls >= 4, "{calls:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_peering_left_pending_is_accepted_by_the_next_run() {
+    let cloud = MemoryCloud::new();
+    let d = lab();
+    cloud.fail_next("AcceptVpcPeeringConnection", "InvalidParameterValue", 1);
+    let report = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
+    assert_eq!(
+        report.failed.expect("accept fails").address.as_str(),
+        "peering.seoul-virginia"
+    );
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    let p = c
+        .changes
+        .iter()
+        .find(|c| c.address.as_str() == "peering.seoul-virginia")
+        .expect("peering change");
+    assert_eq!(p.action, s3ep::diff::Action::Update);
+    assert!(p.reason.contains("pending-acceptance"), "{}", p.reason);
+    let report = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
+    assert!(report.ok(), "{:?}", report.failed);
+    assert!(plan(&cloud, &d, Mode::Apply).await.is_empty());
+    assert_eq!(cloud.count("peering", "ap-northeast-2"), 1);
+}

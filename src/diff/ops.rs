@@ -187,11 +187,13 @@ pub enum Op {
         accepter_region: String,
         tags: Tags,
     },
-    /// Accepts a pending peering (when `pending`) and waits until active.
+    /// Waits until the accepter's region sees the request, accepts it if
+    /// pending, waits until active (converging from an interrupted run).
     AcceptPeering {
+        /// The requester's region.
         region: String,
+        accepter_region: String,
         id: String,
-        pending: bool,
     },
     DeletePeering {
         region: String,

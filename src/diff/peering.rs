@@ -92,9 +92,9 @@ impl<'a> Differ<'a> {
                         steps: vec![Step::create(
                             rank::PEERING,
                             Op::AcceptPeering {
-                                region: acc_region.clone(),
+                                region: req_region.clone(),
+                                accepter_region: acc_region.clone(),
                                 id: id.clone(),
-                                pending: l.status == "pending-acceptance",
                             },
                         )],
                     });

@@ -18,7 +18,7 @@ use crate::diff::ops::{EndpointEdit, RouteTarget};
 use crate::diff::{Action, Change, Changes, IdRef, Op, Phase, Step};
 use crate::model::{Address, EndpointType, RouteDest};
 
-pub use retry::{RetryPolicy, WaitError};
+pub use retry::{PeeringStage, RetryPolicy, WaitError};
 
 /// Receives progress as the executor runs. Library code never touches
 /// indicatif; `render::progress` implements this for the terminal.
@@ -394,18 +394,15 @@ impl Executor<'_> {
                     })
                     .await?;
                 self.ids.insert(address.clone(), id.clone());
-                status("accepting");
-                p.fresh(true, || c.accept_peering(accepter_region, &id)).await?;
-                status("waiting for active");
-                retry::wait_peering_active(c, region, &id, p, status).await?;
+                accept_and_wait(c, p, region, accepter_region, &id, status).await?;
                 Ok(id)
             }
-            Op::AcceptPeering { region, id, pending } => {
-                if *pending {
-                    p.fresh(true, || c.accept_peering(region, id)).await?;
-                }
-                status("waiting for active");
-                retry::wait_peering_active(c, region, id, p, status).await?;
+            Op::AcceptPeering {
+                region,
+                accepter_region,
+                id,
+            } => {
+                accept_and_wait(c, p, region, accepter_region, id, status).await?;
                 Ok(id.clone())
             }
             Op::DeletePeering { region, id } => {
@@ -489,6 +486,27 @@ impl Executor<'_> {
             f1 || f2 || f3,
         ))
     }
+}
+
+/// Waits until the accepter's region sees the request, accepts it if it is
+/// still pending, then waits until the requester's region sees it active.
+async fn accept_and_wait(
+    c: &dyn Cloud,
+    p: &RetryPolicy,
+    region: &str,
+    accepter_region: &str,
+    id: &str,
+    status: &(dyn Fn(&str) + Sync),
+) -> Result<(), StepError> {
+    status("waiting for the request to reach the accepter");
+    let seen = retry::wait_peering(c, accepter_region, id, PeeringStage::Acceptable, p, status).await?;
+    if seen == "pending-acceptance" {
+        status("accepting");
+        p.fresh(true, || c.accept_peering(accepter_region, id)).await?;
+    }
+    status("waiting for active");
+    retry::wait_peering(c, region, id, PeeringStage::Active, p, status).await?;
+    Ok(())
 }
 
 async fn delete_route(

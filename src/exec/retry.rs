@@ -212,27 +212,51 @@ pub async fn wait_endpoint_deleted(
     .await
 }
 
-/// Waits until peering `id` is `active`, read from the requester's region.
-pub async fn wait_peering_active(
+/// How far along a peering must be for a wait to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeeringStage {
+    /// Ready to be accepted (`pending-acceptance`) or already past it. A
+    /// cross-region request is `initiating-request` at first, and is not
+    /// visible in the accepter's region at once.
+    Acceptable,
+    /// `active`.
+    Active,
+}
+
+/// Waits until peering `id`, read from `region`, reaches `stage`; returns
+/// the status it saw. `failed`, `rejected`, `expired` and `deleted` end the
+/// wait with an error naming the peering.
+pub async fn wait_peering(
     c: &dyn Cloud,
     region: &str,
     id: &str,
+    stage: PeeringStage,
     p: &RetryPolicy,
     status: &(dyn Fn(&str) + Sync),
-) -> Result<(), WaitError> {
-    poll(p, id, "active", status, || async {
+) -> Result<String, WaitError> {
+    let want = match stage {
+        PeeringStage::Acceptable => "pending-acceptance",
+        PeeringStage::Active => "active",
+    };
+    poll(p, id, want, status, || async {
         match c
             .describe_peerings(region, &Filter::Ids(vec![id.to_string()]))
             .await
         {
             Ok(list) => match list.into_iter().find(|x| x.id == id) {
-                Some(x) if x.status == "active" => Ok((Some(()), x.status)),
                 Some(x) if matches!(x.status.as_str(), "failed" | "rejected" | "expired" | "deleted") => {
                     Err(WaitError::Failed {
                         resource: id.to_string(),
                         state: x.status,
                         detail: Some("check that the VPC CIDRs do not overlap".into()),
                     })
+                }
+                Some(x) if x.status == "active" => Ok((Some(x.status.clone()), x.status)),
+                Some(x)
+                    if stage == PeeringStage::Acceptable
+                        && matches!(x.status.as_str(), "pending-acceptance" | "provisioning") =>
+                {
+                    Ok((Some(x.status.clone()), x.status))
                 }
                 Some(x) => Ok((None, x.status)),
                 None => Ok((None, "not visible yet".into())),
