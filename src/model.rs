@@ -33,6 +33,37 @@ pub struct Desired {
     pub endpoints: BTreeMap<String, DEndpoint>,
     /// Peerings by plan name.
     pub peerings: BTreeMap<String, DPeering>,
+    /// Where each key of the plan was written, for errors found after
+    /// validation (e.g. against live state).
+    pub origin: Origin,
+}
+
+/// The plan file and the position of every key in it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Origin {
+    /// The file name as given on the command line.
+    pub file: String,
+    /// Dotted key path (`endpoints.gw.route_tables`, list items as
+    /// `endpoints.gw.route_tables[1]`) → 1-based (line, column) of the key,
+    /// or of the item for list items.
+    pub positions: BTreeMap<String, (usize, usize)>,
+}
+
+impl Origin {
+    /// `file:line:column` for `key`, or for its nearest written parent; just
+    /// the file when nothing is known.
+    pub fn locate(&self, key: &str) -> String {
+        let mut k = key;
+        loop {
+            if let Some((line, col)) = self.positions.get(k) {
+                return format!("{}:{line}:{col}", self.file);
+            }
+            match k.rfind(['.', '[']) {
+                Some(i) => k = &k[..i],
+                None => return self.file.clone(),
+            }
+        }
+    }
 }
 
 impl Desired {
@@ -42,6 +73,82 @@ impl Desired {
         r.sort();
         r.dedup();
         r
+    }
+
+    /// The plan key where an AWS id is written (an adopted VPC, subnet or
+    /// route table, or an id in an endpoint's or peering's lists).
+    pub fn key_for_id(&self, id: &str) -> Option<String> {
+        for (v, vpc) in &self.vpcs {
+            if vpc.source.adopted_id() == Some(id) {
+                return Some(format!("vpcs.{v}.id"));
+            }
+            for (n, s) in &vpc.subnets {
+                if s.source.adopted_id() == Some(id) {
+                    return Some(format!("vpcs.{v}.subnets.{n}.id"));
+                }
+            }
+            for (n, t) in &vpc.route_tables {
+                if t.source.adopted_id() == Some(id) {
+                    return Some(format!("vpcs.{v}.route_tables.{n}.id"));
+                }
+            }
+        }
+        let in_list = |refs: &[Ref]| refs.iter().position(|r| *r == Ref::Id(id.to_string()));
+        for (e, ep) in &self.endpoints {
+            let (list, field) = match &ep.kind {
+                EndpointKind::Gateway { route_tables } => (route_tables, "route_tables"),
+                EndpointKind::Interface { subnets, .. } => (subnets, "subnets"),
+            };
+            if let Some(i) = in_list(list) {
+                return Some(format!("endpoints.{e}.{field}[{i}]"));
+            }
+        }
+        for (p, peering) in &self.peerings {
+            for (v, tables) in &peering.routes {
+                if let Some(i) = in_list(tables) {
+                    return Some(format!("peerings.{p}.routes.{v}[{i}]"));
+                }
+            }
+        }
+        None
+    }
+
+    /// Every AWS id the plan adopts or references by id.
+    pub fn adopted_ids(&self) -> Vec<String> {
+        let mut ids = Vec::new();
+        for vpc in self.vpcs.values() {
+            ids.extend(vpc.source.adopted_id().map(str::to_string));
+            ids.extend(
+                vpc.subnets
+                    .values()
+                    .filter_map(|s| s.source.adopted_id().map(str::to_string)),
+            );
+            ids.extend(
+                vpc.route_tables
+                    .values()
+                    .filter_map(|t| t.source.adopted_id().map(str::to_string)),
+            );
+        }
+        let by_id = |refs: &[Ref]| -> Vec<String> {
+            refs.iter()
+                .filter_map(|r| match r {
+                    Ref::Id(id) => Some(id.clone()),
+                    Ref::Name(_) => None,
+                })
+                .collect()
+        };
+        for ep in self.endpoints.values() {
+            match &ep.kind {
+                EndpointKind::Gateway { route_tables } => ids.extend(by_id(route_tables)),
+                EndpointKind::Interface { subnets, .. } => ids.extend(by_id(subnets)),
+            }
+        }
+        for p in self.peerings.values() {
+            for tables in p.routes.values() {
+                ids.extend(by_id(tables));
+            }
+        }
+        ids
     }
 
     /// The tags a created resource at `address` carries.
@@ -279,6 +386,13 @@ impl fmt::Display for Address {
 // ---------------------------------------------------------------------------
 // Live state: what EC2 says exists. Only SDK-free types.
 // ---------------------------------------------------------------------------
+
+/// The region of an AWS service name `com.amazonaws.<region>.<service>`.
+pub fn service_region(service: &str) -> Option<&str> {
+    let rest = service.strip_prefix("com.amazonaws.")?;
+    let (region, _) = rest.split_once('.')?;
+    Some(region)
+}
 
 /// Whether `tags` mark the resource as owned by plan `plan`.
 pub fn owned_by(tags: &Tags, plan: &str) -> bool {

@@ -203,7 +203,31 @@ async fn read_with(cloud: &dyn Cloud, desired: &Desired, lenient: bool) -> Resul
         live.peerings.extend(peerings);
     }
     dedupe_peerings(&mut live);
+    read_peering_routes(cloud, &mut live).await?;
     Ok(live)
+}
+
+/// Route tables the plan no longer names can still route through a peering
+/// it owns; those routes are the plan's to remove. One call per region the
+/// owned peerings touch, and only when there are owned peerings.
+async fn read_peering_routes(cloud: &dyn Cloud, live: &mut Live) -> Result<(), StateError> {
+    let mut by_region: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in live.peerings.iter().filter(|p| !p.is_gone()) {
+        for r in [&p.requester_region, &p.accepter_region].into_iter().flatten() {
+            by_region.entry(r.clone()).or_default().push(p.id.clone());
+        }
+    }
+    for (region, ids) in by_region {
+        let tables = cloud
+            .describe_route_tables(&region, &Filter::RoutesVia(ids))
+            .await?;
+        for t in tables {
+            if !live.route_tables.iter().any(|known| known.id == t.id) {
+                live.route_tables.push(t);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A cross-region peering can be listed from both of its regions; keep one

@@ -34,51 +34,66 @@ pub fn for_apply(desired: &Desired, changes: &Changes) -> Vec<Warning> {
         let change = changes.changes.iter().find(|c| c.address == address);
         match &ep.kind {
             EndpointKind::Gateway { route_tables } => {
-                let tables: Option<Vec<String>> = match change.map(|c| c.action) {
-                    Some(Action::Create) | Some(Action::Replace) => {
-                        Some(route_tables.iter().map(|r| r.to_string()).collect())
-                    }
-                    Some(Action::Update) => {
-                        let added: Vec<String> = change
-                            .into_iter()
-                            .flat_map(|c| c.attrs.iter())
-                            .filter(|a| a.name == "route_tables")
-                            .filter_map(|a| a.new.clone())
-                            .collect();
-                        (!added.is_empty()).then_some(added)
-                    }
-                    _ => None,
+                let bare = |v: &str| {
+                    v.trim_start_matches(['+', '-'])
+                        .trim_matches(['[', ']'])
+                        .to_string()
                 };
-                let restored: Vec<String> = changes
-                    .changes
-                    .iter()
-                    .filter(|c| c.action == Action::Create && c.address.kind() == "route")
-                    .filter(|c| {
-                        c.address.as_str().starts_with(&format!("route.{}.", ep.vpc))
-                            && c.attrs
-                                .iter()
-                                .any(|a| a.new.as_deref().is_some_and(|t| t.starts_with("vpce-")))
-                    })
-                    .map(|c| {
-                        // route.<vpc>.<table>.<pl-…>: name the table.
-                        let parts: Vec<&str> = c.address.as_str().splitn(4, '.').collect();
-                        parts
-                            .get(2)
-                            .map(|t| t.to_string())
-                            .unwrap_or_else(|| c.address.to_string())
-                    })
-                    .collect();
-                let mut tables = tables.unwrap_or_default();
-                tables.extend(restored);
-                if !tables.is_empty() {
+                let route_table_attrs = || {
+                    change
+                        .into_iter()
+                        .flat_map(|c| c.attrs.iter())
+                        .filter(|a| a.name == "route_tables")
+                };
+                let mut onto: Vec<String> = match change.map(|c| c.action) {
+                    Some(Action::Create) | Some(Action::Replace) => {
+                        route_tables.iter().map(|r| r.to_string()).collect()
+                    }
+                    _ => route_table_attrs()
+                        .filter_map(|a| a.new.as_deref().map(bare))
+                        .collect(),
+                };
+                let off: Vec<String> = match change.map(|c| c.action) {
+                    Some(Action::Update) => route_table_attrs()
+                        .filter_map(|a| a.old.as_deref().map(bare))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                // Prefix-list routes restored after being deleted out of band:
+                // route.<vpc>.<table>.<pl-…> names the table.
+                onto.extend(
+                    changes
+                        .changes
+                        .iter()
+                        .filter(|c| c.action == Action::Create && c.address.kind() == "route")
+                        .filter(|c| {
+                            c.address.as_str().starts_with(&format!("route.{}.", ep.vpc))
+                                && c.attrs
+                                    .iter()
+                                    .any(|a| a.new.as_deref().is_some_and(|t| t.starts_with("vpce-")))
+                        })
+                        .filter_map(|c| c.address.as_str().splitn(4, '.').nth(2).map(str::to_string)),
+                );
+                let mut said = Vec::new();
+                if !onto.is_empty() {
+                    said.push(format!(
+                        "routing S3's prefix list to the gateway endpoint in route table(s) {} of VPC {} moves S3 traffic from their subnets onto the endpoint: open TCP connections to S3 are reset and not resumed, S3 then sees private source addresses (aws:SourceIp conditions stop matching), and clients must reconnect",
+                        onto.join(", "),
+                        ep.vpc
+                    ));
+                }
+                if !off.is_empty() {
+                    said.push(format!(
+                        "removing the gateway endpoint's route from route table(s) {} of VPC {} moves S3 traffic from their subnets off the endpoint (to a NAT or internet gateway, or nowhere if there is none): open TCP connections to S3 are reset and not resumed, and clients must reconnect",
+                        off.join(", "),
+                        ep.vpc
+                    ));
+                }
+                if !said.is_empty() {
                     out.push(Warning {
                         code: GATEWAY_ROUTE_SWITCH,
                         address: address.to_string(),
-                        message: format!(
-                            "routing S3's prefix list to the gateway endpoint in route table(s) {} of VPC {} moves S3 traffic from their subnets onto the endpoint: open TCP connections to S3 are reset and not resumed, S3 then sees private source addresses (aws:SourceIp conditions stop matching), and clients must reconnect",
-                            tables.join(", "),
-                            ep.vpc
-                        ),
+                        message: said.join("; "),
                     });
                 }
             }

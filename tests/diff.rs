@@ -635,7 +635,8 @@ async fn live_reference_errors() {
 }
 
 /// Reading live state costs one Describe per kind per region (plus the S3
-/// prefix-list lookup where gateway endpoints are), whatever the number of
+/// prefix-list lookup where gateway endpoints are, and one more read of
+/// route tables where the plan owns peerings), whatever the number of
 /// resources.
 #[tokio::test]
 async fn live_state_is_read_with_one_call_per_kind_per_region() {
@@ -646,8 +647,10 @@ async fn live_state_is_read_with_one_call_per_kind_per_region() {
     let _ = plan(&cloud, &d, Mode::Apply).await;
     let calls = cloud.calls();
     let per = |region: &str| calls.iter().filter(|(_, r)| r == region).count();
-    assert_eq!(per("ap-northeast-2"), 7, "{calls:?}");
-    assert_eq!(per("us-east-1"), 6, "{calls:?}");
+    // Per region: the kinds, the S3 prefix list where gateway endpoints
+    // are, and route tables routing through the plan's peerings.
+    assert_eq!(per("ap-northeast-2"), 8, "{calls:?}");
+    assert_eq!(per("us-east-1"), 7, "{calls:?}");
     // Twice the subnets and route tables: the same number of calls.
     let bigger = load(
         &LAB.replace(
@@ -659,5 +662,147 @@ async fn live_state_is_read_with_one_call_per_kind_per_region() {
     converge(&cloud, &bigger, Mode::Apply).await;
     cloud.reset_calls();
     let _ = plan(&cloud, &bigger, Mode::Apply).await;
-    assert_eq!(cloud.calls().len(), 13, "{:?}", cloud.calls());
+    assert_eq!(cloud.calls().len(), 15, "{:?}", cloud.calls());
+}
+
+/// Regression: a resource this plan created and a later version of the plan
+/// adopts by id carries the plan's tags, yet is never deleted.
+#[tokio::test]
+async fn adopting_a_resource_the_plan_created_never_deletes_it() {
+    let cloud = MemoryCloud::new();
+    let d = load(LAB);
+    converge(&cloud, &d, Mode::Apply).await;
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let key = |k: &str| {
+        live.vpcs
+            .iter()
+            .map(|v| (&v.id, &v.tags))
+            .chain(live.route_tables.iter().map(|t| (&t.id, &t.tags)))
+            .find(|(_, t)| t.get("s3ep:key").map(String::as_str) == Some(k))
+            .map(|(id, _)| id.clone())
+            .unwrap()
+    };
+    let (vpc, rtb) = (key("vpc.seoul"), key("route_table.seoul.private"));
+    let adopted = format!(
+        "version: 1\nname: lab\nvpcs:\n  seoul:\n    region: ap-northeast-2\n    id: {vpc}\n    route_tables:\n      private: {{ id: {rtb} }}\n"
+    );
+    for mode in [Mode::Apply, Mode::Destroy] {
+        let c = plan(&cloud, &load(&adopted), mode).await;
+        // Routes through the plan's own peering may go; the VPC and the
+        // table themselves never.
+        for ch in c.changes.iter().filter(|c| c.address.kind() != "route") {
+            assert!(
+                ch.id.as_deref() != Some(vpc.as_str()) && ch.id.as_deref() != Some(rtb.as_str()),
+                "{mode:?} touches adopted: {ch:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn interface_endpoint_without_groups_converges() {
+    let cloud = MemoryCloud::new();
+    let y = LAB.replace(
+        "    security_group:\n      allow_https_from: [seoul, virginia]\n",
+        "",
+    );
+    converge(&cloud, &load(&y), Mode::Apply).await;
+}
+
+#[tokio::test]
+async fn gateway_route_switch_warns_on_added_and_removed_tables() {
+    let cloud = MemoryCloud::new();
+    let two = LAB
+        .replace(
+            "      private: { subnets: [app-a] }\n",
+            "      private: { subnets: [app-a] }\n      extra: { subnets: [] }\n",
+        )
+        .replace("route_tables: [private]\n", "route_tables: [private, extra]\n");
+    let d = load(&two);
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    let w = s3ep::warnings::for_apply(&d, &c);
+    let switch: Vec<_> = w.iter().filter(|w| w.code == "gateway-route-switch").collect();
+    assert_eq!(switch.len(), 1, "{w:?}");
+    for phrase in [
+        "private",
+        "extra",
+        "reset",
+        "private source addresses",
+        "reconnect",
+    ] {
+        assert!(
+            switch[0].message.contains(phrase),
+            "missing {phrase}: {}",
+            switch[0].message
+        );
+    }
+    converge(&cloud, &d, Mode::Apply).await;
+    // No change, no switch warning.
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    assert!(!s3ep::warnings::for_apply(&d, &c)
+        .iter()
+        .any(|w| w.code == "gateway-route-switch"));
+    // Removing a table switches its traffic too.
+    let one = load(&two.replace("route_tables: [private, extra]\n", "route_tables: [private]\n"));
+    let c = plan(&cloud, &one, Mode::Apply).await;
+    let w = s3ep::warnings::for_apply(&one, &c);
+    let switch: Vec<_> = w.iter().filter(|w| w.code == "gateway-route-switch").collect();
+    assert_eq!(switch.len(), 1, "{w:?}");
+    assert!(
+        switch[0].message.contains("off the endpoint"),
+        "{}",
+        switch[0].message
+    );
+}
+
+#[tokio::test]
+async fn swapping_an_interface_subnet_is_one_modify_call() {
+    let cloud = MemoryCloud::new();
+    let y = LAB.replace(
+        "      ep-b: { az: us-east-1b, cidr: 10.20.2.0/24 }\n",
+        "      ep-b: { az: us-east-1b, cidr: 10.20.2.0/24 }\n      ep-c: { az: us-east-1c, cidr: 10.20.3.0/24 }\n",
+    );
+    converge(&cloud, &load(&y), Mode::Apply).await;
+    let swapped = load(&y.replace(
+        "subnets: [ep-a, ep-b]\n    private_dns",
+        "subnets: [ep-a, ep-c]\n    private_dns",
+    ));
+    cloud.reset_calls();
+    converge(&cloud, &swapped, Mode::Apply).await;
+    assert_eq!(cloud.call_count("ModifyVpcEndpoint"), 1, "{:?}", cloud.calls());
+}
+
+#[tokio::test]
+async fn an_id_in_a_vpc_the_plan_creates_is_an_error() {
+    let cloud = MemoryCloud::new();
+    let y = LAB.replace(
+        "route_tables: [private]\n",
+        "route_tables: [private, rtb-0123456789abcdef0]\n",
+    );
+    let d = load(&y);
+    let live = s3ep::state::read(&cloud, &d).await;
+    // The id does not exist: reading live state already names it.
+    assert!(live.is_err());
+    let e = diff(&d, &s3ep::model::Live::default(), Mode::Apply).expect_err("error");
+    assert!(e.to_string().contains("rtb-0123456789abcdef0"), "{e}");
+    assert_eq!(e.key, "endpoints.seoul-s3.route_tables[1]");
+    assert_eq!(d.origin.locate(&e.key).split(':').count(), 3, "file:line:column");
+}
+
+#[tokio::test]
+async fn routes_through_the_plans_peering_in_tables_it_no_longer_names_are_removed() {
+    let cloud = MemoryCloud::new();
+    let none = Tags::new();
+    let vpc = cloud.oob_create_vpc("us-east-1", "10.50.0.0/16".parse().unwrap(), &none);
+    let rt = cloud.oob_create_route_table("us-east-1", &vpc, &none).unwrap();
+    let with = format!(
+        "version: 1\nname: pr\nvpcs:\n  a: {{ region: us-east-1, id: {vpc}, route_tables: {{ main: {{ id: {rt} }} }} }}\n  b: {{ region: us-east-1, cidr: 10.60.0.0/16 }}\npeerings:\n  p: {{ requester: a, accepter: b, routes: {{ a: [main] }} }}\n"
+    );
+    converge(&cloud, &load(&with), Mode::Apply).await;
+    let without = format!(
+        "version: 1\nname: pr\nvpcs:\n  a: {{ region: us-east-1, id: {vpc} }}\n  b: {{ region: us-east-1, cidr: 10.60.0.0/16 }}\npeerings:\n  p: {{ requester: a, accepter: b }}\n"
+    );
+    let c = plan(&cloud, &load(&without), Mode::Apply).await;
+    assert_exact(&c, &[(&format!("route.a.{rt}.10.60.0.0/16"), Action::Delete)]);
+    converge(&cloud, &load(&without), Mode::Apply).await;
 }

@@ -277,6 +277,10 @@ fn selection(filter: &Filter) -> Selection {
         Filter::Ids(ids) => Selection::Ids(ids.clone()),
         Filter::Vpcs(ids) if ids.is_empty() => Selection::Nothing,
         Filter::Vpcs(ids) => Selection::Filters(vec![ec2_filter("vpc-id", ids)]),
+        Filter::RoutesVia(ids) if ids.is_empty() => Selection::Nothing,
+        Filter::RoutesVia(ids) => {
+            Selection::Filters(vec![ec2_filter("route.vpc-peering-connection-id", ids)])
+        }
     }
 }
 
@@ -656,6 +660,7 @@ fn peering_matches(p: &LPeering, filter: &Filter) -> bool {
             .into_iter()
             .flatten()
             .any(|v| vpcs.contains(v)),
+        Filter::RoutesVia(_) => false,
     }
 }
 
@@ -1195,6 +1200,13 @@ impl Cloud for AwsCloud {
                 .vpc_endpoint_type(endpoint_type_to_ec2(spec.endpoint_type))
                 .vpc_id(&spec.vpc_id)
                 .service_name(&spec.service)
+                .set_service_region(match spec.endpoint_type {
+                    // Native cross-region PrivateLink: a service of another region.
+                    EndpointType::Interface => crate::model::service_region(&spec.service)
+                        .filter(|r| *r != region)
+                        .map(str::to_string),
+                    EndpointType::Gateway => None,
+                })
                 .set_route_table_ids(non_empty(&spec.route_table_ids))
                 .set_subnet_ids(non_empty(&spec.subnet_ids))
                 .set_security_group_ids(non_empty(&spec.security_group_ids))
@@ -1245,6 +1257,15 @@ impl Cloud for AwsCloud {
             .set_add_security_group_ids(non_empty(&change.add_security_group_ids))
             .set_remove_security_group_ids(non_empty(&change.remove_security_group_ids))
             .set_private_dns_enabled(change.private_dns);
+        if change.private_dns == Some(true) {
+            // As on create: sent explicitly, so EC2 never picks the
+            // inbound-resolver-only mode (terraform-provider-aws #42413).
+            req = req.dns_options(
+                ec2::DnsOptionsSpecification::builder()
+                    .private_dns_only_for_inbound_resolver_endpoint(false)
+                    .build(),
+            );
+        }
         match &change.policy {
             None => {}
             Some(Some(doc)) => {

@@ -909,6 +909,8 @@ fn pick(cx: &Cx, filter: &Filter, kind: &Kind, items: Vec<Meta>) -> CloudResult<
             .filter(|m| m.vpcs.iter().any(|v| vpcs.iter().any(|w| w == v)))
             .map(|m| m.id.to_string())
             .collect(),
+        // Route tables handle this filter themselves; it selects nothing else.
+        Filter::RoutesVia(_) => Vec::new(),
     };
     ids.sort();
     ids.dedup();
@@ -1103,7 +1105,19 @@ impl Inner {
                 vpcs: [&t.vpc_id, &t.vpc_id],
             })
             .collect();
-        let ids = pick(cx, filter, &RTB, metas)?;
+        let ids = match filter {
+            Filter::RoutesVia(pcx) => r
+                .route_tables
+                .values()
+                .filter(|t| {
+                    t.routes
+                        .iter()
+                        .any(|route| matches!(&route.target, Target::Peering(p) if pcx.contains(p)))
+                })
+                .map(|t| t.id.clone())
+                .collect(),
+            _ => pick(cx, filter, &RTB, metas)?,
+        };
         Ok(ids
             .iter()
             .filter_map(|id| r.route_tables.get(id))

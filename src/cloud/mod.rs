@@ -25,6 +25,9 @@ pub enum Filter {
     Ids(Vec<String>),
     /// Resources inside these VPC ids (`vpc-id` filter).
     Vpcs(Vec<String>),
+    /// Route tables with a route through one of these peering connections
+    /// (`route.vpc-peering-connection-id`); selects nothing of other kinds.
+    RoutesVia(Vec<String>),
 }
 
 /// What to create an endpoint with. Ids are already resolved.

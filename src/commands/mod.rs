@@ -17,6 +17,7 @@ use crate::cloud::aws::{AwsCloud, AwsSettings};
 use crate::cloud::Cloud;
 use crate::diff::{self, Changes, Mode};
 use crate::model::{Desired, Live};
+use crate::state::StateError;
 
 /// Runs the parsed command line; returns the exit status.
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -64,13 +65,32 @@ async fn read(g: &Global, path: &Path, mode: Mode) -> anyhow::Result<Context> {
     let live = match mode {
         Mode::Apply => crate::state::read(cloud.as_ref(), &desired).await,
         Mode::Destroy => crate::state::read_lenient(cloud.as_ref(), &desired).await,
-    }
-    .context("reading live state")?;
+    };
+    let live = match live {
+        Ok(l) => l,
+        // An adopted id that does not exist is a mistake in the plan: say where.
+        Err(StateError::Adopted { key, message }) => {
+            let at = desired
+                .key_for_id(&key)
+                .map(|k| format!("{}: {k}", desired.origin.locate(&k)))
+                .unwrap_or_else(|| desired.origin.file.clone());
+            anyhow::bail!("{at}: {message}");
+        }
+        Err(e) => return Err(e).context("reading live state"),
+    };
     Ok(Context { desired, cloud, live })
 }
 
+/// Diffs; an error is reported at the plan key it is about.
 fn changes(ctx: &Context, mode: Mode) -> anyhow::Result<Changes> {
-    Ok(diff::diff(&ctx.desired, &ctx.live, mode)?)
+    diff::diff(&ctx.desired, &ctx.live, mode).map_err(|e| {
+        let origin = &ctx.desired.origin;
+        if e.key.is_empty() {
+            anyhow::anyhow!("{}: {e}", origin.file)
+        } else {
+            anyhow::anyhow!("{}: {}: {e}", origin.locate(&e.key), e.key)
+        }
+    })
 }
 
 fn wait_timeout(g: &Global) -> Duration {

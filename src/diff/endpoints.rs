@@ -25,7 +25,7 @@ impl<'a> Differ<'a> {
             {
                 let address = Address::security_group(ename);
                 let found: Option<&LSecurityGroup> = self.claim(owned_sgs.get(address.as_str()), |g| &g.id);
-                let group_name = format!("{}-{}", self.desired.name, ename);
+                let group_name = format!("s3ep-{}-{}", self.desired.name, ename);
                 let create = Step::create(
                     rank::SECURITY_GROUP,
                     Op::CreateSecurityGroup {
@@ -332,12 +332,20 @@ impl<'a> Differ<'a> {
         };
         match &ep.kind {
             EndpointKind::Gateway { route_tables } => {
-                for r in route_tables {
+                for (i, r) in route_tables.iter().enumerate() {
+                    let key = format!("endpoints.{}.route_tables[{i}]", ep.name);
+                    if let (Ref::Id(id), Fate::New) = (r, vpc_fate) {
+                        return Err(err_at(address, &key, format!(
+                            "route table {id} cannot be in VPC {}: this plan creates that VPC; name a route table of the plan instead",
+                            ep.vpc
+                        )));
+                    }
                     let Some(id) = live_id(r) else { continue };
                     if let (Some(t), Some(vid)) = (self.live_table(&id), vpc_fate.kept()) {
                         if t.vpc_id != vid {
-                            return Err(err(
+                            return Err(err_at(
                                 address,
+                                &key,
                                 format!(
                                     "route table {id} is in {}, not in the endpoint's VPC {} ({vid})",
                                     t.vpc_id, ep.vpc
@@ -349,7 +357,14 @@ impl<'a> Differ<'a> {
             }
             EndpointKind::Interface { subnets, .. } => {
                 let mut by_az: BTreeMap<String, String> = BTreeMap::new();
-                for r in subnets {
+                for (i, r) in subnets.iter().enumerate() {
+                    let key = format!("endpoints.{}.subnets[{i}]", ep.name);
+                    if let (Ref::Id(id), Fate::New) = (r, vpc_fate) {
+                        return Err(err_at(address, &key, format!(
+                            "subnet {id} cannot be in VPC {}: this plan creates that VPC; name a subnet of the plan instead",
+                            ep.vpc
+                        )));
+                    }
                     let (label, az) = match (r, live_id(r)) {
                         (_, Some(id)) => {
                             let Some(l) = self.live.subnets.iter().find(|s| s.id == id) else {
@@ -357,8 +372,9 @@ impl<'a> Differ<'a> {
                             };
                             if let Some(vid) = vpc_fate.kept() {
                                 if l.vpc_id != vid {
-                                    return Err(err(
+                                    return Err(err_at(
                                         address,
+                                        &key,
                                         format!(
                                             "subnet {id} is in {}, not in the endpoint's VPC {} ({vid})",
                                             l.vpc_id, ep.vpc
@@ -375,9 +391,12 @@ impl<'a> Differ<'a> {
                         (Ref::Id(_), None) => continue,
                     };
                     if let Some(other) = by_az.insert(az.clone(), label.clone()) {
-                        return Err(err(address, format!(
-                            "subnets {other} and {label} are both in {az}: an interface endpoint takes at most one subnet per availability zone"
-                        )));
+                        let message = if other == label {
+                            format!("subnet {label} is listed twice")
+                        } else {
+                            format!("subnets {other} and {label} are both in {az}: an interface endpoint takes at most one subnet per availability zone")
+                        };
+                        return Err(err_at(address, &key, message));
                     }
                 }
             }
@@ -450,13 +469,17 @@ impl<'a> Differ<'a> {
                     &mut add.subnets,
                     &mut remove.subnet_ids,
                 );
-                set_diff(
-                    "security_groups",
-                    groups,
-                    &l.security_group_ids,
-                    &mut add.security_groups,
-                    &mut remove.security_group_ids,
-                );
+                // With no group in the plan, EC2 attaches the VPC's default
+                // group: that is not drift.
+                if !groups.is_empty() {
+                    set_diff(
+                        "security_groups",
+                        groups,
+                        &l.security_group_ids,
+                        &mut add.security_groups,
+                        &mut remove.security_group_ids,
+                    );
+                }
             }
         }
         if let Some(p) = private_dns {
@@ -479,12 +502,37 @@ impl<'a> Differ<'a> {
                 Some(show(l.policy.as_ref())),
                 Some(show(ep.policy.as_ref())),
             ));
-            add.policy = Some(ep.policy.clone());
+            // The default is sent as a document rather than ResetPolicy, which
+            // some EC2 emulators ignore; AWS treats both alike.
+            add.policy = Some(Some(ep.policy.clone().unwrap_or_else(default_policy)));
         }
         if attrs.is_empty() {
             return;
         }
         let mut steps = Vec::new();
+        let adds_exist = add
+            .route_tables
+            .iter()
+            .chain(&add.subnets)
+            .chain(&add.security_groups)
+            .all(|r| matches!(r, IdRef::Id(_)));
+        if adds_exist && !remove.is_empty() {
+            // One ModifyVpcEndpoint with both lists: swapping a subnet or the
+            // only group never leaves the endpoint without one. It runs in the
+            // delete phase, before anything it stops using is deleted.
+            add.route_table_ids = std::mem::take(&mut remove.route_table_ids);
+            add.subnet_ids = std::mem::take(&mut remove.subnet_ids);
+            add.security_group_ids = std::mem::take(&mut remove.security_group_ids);
+            steps.push(Step::delete(
+                rank::ENDPOINT,
+                Op::ModifyEndpoint {
+                    region: region.to_string(),
+                    id: id.to_string(),
+                    edit: add,
+                },
+            ));
+            add = ops::EndpointEdit::default();
+        }
         if !remove.is_empty() {
             steps.push(Step::delete(
                 rank::ENDPOINT,

@@ -124,13 +124,37 @@ pub struct Summary {
 #[error("{address}: {message}")]
 pub struct DiffError {
     pub address: String,
+    /// The plan key the problem is written at (see `model::Origin`).
+    pub key: String,
     pub message: String,
 }
 
+/// An error about the resource at `address`, located at its plan key.
 fn err(address: &Address, message: impl Into<String>) -> DiffError {
+    err_at(address, &plan_key(address), message)
+}
+
+/// An error about `address`, located at a specific plan key.
+fn err_at(address: &Address, key: &str, message: impl Into<String>) -> DiffError {
     DiffError {
         address: address.to_string(),
+        key: key.to_string(),
         message: message.into(),
+    }
+}
+
+/// The plan key that declares the resource at `address`.
+fn plan_key(address: &Address) -> String {
+    let parts: Vec<&str> = address.as_str().splitn(4, '.').collect();
+    match parts.as_slice() {
+        ["vpc", v] => format!("vpcs.{v}"),
+        ["subnet", v, s] => format!("vpcs.{v}.subnets.{s}"),
+        ["route_table", v, t] => format!("vpcs.{v}.route_tables.{t}"),
+        ["endpoint", e] => format!("endpoints.{e}"),
+        ["security_group", e] => format!("endpoints.{e}.security_group"),
+        ["ingress", e, ..] => format!("endpoints.{e}.security_group.allow_https_from"),
+        ["peering", p] => format!("peerings.{p}"),
+        _ => String::new(),
     }
 }
 
@@ -236,7 +260,9 @@ pub fn diff(desired: &Desired, live: &Live, mode: Mode) -> Result<Changes, DiffE
         groups: BTreeMap::new(),
         endpoints: BTreeMap::new(),
         peerings: BTreeMap::new(),
-        claimed: BTreeSet::new(),
+        // What the plan adopts is never deleted, even if it carries this
+        // plan's tags (say, a VPC s3ep created that a later plan adopts).
+        claimed: desired.adopted_ids().into_iter().collect(),
     };
     if mode == Mode::Apply {
         d.vpcs()?;

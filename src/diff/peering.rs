@@ -160,7 +160,14 @@ impl<'a> Differ<'a> {
                     };
                     let dest = RouteDest::Cidr(cidr);
                     let region = self.region_of(vname);
-                    for t in tables {
+                    for (i, t) in tables.iter().enumerate() {
+                        let key = format!("peerings.{pname}.routes.{vname}[{i}]");
+                        let vpc_new = !matches!(self.vpcs.get(vname), Some(Fate::Kept(_)));
+                        if let (Ref::Id(id), true) = (t, vpc_new) {
+                            return Err(err_at(&pcx_address, &key, format!(
+                                "route table {id} cannot be in VPC {vname}: this plan creates that VPC; name a route table of the plan instead"
+                            )));
+                        }
                         let tref = self.table_ref(vname, t);
                         let label = t.to_string();
                         let address = Address::route(vname, &label, &dest.to_string());
@@ -194,8 +201,9 @@ impl<'a> Differ<'a> {
                             (self.live_table(tid), self.vpcs.get(vname).and_then(Fate::kept))
                         {
                             if lt.vpc_id != vid {
-                                return Err(err(
+                                return Err(err_at(
                                     &address,
+                                    &key,
                                     format!(
                                         "route table {tid} is in {}, not in VPC {vname} ({vid})",
                                         lt.vpc_id
@@ -218,20 +226,31 @@ impl<'a> Differ<'a> {
                                 vec![create],
                             )),
                             Some(r) => {
-                                let ours = r.peering_id.as_deref().is_some_and(|p| owned_pcx.contains(p));
+                                // A route is ours to replace when its target is a
+                                // peering this plan owns (even one gone since), or
+                                // when it is a blackhole in a table the plan owns.
+                                let ours = r
+                                    .peering_id
+                                    .as_deref()
+                                    .is_some_and(|p| self.live.peerings.iter().any(|x| x.id == p))
+                                    || (r.state.as_deref() == Some("blackhole")
+                                        && self.live_table(tid).is_some_and(|lt| {
+                                            crate::model::owned_by(&lt.tags, &self.desired.name)
+                                        }));
                                 let same = pcx.kept().is_some() && r.peering_id.as_deref() == pcx.kept();
                                 let blackhole = r.state.as_deref() == Some("blackhole");
                                 if same && !blackhole {
                                     continue;
                                 }
-                                if !ours && !blackhole {
+                                if !ours {
                                     let target = r
                                         .peering_id
                                         .clone()
                                         .or_else(|| r.gateway_id.clone())
                                         .unwrap_or_else(|| "another target".into());
-                                    return Err(err(&address, format!(
-                                        "route table {tid} already routes {dest} to {target}, which this plan does not own; remove that route or choose another table"
+                                    let state = if blackhole { " (a blackhole)" } else { "" };
+                                    return Err(err_at(&address, &key, format!(
+                                        "route table {tid} already routes {dest} to {target}{state}, which this plan does not own; remove that route or choose another table"
                                     )));
                                 }
                                 let reason = if blackhole {

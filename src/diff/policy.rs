@@ -9,8 +9,9 @@ pub fn default_policy() -> Value {
 }
 
 /// Normalises spellings IAM treats as equal: a lone statement object and a
-/// one-element list, a string and a one-element list of strings under
-/// Action/Resource and friends. Object key order never matters to `Value`
+/// one-element list; under Action/Resource and friends, a string and a
+/// one-element list, and the order of a list; `"Principal": {"AWS": "*"}`
+/// and `"Principal": "*"`. Object key order never matters to `Value`
 /// equality.
 pub fn normalize_policy(v: &Value) -> Value {
     let mut v = v.clone();
@@ -22,12 +23,17 @@ pub fn normalize_policy(v: &Value) -> Value {
             if let Some(items) = st.as_array_mut() {
                 for s in items.iter_mut().filter_map(Value::as_object_mut) {
                     for key in ["Action", "NotAction", "Resource", "NotResource"] {
-                        if let Some(Value::Array(a)) = s.get(key) {
+                        if let Some(Value::Array(a)) = s.get_mut(key) {
+                            a.sort_by_key(|x| x.to_string());
+                            a.dedup();
                             if a.len() == 1 {
                                 let one = a[0].clone();
                                 s.insert(key.to_string(), one);
                             }
                         }
+                    }
+                    if s.get("Principal") == Some(&serde_json::json!({"AWS": "*"})) {
+                        s.insert("Principal".to_string(), Value::String("*".into()));
                     }
                 }
             }
@@ -36,10 +42,13 @@ pub fn normalize_policy(v: &Value) -> Value {
     v
 }
 
+/// Whether a policy is AWS's default (full access). The default reads back
+/// with or without `"Version"`, depending on the endpoint type.
 fn is_default(v: Option<&Value>) -> bool {
+    let statements = |p: &Value| normalize_policy(p).get("Statement").cloned();
     match v {
         None => true,
-        Some(p) => normalize_policy(p) == normalize_policy(&default_policy()),
+        Some(p) => statements(p) == statements(&default_policy()),
     }
 }
 
@@ -61,6 +70,21 @@ mod tests {
         let a = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":"*","Principal":"*"}]});
         let b = json!({"Statement":{"Principal":"*","Resource":["*"],"Action":"s3:*","Effect":"Allow"},"Version":"2012-10-17"});
         assert!(policies_equal(Some(&a), Some(&b)));
+    }
+
+    #[test]
+    fn list_order_and_principal_spelling_are_equal() {
+        let a = json!({"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"s3:*","Resource":["arn:aws:s3:::a","arn:aws:s3:::a/*"]}]});
+        let b = json!({"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::a/*","arn:aws:s3:::a"]}]});
+        assert!(policies_equal(Some(&a), Some(&b)));
+        let c = json!({"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::b"]}]});
+        assert!(!policies_equal(Some(&a), Some(&c)));
+    }
+
+    #[test]
+    fn default_without_version_is_the_default() {
+        let v = json!({"Statement":[{"Action":"*","Effect":"Allow","Principal":"*","Resource":"*"}]});
+        assert!(policies_equal(None, Some(&v)));
     }
 
     #[test]

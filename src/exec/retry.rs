@@ -198,11 +198,8 @@ pub async fn wait_endpoint_deleted(
             Ok(list) => match list.into_iter().find(|e| e.id == id) {
                 None => Ok((Some(()), "deleted".into())),
                 Some(e) if e.state == "deleted" => Ok((Some(()), e.state)),
-                Some(e) if e.state == "failed" => Err(WaitError::Failed {
-                    resource: id.to_string(),
-                    state: e.state,
-                    detail: e.last_error,
-                }),
+                // A failed endpoint being replaced can still read `failed`
+                // just after the delete: keep waiting (bounded by the timeout).
                 Some(e) => Ok((None, e.state)),
             },
             Err(e) if e.is_not_found() => Ok((Some(()), "deleted".into())),

@@ -96,7 +96,12 @@ pub fn collect(desired: &Desired, live: &Live) -> Vec<EndpointOutput> {
         };
         if let Some(e) = found {
             match e.endpoint_type {
-                EndpointType::Interface => {
+                EndpointType::Interface if ep.service.ends_with(".s3") => {
+                    // Clients address the service's region (it differs from
+                    // the VPC's for a cross-region endpoint).
+                    let region = crate::model::service_region(&ep.service)
+                        .unwrap_or(&region)
+                        .to_string();
                     if let Some(label) = vpce_label(e) {
                         let url = s3_url(&label, &region);
                         let bucket = first_bucket(ep.policy.as_ref()).unwrap_or_else(|| "BUCKET".into());
@@ -106,6 +111,7 @@ pub fn collect(desired: &Desired, live: &Live) -> Vec<EndpointOutput> {
                         o.s3_url = Some(url);
                     }
                 }
+                EndpointType::Interface => {}
                 EndpointType::Gateway => o.route_table_ids = e.route_table_ids.clone(),
             }
         }
