@@ -113,10 +113,12 @@ fn cases() -> Vec<Case> {
     );
     vec![
         // ---- top level
-        full("version missing", "name: lab\nvpcs: {a: {region: us-east-1, cidr: 10.0.0.0/16}}\n", "version", "required key is missing", None),
+        full("version missing", "name: lab\nvpcs: {a: {region: us-east-1, cidr: 10.0.0.0/16}}\n", "version", "required key is missing", Some((1, 1))),
+        full("version missing after comments", "# lab\n\n  name: lab\n  vpcs: {a: {region: us-east-1, cidr: 10.0.0.0/16}}\n", "version", "required key is missing: write `version: 1`", Some((3, 3))),
+        full("version missing in flow root", "{name: lab, vpcs: {a: {region: us-east-1, cidr: 10.0.0.0/16}}}\n", "version", "required key is missing", Some((1, 2))),
         full("version 2", "version: 2\nname: lab\nvpcs: {a: {region: us-east-1, cidr: 10.0.0.0/16}}\n", "version", "unsupported plan version `2`", Some((1, 10))),
         full("version string", "version: \"1\"\nname: lab\nvpcs: {a: {region: us-east-1, cidr: 10.0.0.0/16}}\n", "version", "`version` must be the number 1, found `1`", Some((1, 10))),
-        full("name missing", "version: 1\nvpcs: {a: {region: us-east-1, cidr: 10.0.0.0/16}}\n", "name", "required key is missing", None),
+        full("name missing", "version: 1\nvpcs: {a: {region: us-east-1, cidr: 10.0.0.0/16}}\n", "name", "required key is missing: the plan's name", Some((1, 1))),
         full("name invalid", "version: 1\nname: Lab_1\nvpcs: {a: {region: us-east-1, cidr: 10.0.0.0/16}}\n", "name", "invalid plan name `Lab_1`", Some((2, 7))),
         full("name too long", &format!("version: 1\nname: {}\nvpcs: {{a: {{region: us-east-1, cidr: 10.0.0.0/16}}}}\n", "a".repeat(41)), "name", "invalid plan name", Some((2, 7))),
         full("name leading hyphen", "version: 1\nname: -lab\nvpcs: {a: {region: us-east-1, cidr: 10.0.0.0/16}}\n", "name", "invalid plan name", Some((2, 7))),
@@ -128,7 +130,7 @@ fn cases() -> Vec<Case> {
         full("tags not a map", "version: 1\nname: lab\ntags: [a]\nvpcs: {a: {region: us-east-1, cidr: 10.0.0.0/16}}\n", "tags", "expected a mapping", Some((3, 7))),
         full("tag value a list", "version: 1\nname: lab\ntags: {k: [1]}\nvpcs: {a: {region: us-east-1, cidr: 10.0.0.0/16}}\n", "tags.k", "expected a string, found a list", Some((3, 11))),
         // ---- vpcs
-        full("vpcs missing", "version: 1\nname: lab\n", "vpcs", "required key is missing", None),
+        full("vpcs missing", "version: 1\nname: lab\n", "vpcs", "required key is missing: declare at least one VPC under `vpcs`", Some((1, 1))),
         full("vpcs empty", "version: 1\nname: lab\nvpcs: {}\n", "vpcs", "at least one VPC", Some((3, 7))),
         full("vpcs a list", "version: 1\nname: lab\nvpcs: [a]\n", "vpcs", "expected a mapping", Some((3, 7))),
         vpcs("vpc name invalid", "  Vpc_1: {region: us-east-1, cidr: 10.0.0.0/16}\n", "vpcs.Vpc_1", "invalid VPC name `Vpc_1`", Some((1, 3))),
@@ -170,6 +172,7 @@ fn cases() -> Vec<Case> {
         vpcs("route table empty", "  a:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    route_tables:\n      rt: {}\n", "vpcs.a.route_tables.rt", "give `{subnets: [..]}`", Some((5, 7))),
         vpcs("route table id invalid", "  a:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    route_tables:\n      rt: {id: rtb-xyz}\n", "vpcs.a.route_tables.rt.id", "invalid route table id `rtb-xyz`", Some((5, 16))),
         vpcs("route table name invalid", "  a:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    route_tables:\n      RT: {id: rtb-0123456789abcdef0}\n", "vpcs.a.route_tables.RT", "invalid route table name", Some((5, 7))),
+        vpcs("route table with adopted subnet", "  a:\n    region: us-east-1\n    id: vpc-0123456789abcdef0\n    subnets:\n      old: {id: subnet-0123456789abcdef0}\n      new: {id: subnet-00000000aaaaaaaa1}\n    route_tables:\n      rt: {subnets: []}\n      rt2: {subnets: [new]}\n", "vpcs.a.route_tables.rt2.subnets", "subnet `new` is adopted (subnet-00000000aaaaaaaa1): an adopted subnet keeps its own route table", Some((9, 23))),
         vpcs("route table subnets not a list", "  a:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    route_tables:\n      rt: {subnets: s}\n", "vpcs.a.route_tables.rt.subnets", "expected a list of strings, found a string", Some((5, 21))),
         // ---- endpoints
         ext("endpoint name invalid", "endpoints:\n  E:\n    vpc: a\n    type: gateway\n", "endpoints.E", "invalid endpoint name", Some((2, 3))),
@@ -186,12 +189,14 @@ fn cases() -> Vec<Case> {
         ext("interface with route_tables", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    route_tables: [rt]\n", "endpoints.e.route_tables", "`route_tables` is only for gateway endpoints; endpoint `e` has type interface", Some((6, 5))),
         ext("gateway unknown route table", "endpoints:\n  e:\n    vpc: a\n    type: gateway\n    route_tables: [rt, main]\n", "endpoints.e.route_tables", "unknown route table `main`: write a route table name of VPC `a` (its route tables: rt) or a `rtb-…` id", Some((5, 24))),
         ext("gateway route table twice", "endpoints:\n  e:\n    vpc: a\n    type: gateway\n    route_tables: [rt, rt]\n", "endpoints.e.route_tables", "route table `rt` is listed twice", Some((5, 24))),
+        ext("gateway route table by name and id", "endpoints:\n  e:\n    vpc: b\n    type: gateway\n    route_tables: [main, rtb-0123456789abcdef0]\n", "endpoints.e.route_tables", "route table `rtb-0123456789abcdef0` is listed twice: `main` and `rtb-0123456789abcdef0` are the same adopted route table", Some((5, 26))),
         ext("gateway route table bad id", "endpoints:\n  e:\n    vpc: a\n    type: gateway\n    route_tables: [rtb-0123]\n", "endpoints.e.route_tables", "invalid route table id `rtb-0123`", Some((5, 20))),
         ext("interface subnets missing", "endpoints:\n  e:\n    vpc: a\n    type: interface\n", "endpoints.e.subnets", "required key is missing", Some((2, 3))),
         ext("interface subnets empty", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: []\n", "endpoints.e.subnets", "at least one subnet", Some((5, 14))),
         ext("interface unknown subnet", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s9]\n", "endpoints.e.subnets", "unknown subnet `s9`: write a subnet name of VPC `a` (its subnets: s1, s2, s3) or a `subnet-…` id", Some((5, 15))),
         ext("interface subnet of other vpc", "endpoints:\n  e:\n    vpc: b\n    type: interface\n    subnets: [s1]\n", "endpoints.e.subnets", "unknown subnet `s1`", Some((5, 15))),
         ext("interface subnet twice", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1, s1]\n", "endpoints.e.subnets", "subnet `s1` is listed twice", Some((5, 19))),
+        vpcs("interface subnet by id and name", "  a:\n    region: us-east-1\n    id: vpc-0123456789abcdef0\n    subnets:\n      x: {id: subnet-0123456789abcdef0}\nendpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [subnet-0123456789abcdef0, x]\n", "endpoints.e.subnets", "subnet `x` is listed twice: `subnet-0123456789abcdef0` and `x` are the same adopted subnet", Some((10, 41))),
         ext("interface bad subnet id", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [subnet-zz]\n", "endpoints.e.subnets", "invalid subnet id `subnet-zz`", Some((5, 15))),
         ext("interface two subnets one az", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1, s3, s2]\n", "endpoints.e.subnets", "subnets `s1` and `s2` are both in availability zone us-east-1a", Some((5, 23))),
         ext("allow_https_from missing", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    security_group: {}\n", "endpoints.e.security_group.allow_https_from", "required key is missing", Some((6, 5))),
@@ -236,7 +241,8 @@ fn cases() -> Vec<Case> {
         full("duplicate key", "version: 1\nname: lab\nname: lab2\nvpcs: {a: {region: us-east-1, cidr: 10.0.0.0/16}}\n", "", "duplicate mapping key", Some((3, 1))),
         vpcs("duplicate vpc name", "  a: {region: us-east-1, cidr: 10.0.0.0/16}\n  a: {region: us-east-1, cidr: 10.1.0.0/16}\n", "", "duplicate mapping key", Some((2, 3))),
         full("syntax error", "version: 1\nname: [lab\n", "", "invalid YAML", None),
-        full("empty plan", "", "", "the plan is empty", None),
+        full("empty plan", "", "", "the plan is empty; it needs at least `version`, `name` and `vpcs`", Some((1, 1))),
+        full("comments only", "# nothing yet\n", "", "the plan is empty", Some((1, 1))),
         full("plan a list", "- version: 1\n", "", "expected a mapping", Some((1, 1))),
         full("two documents", "version: 1\n---\nversion: 1\n", "", "a plan file holds a single YAML document", Some((2, 1))),
     ]
@@ -689,4 +695,134 @@ fn hostile_garbage() {
     fails_fast("wide list", &wide);
     // Control characters and NUL.
     fails_fast("control characters", "version: 1\nname: \u{0}\u{7}\n");
+}
+
+#[test]
+fn origin_records_where_keys_and_items_were_written() {
+    let path = fixtures().join("cross-region-lab.yaml");
+    let d = load_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    let o = &d.origin;
+    let file = path.display().to_string();
+    assert_eq!(o.file, file);
+    let at = |k: &str| o.positions.get(k).copied();
+    // Top-level and nested mapping keys: the key's own position.
+    assert_eq!(at("version"), Some((1, 1)));
+    assert_eq!(at("tags.env"), Some((3, 9)));
+    assert_eq!(at("vpcs"), Some((5, 1)));
+    assert_eq!(at("vpcs.seoul"), Some((6, 3)));
+    assert_eq!(at("vpcs.seoul.cidr"), Some((8, 5)));
+    assert_eq!(at("vpcs.seoul.subnets.app-a.az"), Some((10, 16)));
+    assert_eq!(at("endpoints.seoul-s3.route_tables"), Some((26, 5)));
+    assert_eq!(at("endpoints.seoul-s3.policy.allow_buckets"), Some((28, 7)));
+    assert_eq!(at("peerings.seoul-virginia"), Some((38, 3)));
+    // List items: the item's position, 0-based index.
+    assert_eq!(
+        at("vpcs.virginia.route_tables.private.subnets[1]"),
+        Some((20, 34))
+    );
+    assert_eq!(at("endpoints.seoul-s3.route_tables[0]"), Some((26, 20)));
+    assert_eq!(
+        at("endpoints.virginia-s3.security_group.allow_https_from[0]"),
+        Some((35, 26))
+    );
+    assert_eq!(at("peerings.seoul-virginia.routes.virginia[0]"), Some((43, 18)));
+    assert_eq!(at("endpoints.seoul-s3.route_tables[1]"), None);
+    // Every key path also names its parent.
+    for k in o.positions.keys() {
+        if let Some(i) = k.rfind(['.', '[']) {
+            assert!(o.positions.contains_key(&k[..i]), "{k} without its parent");
+        }
+    }
+
+    assert_eq!(o.locate("vpcs.seoul.cidr"), format!("{file}:8:5"));
+    assert_eq!(
+        o.locate("endpoints.virginia-s3.subnets[1]"),
+        format!("{file}:32:21")
+    );
+    // Unknown children fall back to their nearest written parent.
+    assert_eq!(
+        o.locate("endpoints.seoul-s3.route_tables[7]"),
+        format!("{file}:26:5")
+    );
+    assert_eq!(o.locate("vpcs.seoul.subnets.app-a.id"), format!("{file}:10:7"));
+    assert_eq!(
+        o.locate("endpoints.seoul-s3.policy.document"),
+        format!("{file}:27:5")
+    );
+    assert_eq!(o.locate("nowhere"), file);
+
+    // load_str takes the name it is given.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let d2 = load_str(&text, "lab.yaml", &fixtures()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(d2.origin.file, "lab.yaml");
+    assert_eq!(d2.origin.positions, d.origin.positions);
+    assert_eq!(d2.origin.locate("vpcs.virginia.cidr"), "lab.yaml:15:5");
+}
+
+#[test]
+fn long_values_are_not_echoed_whole() {
+    let huge = "a".repeat(900_000);
+    let e = load(&format!(
+        "version: 1\nname: {huge}\nvpcs: {{a: {{region: us-east-1, cidr: 10.0.0.0/16}}}}\n"
+    ))
+    .unwrap_err();
+    let shown = e.to_string();
+    assert!(
+        shown.len() < 1_000,
+        "{} characters: {}",
+        shown.len(),
+        shown.chars().take(1_000).collect::<String>()
+    );
+    assert!(
+        shown.contains(&format!(
+            "invalid plan name `{}…` (900000 characters)",
+            "a".repeat(60)
+        )),
+        "{shown}"
+    );
+
+    // The same for other places a long text can be echoed: names (which
+    // are also key paths), unknown keys, values and lists of names.
+    let big = "b".repeat(300_000);
+    let cases = [
+        // Keys longer than 1024 characters must be explicit (`? key`).
+        format!("{HEAD}  ? {big}\n  : {{region: us-east-1, cidr: 10.0.0.0/16}}\n"),
+        format!("{HEAD}  a:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    ? {big}\n    : 1\n"),
+        format!("{HEAD}  a: {{region: us-{big}-1, cidr: 10.0.0.0/16, subnets: {{s: {{az: us-east-1a, cidr: 10.0.0.0/24}}}}}}\n"),
+        format!("{BASE}endpoints:\n  e: {{vpc: a, type: gateway, service: com.amazonaws.eu-west-1.{big}}}\n"),
+        format!("{BASE}endpoints:\n  e: {{vpc: a, type: gateway, policy: {{file: {big}}}}}\n"),
+        format!("{BASE}endpoints:\n  e: {{vpc: {big}, type: gateway}}\n"),
+        format!("{BASE}peerings:\n  p:\n    requester: a\n    accepter: b\n    routes:\n      ? {big}\n      : [rt]\n"),
+        format!("{BASE}tags:\n  ? {big}\n  : x\n"),
+        format!("{HEAD}  a: {{region: us-east-1, cidr: 10.0.0.0/16, subnets: {{s: {{az: us-east-1a, cidr: {big}}}}}}}\n"),
+        format!("version: {big}\nname: lab\nvpcs: {{a: {{region: us-east-1, cidr: 10.0.0.0/16}}}}\n"),
+        format!("version: 1\nname: lab\n? {big}\n: 1\n? {big}\n: 2\nvpcs: {{a: {{region: us-east-1, cidr: 10.0.0.0/16}}}}\n"),
+    ];
+    for (i, yaml) in cases.iter().enumerate() {
+        let e = load(yaml).unwrap_err();
+        let shown = e.to_string();
+        assert!(
+            shown.len() < 1_000,
+            "case {i}: {} characters: {}",
+            shown.len(),
+            shown.chars().take(1_000).collect::<String>()
+        );
+    }
+    // Many names are listed up to a point.
+    let many: String = (0..500)
+        .map(|i| {
+            format!(
+                "      s{i}: {{az: us-east-1a, cidr: 10.0.{}.{}/28}}\n",
+                i / 16,
+                (i % 16) * 16
+            )
+        })
+        .collect();
+    let yaml = format!(
+        "{HEAD}  a:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    subnets:\n{many}    route_tables:\n      rt: {{subnets: [zz]}}\n"
+    );
+    let e = load(&yaml).unwrap_err();
+    let shown = e.to_string();
+    assert!(shown.contains("s19, and 480 more"), "{shown}");
+    assert!(shown.len() < 1_000, "{shown}");
 }

@@ -140,6 +140,11 @@ impl Sink {
             .push(PlanError::new(self.file.clone(), key, pos, message));
     }
 
+    /// The plan file errors are about.
+    pub(crate) fn file(&self) -> &str {
+        &self.file
+    }
+
     /// Whether an error about exactly `key` was recorded.
     pub(crate) fn has_error_for(&self, key: &str) -> bool {
         self.errors.iter().any(|e| e.key == key)
@@ -159,7 +164,89 @@ impl Sink {
     }
 }
 
-/// Quote user text for a message: backticks, control characters escaped.
+/// Echoed values longer than this many characters are shortened.
+const MAX_ECHO_CHARS: usize = 80;
+/// How many characters of a shortened value are kept.
+const ECHO_KEEP_CHARS: usize = 60;
+
+/// The first [`ECHO_KEEP_CHARS`] characters of `s` followed by `…`, and its
+/// length in characters, when `s` is longer than [`MAX_ECHO_CHARS`];
+/// `None` when it is short enough to echo whole.
+fn shortened(s: &str) -> Option<(&str, usize)> {
+    // Cheap test first: a string of at most 80 bytes has at most 80 characters.
+    if s.len() <= MAX_ECHO_CHARS {
+        return None;
+    }
+    let n = s.chars().count();
+    if n <= MAX_ECHO_CHARS {
+        return None;
+    }
+    let cut = s.char_indices().nth(ECHO_KEEP_CHARS).map_or(s.len(), |(i, _)| i);
+    Some((&s[..cut], n))
+}
+
+/// User text for a message, unquoted, control characters escaped; a value
+/// longer than 80 characters becomes its first 60 characters, `…` and
+/// `(N characters)`, so that errors never echo megabytes.
+pub(crate) fn clip(s: &str) -> String {
+    match shortened(s) {
+        Some((head, n)) => format!("{}… ({n} characters)", head.escape_debug()),
+        None => s.escape_debug().to_string(),
+    }
+}
+
+/// Quote user text for a message: backticks, control characters escaped,
+/// shortened like [`clip`] when longer than 80 characters.
 pub(crate) fn q(s: &str) -> String {
-    format!("`{}`", s.escape_debug())
+    match shortened(s) {
+        Some((head, n)) => format!("`{}…` ({n} characters)", head.escape_debug()),
+        None => format!("`{}`", s.escape_debug()),
+    }
+}
+
+/// Longest message from another library (the YAML parser) passed on whole.
+const MAX_FOREIGN_MESSAGE_CHARS: usize = 400;
+
+/// A message written by another library (the YAML parser), which may quote
+/// plan text in backticks: quoted text longer than 80 characters is
+/// shortened like [`q`] does, and what is still longer than 400 characters
+/// is cut there.
+pub(crate) fn shorten_message(msg: &str) -> String {
+    let mut out = String::new();
+    let mut rest = msg;
+    while let Some(open) = rest.find('`') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('`') else {
+            break;
+        };
+        out.push_str(&rest[..=open]);
+        match shortened(&after[..close]) {
+            Some((head, n)) => {
+                out.push_str(head);
+                out.push_str(&format!("…` ({n} characters)"));
+            }
+            None => {
+                out.push_str(&after[..close]);
+                out.push('`');
+            }
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    match out.char_indices().nth(MAX_FOREIGN_MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}…", &out[..cut]),
+        None => out,
+    }
+}
+
+/// A key path segment (a name as written): control characters escaped,
+/// and shortened to its first 60 characters and `…` when longer than
+/// `max` characters.
+pub(crate) fn key_segment(s: &str, max: usize) -> String {
+    if s.len() > max && s.chars().count() > max {
+        let cut = s.char_indices().nth(ECHO_KEEP_CHARS).map_or(s.len(), |(i, _)| i);
+        format!("{}…", s[..cut].escape_debug())
+    } else {
+        s.escape_debug().to_string()
+    }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::error::q;
+use super::error::{clip, q};
 use super::tree;
 
 /// Largest policy document EC2 accepts, in characters of compact JSON.
@@ -113,7 +113,7 @@ pub(crate) fn read_file(written: &str, base_dir: &Path) -> Result<Value, String>
     } else {
         base_dir.join(p)
     };
-    let shown = full.display();
+    let shown = clip(&full.display().to_string());
     let mut bytes = Vec::new();
     std::fs::File::open(&full)
         .and_then(|f| f.take(MAX_POLICY_FILE_BYTES + 1).read_to_end(&mut bytes))

@@ -6,7 +6,9 @@
 //! stops at the first problem: a value of the wrong shape is reported and
 //! left out, and the rest of the file is still decoded.
 
-use super::error::{q, Pos, Sink};
+use std::collections::BTreeMap;
+
+use super::error::{key_segment, q, Pos, Sink};
 use super::tree::{Node, Yaml};
 
 /// Keys of the top level.
@@ -39,6 +41,10 @@ pub const SECURITY_GROUP_KEYS: &[&str] = &["allow_https_from"];
 pub const POLICY_KEYS: &[&str] = &["allow_buckets", "document", "file"];
 /// Keys of a peering.
 pub const PEERING_KEYS: &[&str] = &["requester", "accepter", "routes"];
+
+/// Key path segments longer than this (more than any valid name or tag key)
+/// are shortened in key paths, so that errors never echo megabytes.
+const MAX_KEY_SEGMENT_CHARS: usize = 128;
 
 /// A decoded value with the position of the value and, for a mapping
 /// entry, of its key.
@@ -73,6 +79,12 @@ pub(crate) struct Version {
 /// The top level of a plan.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct RawPlan {
+    /// Where the top-level mapping starts (its first key; 1:1 when it has
+    /// none): where a missing top-level key is reported.
+    pub pos: Option<Pos>,
+    /// Dotted key path → position, for every mapping key decoded (the key's
+    /// position) and every list item (`path[i]`, the item's position).
+    pub positions: BTreeMap<String, Pos>,
     pub version: Option<Sp<Version>>,
     pub name: Option<Sp<String>>,
     pub tags: Vec<(Sp<String>, Option<Sp<String>>)>,
@@ -152,9 +164,11 @@ pub(crate) struct RawPeering {
     pub routes: Vec<Named<StrList>>,
 }
 
-/// `path.seg`, or `seg` at the top; control characters escaped.
+/// `path.seg`, or `seg` at the top; control characters escaped, and a
+/// segment longer than any valid name shortened to its first 60 characters
+/// and `…`.
 pub(crate) fn join(path: &str, seg: &str) -> String {
-    let seg = seg.escape_debug().to_string();
+    let seg = key_segment(seg, MAX_KEY_SEGMENT_CHARS);
     if path.is_empty() {
         seg
     } else {
@@ -181,12 +195,26 @@ impl<'n> Obj<'n> {
 pub(crate) struct Decoder<'a> {
     src: &'a str,
     sink: &'a mut Sink,
+    /// Positions of the keys and list items decoded so far.
+    positions: BTreeMap<String, Pos>,
 }
 
 impl<'a> Decoder<'a> {
     /// A decoder for a tree parsed from `src`, reporting into `sink`.
     pub(crate) fn new(src: &'a str, sink: &'a mut Sink) -> Self {
-        Decoder { src, sink }
+        Decoder {
+            src,
+            sink,
+            positions: BTreeMap::new(),
+        }
+    }
+
+    /// Remember where the key or list item at `path` was written (the first
+    /// place wins).
+    fn mark(&mut self, path: String, pos: Option<Pos>) {
+        if let Some(pos) = pos {
+            self.positions.entry(path).or_insert(pos);
+        }
     }
 
     /// A mapping with string keys, each one of `allowed`.
@@ -214,6 +242,7 @@ impl<'a> Decoder<'a> {
                         .at(&join(path, &key), k.pos, "duplicate key".to_string());
                     continue;
                 }
+                self.mark(join(path, &key), k.pos);
                 out.push((key, k.pos, v));
             } else {
                 self.sink.at(
@@ -276,6 +305,7 @@ impl<'a> Decoder<'a> {
                     .at(&sub, k.pos, format!("duplicate {what} name {}", q(&name)));
                 continue;
             }
+            self.mark(sub.clone(), k.pos);
             out.push((
                 Sp {
                     v: name,
@@ -324,7 +354,8 @@ impl<'a> Decoder<'a> {
             }
         };
         let mut out = Vec::new();
-        for item in items {
+        for (i, item) in items.iter().enumerate() {
+            self.mark(format!("{path}[{i}]"), item.pos);
             match item.text(self.src) {
                 Some(v) => out.push(Sp {
                     v,
@@ -352,15 +383,23 @@ impl<'a> Decoder<'a> {
 
     /// Decode a whole plan. The root must be a mapping.
     pub(crate) fn plan(&mut self, root: &Node) -> Option<RawPlan> {
-        let mut plan = RawPlan::default();
+        let start = Pos { line: 1, column: 1 };
         if root.value == Yaml::Null {
             self.sink.at(
                 "",
-                root.pos,
+                Some(root.pos.unwrap_or(start)),
                 "the plan is empty; it needs at least `version`, `name` and `vpcs`",
             );
             return None;
         }
+        let first_key = match &root.value {
+            Yaml::Map(entries) => entries.first().and_then(|(k, _)| k.pos),
+            _ => None,
+        };
+        let mut plan = RawPlan {
+            pos: Some(first_key.or(root.pos).unwrap_or(start)),
+            ..RawPlan::default()
+        };
         let obj = self.obj(root, "", PLAN_KEYS)?;
         if let Some((_, key_pos, node)) = obj.get("version") {
             let int = match node.value {
@@ -419,6 +458,7 @@ impl<'a> Decoder<'a> {
                 })
                 .collect();
         }
+        plan.positions = std::mem::take(&mut self.positions);
         Some(plan)
     }
 

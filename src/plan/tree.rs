@@ -16,7 +16,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{Location, MessageFormatter, Spanned};
 
-use super::error::Pos;
+use super::error::{shorten_message, Pos};
 
 /// Maximum nesting of sequences and mappings. A plan needs about 6 levels,
 /// a policy document a few more.
@@ -273,7 +273,7 @@ pub(crate) fn parse(text: &str) -> Result<Node, (Option<Pos>, String)> {
                 .chars()
                 .map(|c| if c.is_control() { ' ' } else { c })
                 .collect();
-            Err((pos, format!("invalid YAML: {msg}")))
+            Err((pos, format!("invalid YAML: {}", shorten_message(&msg))))
         }
     }
 }

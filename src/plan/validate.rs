@@ -11,14 +11,14 @@ use std::path::Path;
 use ipnet::Ipv4Net;
 use serde_json::Value;
 
-use super::error::{q, Pos, Sink};
+use super::error::{clip, q, Pos, Sink};
 use super::policy;
 use super::schema::{
     join, Named, RawDocument, RawEndpoint, RawPeering, RawPlan, RawPolicy, RawVpc, Sp, StrList,
 };
 use crate::model::{
     DEndpoint, DPeering, DRouteTable, DSecurityGroup, DSubnet, DVpc, Desired, EndpointKind, HttpsRule,
-    HttpsSource, Ref, RouteTableSpec, Source, SubnetSpec,
+    HttpsSource, Origin, Ref, RouteTableSpec, Source, SubnetSpec,
 };
 
 /// Longest tag key AWS accepts, in characters.
@@ -70,12 +70,20 @@ pub fn is_aws_id(s: &str, prefix: &str) -> bool {
 const NAME_RULE: &str =
     "names are 1 to 40 lowercase letters, digits and hyphens, starting with a letter or digit";
 
+/// Most names a message lists before saying how many more there are.
+const MAX_LISTED: usize = 20;
+
+/// `a, b, c` (each shortened like [`clip`], at most [`MAX_LISTED`] of them),
+/// or `none`.
 fn list(names: &[String]) -> String {
     if names.is_empty() {
-        "none".to_string()
-    } else {
-        names.join(", ")
+        return "none".to_string();
     }
+    let mut out: Vec<String> = names.iter().take(MAX_LISTED).map(|n| clip(n)).collect();
+    if names.len() > MAX_LISTED {
+        out.push(format!("and {} more", names.len() - MAX_LISTED));
+    }
+    out.join(", ")
 }
 
 /// What we know about one VPC of the plan, for cross-references. Filled
@@ -89,6 +97,10 @@ struct VpcInfo {
     /// Subnet names, with the AZ of created subnets.
     subnets: Vec<(String, Option<String>)>,
     route_tables: Vec<String>,
+    /// Adopted subnets: name → `subnet-…` id as written.
+    subnet_ids: BTreeMap<String, String>,
+    /// Adopted route tables: name → `rtb-…` id as written.
+    table_ids: BTreeMap<String, String>,
     /// The body had the wrong shape: references into it cannot be checked.
     opaque: bool,
 }
@@ -121,7 +133,7 @@ pub(crate) fn validate(raw: &RawPlan, base_dir: &Path, sink: &mut Sink) -> Optio
     match &raw.vpcs {
         None => v.sink.at(
             "vpcs",
-            None,
+            raw.pos,
             "required key is missing: declare at least one VPC under `vpcs`",
         ),
         Some(list) if list.v.is_empty() => {
@@ -154,12 +166,21 @@ pub(crate) fn validate(raw: &RawPlan, base_dir: &Path, sink: &mut Sink) -> Optio
     if v.sink.has_errors() {
         return None;
     }
+    let origin = Origin {
+        file: v.sink.file().to_string(),
+        positions: raw
+            .positions
+            .iter()
+            .map(|(k, p)| (k.clone(), (p.line, p.column)))
+            .collect(),
+    };
     Some(Desired {
         name: name?,
         tags,
         vpcs,
         endpoints,
         peerings,
+        origin,
     })
 }
 
@@ -193,7 +214,7 @@ impl Validator<'_> {
     /// `version` and `name`; returns the plan name.
     fn top(&mut self, raw: &RawPlan) -> Option<String> {
         match &raw.version {
-            None => self.missing("version", None, "write `version: 1`"),
+            None => self.missing("version", raw.pos, "write `version: 1`"),
             Some(ver) if ver.v.int == Some(1) => {}
             Some(ver) if ver.v.int.is_none() => self.sink.at(
                 "version",
@@ -211,7 +232,7 @@ impl Validator<'_> {
         }
         match &raw.name {
             None => {
-                self.missing("name", None, "the plan's name, e.g. `name: my-lab`");
+                self.missing("name", raw.pos, "the plan's name, e.g. `name: my-lab`");
                 None
             }
             Some(n) => {
@@ -435,9 +456,11 @@ impl Validator<'_> {
                     );
                     None
                 }
-                (Some(id), None) => self
-                    .aws_id(&join(spath, "id"), id, "subnet-", "subnet")
-                    .then(|| Source::Adopt(id.v.clone())),
+                (Some(id), None) => {
+                    info.subnet_ids.insert(s.name.v.clone(), id.v.clone());
+                    self.aws_id(&join(spath, "id"), id, "subnet-", "subnet")
+                        .then(|| Source::Adopt(id.v.clone()))
+                }
                 (None, Some(first)) if adopted => {
                     let key = if b.cidr.is_some() { "cidr" } else { "az" };
                     self.sink.at(
@@ -534,9 +557,11 @@ impl Validator<'_> {
                     );
                     None
                 }
-                (None, Some(id)) => self
-                    .aws_id(&join(tpath, "id"), id, "rtb-", "route table")
-                    .then(|| Source::Adopt(id.v.clone())),
+                (None, Some(id)) => {
+                    info.table_ids.insert(t.name.v.clone(), id.v.clone());
+                    self.aws_id(&join(tpath, "id"), id, "rtb-", "route table")
+                        .then(|| Source::Adopt(id.v.clone()))
+                }
                 (Some(list), None) => {
                     let key = join(tpath, "subnets");
                     let mut out = Vec::new();
@@ -556,6 +581,18 @@ impl Validator<'_> {
                                     q(&item.v),
                                     q(&name),
                                     known("subnet", &subnet_names)
+                                ),
+                            );
+                            continue;
+                        }
+                        if let Some(id) = info.subnet_ids.get(&item.v) {
+                            self.sink.at(
+                                &key,
+                                item.pos,
+                                format!(
+                                    "subnet {} is adopted ({}): an adopted subnet keeps its own route table, and s3ep associates the route tables it creates only with subnets it creates (EC2 refuses to associate a subnet that already has a route table with Resource.AlreadyAssociated, and destroy would leave the subnet on the VPC's main route table); adopt the subnet's route table instead, as `{{id: rtb-…}}`",
+                                    q(&item.v),
+                                    clip(id)
                                 ),
                             );
                             continue;
@@ -612,6 +649,7 @@ impl Validator<'_> {
         if ok {
             return Some(az.v.clone());
         }
+        let region = clip(region);
         self.sink.at(
             &key,
             az.pos,
@@ -661,25 +699,53 @@ impl Validator<'_> {
     }
 
     /// Resolve references to subnets or route tables of VPC `vpc`: names of
-    /// the plan or `prefix…` ids. Duplicates are errors.
+    /// the plan or `prefix…` ids. Duplicates are errors, including an
+    /// adopted resource listed both by its name and by its id.
     fn refs(&mut self, key: &str, list: &StrList, vpc: Option<&str>, prefix: &str, what: &str) -> Vec<Ref> {
-        let info = vpc.and_then(|v| self.vpcs.get(v));
-        let names: Option<Vec<String>> = info.filter(|i| !i.opaque).map(|i| {
+        let info = vpc.and_then(|v| self.vpcs.get(v)).filter(|i| !i.opaque);
+        let names: Option<Vec<String>> = info.map(|i| {
             if what == "subnet" {
                 i.subnet_names()
             } else {
                 i.route_tables.clone()
             }
         });
+        let ids: BTreeMap<String, String> = info
+            .map(|i| {
+                if what == "subnet" {
+                    i.subnet_ids.clone()
+                } else {
+                    i.table_ids.clone()
+                }
+            })
+            .unwrap_or_default();
         let mut out: Vec<Ref> = Vec::new();
-        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        // What each item stands for (an adopted name stands for its id),
+        // and how it was written.
+        let mut seen: BTreeMap<Ref, &str> = BTreeMap::new();
         for item in &list.v {
-            if !seen.insert(item.v.as_str()) {
-                self.sink
-                    .at(key, item.pos, format!("{what} {} is listed twice", q(&item.v)));
+            let declared = names.as_ref().is_some_and(|n| n.contains(&item.v));
+            let target = match ids.get(&item.v) {
+                Some(id) if declared => Ref::Id(id.clone()),
+                _ if declared || !item.v.starts_with(prefix) => Ref::Name(item.v.clone()),
+                _ => Ref::Id(item.v.clone()),
+            };
+            if let Some(first) = seen.get(&target) {
+                let message = if *first == item.v {
+                    format!("{what} {} is listed twice", q(&item.v))
+                } else {
+                    format!(
+                        "{what} {} is listed twice: {} and {} are the same adopted {what} ({})",
+                        q(&item.v),
+                        q(first),
+                        q(&item.v),
+                        clip(&target.to_string())
+                    )
+                };
+                self.sink.at(key, item.pos, message);
                 continue;
             }
-            let declared = names.as_ref().is_some_and(|n| n.contains(&item.v));
+            seen.insert(target, item.v.as_str());
             if declared {
                 out.push(Ref::Name(item.v.clone()));
             } else if item.v.starts_with(prefix) {
@@ -855,7 +921,10 @@ impl Validator<'_> {
                         &key,
                         pos,
                         format!(
-                            "service {full} is in region {r} but the endpoint's VPC is in {region}: gateway endpoints never cross regions (use an interface endpoint to reach another region)",
+                            "service {} is in region {} but the endpoint's VPC is in {}: gateway endpoints never cross regions (use an interface endpoint to reach another region)",
+                            clip(&full),
+                            clip(r),
+                            clip(region)
                         ),
                     );
                     return None;
@@ -916,9 +985,10 @@ impl Validator<'_> {
                             &key,
                             item.pos,
                             format!(
-                                "subnets {} and {} are both in availability zone {az}; an interface endpoint takes at most one subnet per availability zone",
+                                "subnets {} and {} are both in availability zone {}; an interface endpoint takes at most one subnet per availability zone",
                                 q(first),
-                                q(&item.v)
+                                q(&item.v),
+                                clip(az)
                             ),
                         );
                     } else {
@@ -1199,8 +1269,8 @@ impl Validator<'_> {
                     format!(
                         "{} is neither the requester ({}) nor the accepter ({}) of this peering",
                         q(&r.name.v),
-                        requester.as_ref().map(|s| s.v.as_str()).unwrap_or(""),
-                        accepter.as_ref().map(|s| s.v.as_str()).unwrap_or("")
+                        clip(requester.as_ref().map(|s| s.v.as_str()).unwrap_or("")),
+                        clip(accepter.as_ref().map(|s| s.v.as_str()).unwrap_or(""))
                     ),
                 );
                 ok = false;
@@ -1231,7 +1301,7 @@ fn known(what: &str, names: &[String]) -> String {
     if names.is_empty() {
         format!("it declares no {what}s")
     } else {
-        format!("its {what}s: {}", names.join(", "))
+        format!("its {what}s: {}", list(names))
     }
 }
 
