@@ -72,7 +72,7 @@ pub fn for_apply(desired: &Desired, changes: &Changes) -> Vec<Warning> {
                                     .iter()
                                     .any(|a| a.new.as_deref().is_some_and(|t| t.starts_with("vpce-")))
                         })
-                        .filter_map(|c| c.address.as_str().splitn(4, '.').nth(2).map(str::to_string)),
+                        .filter_map(|c| c.address.as_str().split('.').nth(2).map(str::to_string)),
                 );
                 let mut said = Vec::new();
                 if !onto.is_empty() {
