@@ -105,27 +105,21 @@ impl<'a> Differ<'a> {
             if live_rules.contains(&peer) {
                 continue;
             }
-            self.push(Change {
-                address: address.clone(),
-                action: Action::Create,
-                reason: "not found".into(),
-                region: region.to_string(),
-                id: None,
-                attrs: vec![AttrChange::new(
-                    "rule",
-                    None,
-                    Some(format!("tcp/443 from {peer}")),
-                )],
-                steps: vec![Step::create(
-                    rank::INGRESS,
-                    Op::AuthorizeIngress {
-                        region: region.to_string(),
-                        group: group.id_ref(&sg_address),
-                        peer,
-                        tags: self.desired.tags_for(&address),
-                    },
-                )],
-            });
+            let attrs = vec![AttrChange::new(
+                "rule",
+                None,
+                Some(format!("tcp/443 from {peer}")),
+            )];
+            let step = Step::create(
+                rank::INGRESS,
+                Op::AuthorizeIngress {
+                    region: region.to_string(),
+                    group: group.id_ref(&sg_address),
+                    peer,
+                    tags: self.desired.tags_for(&address),
+                },
+            );
+            self.push(created(address, region, attrs, vec![step]));
         }
         if let (Fate::Kept(gid), Some(_)) = (group, found) {
             for peer in live_rules.iter().filter(|p| !wanted.contains(p)) {

@@ -365,15 +365,7 @@ impl<'a> Differ<'a> {
     ) -> Fate {
         match found {
             None => {
-                self.push(Change {
-                    address: address.clone(),
-                    action: Action::Create,
-                    reason: "not found".into(),
-                    region: region.to_string(),
-                    id: None,
-                    attrs: create_attrs,
-                    steps: vec![create],
-                });
+                self.push(created(address.clone(), region, create_attrs, vec![create]));
                 Fate::New
             }
             Some((id, l_region, tags)) => {
@@ -433,5 +425,18 @@ impl<'a> Differ<'a> {
 
     fn live_table(&self, id: &str) -> Option<&'a LRouteTable> {
         self.live.route_tables.iter().find(|t| t.id == id)
+    }
+}
+
+/// A resource (or child) that does not exist and will be created.
+fn created(address: Address, region: &str, attrs: Vec<AttrChange>, steps: Vec<Step>) -> Change {
+    Change {
+        address,
+        action: Action::Create,
+        reason: "not found".into(),
+        region: region.to_string(),
+        id: None,
+        attrs,
+        steps,
     }
 }

@@ -29,68 +29,34 @@ impl<'a> Differ<'a> {
                             tags,
                         },
                     );
-                    let attrs_new = vec![
-                        AttrChange::new("region", None, Some(vpc.region.clone())),
-                        AttrChange::new("cidr", None, Some(cidr.to_string())),
-                    ];
-                    match found {
-                        None => {
-                            self.vpcs.insert(name.clone(), Fate::New);
-                            self.push(Change {
-                                address,
-                                action: Action::Create,
-                                reason: "not found".into(),
-                                region: vpc.region.clone(),
-                                id: None,
-                                attrs: attrs_new,
-                                steps: vec![create],
-                            });
-                        }
-                        Some(l) => {
-                            let mut why = Vec::new();
-                            let mut attrs = Vec::new();
-                            if l.region != vpc.region {
-                                why.push("region");
-                                attrs.push(AttrChange::new(
-                                    "region",
-                                    Some(l.region.clone()),
-                                    Some(vpc.region.clone()),
-                                ));
+                    let fate = self.resource(
+                        &address,
+                        &vpc.region,
+                        found.map(|l| (l.id.as_str(), l.region.as_str(), &l.tags)),
+                        |why, attrs| {
+                            if let Some(l) = found {
+                                if l.cidr != Some(*cidr) {
+                                    why.push("cidr changes".to_string());
+                                    attrs.push(AttrChange::new(
+                                        "cidr",
+                                        l.cidr.map(|c| c.to_string()),
+                                        Some(cidr.to_string()),
+                                    ));
+                                }
                             }
-                            if l.cidr != Some(*cidr) {
-                                why.push("cidr");
-                                attrs.push(AttrChange::new(
-                                    "cidr",
-                                    l.cidr.map(|c| c.to_string()),
-                                    Some(cidr.to_string()),
-                                ));
-                            }
-                            if why.is_empty() {
-                                self.vpcs.insert(name.clone(), Fate::Kept(l.id.clone()));
-                                self.tag_drift(&address, &l.region, &l.id, &l.tags);
-                            } else {
-                                self.vpcs.insert(name.clone(), Fate::New);
-                                self.push(Change {
-                                    address,
-                                    action: Action::Replace,
-                                    reason: format!("{} changes (forces replacement)", why.join(" and ")),
-                                    region: vpc.region.clone(),
-                                    id: Some(l.id.clone()),
-                                    attrs,
-                                    steps: vec![
-                                        Step::delete(
-                                            rank::VPC,
-                                            Op::DeleteVpc {
-                                                region: l.region.clone(),
-                                                id: l.id.clone(),
-                                            },
-                                        ),
-                                        create,
-                                    ],
-                                });
-                            }
-                        }
-                    }
+                        },
+                        vec![
+                            AttrChange::new("region", None, Some(vpc.region.clone())),
+                            AttrChange::new("cidr", None, Some(cidr.to_string())),
+                        ],
+                        |id, region| Op::DeleteVpc {
+                            region: region.to_string(),
+                            id: id.to_string(),
+                        },
+                        create,
+                        rank::VPC,
+                    );
+                    self.vpcs.insert(name.clone(), fate);
                 }
             }
         }

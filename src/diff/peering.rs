@@ -185,47 +185,35 @@ impl<'a> Differ<'a> {
                             None,
                             Some(format!("{} ({})", pcx_address, pcx.kept().unwrap_or("new"))),
                         )];
-                        let IdRef::Id(tid) = &tref else {
-                            self.push(route_change(
-                                address,
-                                Action::Create,
-                                "not found",
-                                &region,
-                                None,
-                                attrs,
-                                vec![create],
-                            ));
-                            continue;
+                        let tid = match &tref {
+                            IdRef::Id(t) => Some(t.clone()),
+                            IdRef::Addr(_) => None,
                         };
-                        if let (Some(lt), Some(vid)) =
-                            (self.live_table(tid), self.vpcs.get(vname).and_then(Fate::kept))
-                        {
-                            if lt.vpc_id != vid {
-                                return Err(err_at(
-                                    &address,
-                                    &key,
-                                    format!(
-                                        "route table {tid} is in {}, not in VPC {vname} ({vid})",
-                                        lt.vpc_id
-                                    ),
-                                ));
+                        if let Some(tid) = &tid {
+                            if let (Some(lt), Some(vid)) =
+                                (self.live_table(tid), self.vpcs.get(vname).and_then(Fate::kept))
+                            {
+                                if lt.vpc_id != vid {
+                                    return Err(err_at(
+                                        &address,
+                                        &key,
+                                        format!(
+                                            "route table {tid} is in {}, not in VPC {vname} ({vid})",
+                                            lt.vpc_id
+                                        ),
+                                    ));
+                                }
                             }
+                            wanted.insert((tid.clone(), dest.clone()));
                         }
-                        wanted.insert((tid.clone(), dest.clone()));
-                        let existing = self
-                            .live_table(tid)
-                            .and_then(|lt| lt.routes.iter().find(|r| r.dest == dest));
+                        let existing = tid
+                            .as_deref()
+                            .and_then(|t| self.live_table(t))
+                            .and_then(|lt| lt.routes.iter().find(|r| r.dest == dest))
+                            .zip(tid);
                         match existing {
-                            None => self.push(route_change(
-                                address,
-                                Action::Create,
-                                "not found",
-                                &region,
-                                None,
-                                attrs,
-                                vec![create],
-                            )),
-                            Some(r) => {
+                            None => self.push(created(address, &region, attrs, vec![create])),
+                            Some((r, tid)) => {
                                 // A route is ours to replace when its target is a
                                 // peering this plan owns (even one gone since), or
                                 // when it is a blackhole in a table the plan owns.
@@ -234,7 +222,7 @@ impl<'a> Differ<'a> {
                                     .as_deref()
                                     .is_some_and(|p| self.live.peerings.iter().any(|x| x.id == p))
                                     || (r.state.as_deref() == Some("blackhole")
-                                        && self.live_table(tid).is_some_and(|lt| {
+                                        && self.live_table(&tid).is_some_and(|lt| {
                                             crate::model::owned_by(&lt.tags, &self.desired.name)
                                         }));
                                 let same = pcx.kept().is_some() && r.peering_id.as_deref() == pcx.kept();
