@@ -252,6 +252,28 @@ fn update_cases() -> Vec<UpdateCase> {
             ],
         ),
         (
+            "tags and associations of one table are one update",
+            |y| {
+                y.replace("tags: { env: dev }", "tags: { env: prod }").replace(
+                    "private: { subnets: [ep-a, ep-b] }",
+                    "private: { subnets: [ep-a] }",
+                )
+            },
+            &[
+                ("vpc.seoul", Action::Update),
+                ("vpc.virginia", Action::Update),
+                ("subnet.seoul.app-a", Action::Update),
+                ("subnet.virginia.ep-a", Action::Update),
+                ("subnet.virginia.ep-b", Action::Update),
+                ("route_table.seoul.private", Action::Update),
+                ("route_table.virginia.private", Action::Update),
+                ("security_group.virginia-s3", Action::Update),
+                ("endpoint.seoul-s3", Action::Update),
+                ("endpoint.virginia-s3", Action::Update),
+                ("peering.seoul-virginia", Action::Update),
+            ],
+        ),
+        (
             "endpoint type change forces replacement",
             |y| {
                 y.replace(

@@ -23,14 +23,14 @@ pub async fn run(g: &Global, path: &Path, mode: Mode, yes: bool, dry_run: bool) 
     };
     let show_preview = !(g.quiet && yes);
     if show_preview {
-        print!("{}", render::human::plan(&ctx.desired.name, &changes, &warns));
+        super::out(&render::human::plan(&ctx.desired.name, &changes, &warns))?;
     }
     if changes.is_empty() {
         return Ok(0);
     }
     if dry_run {
         if !g.quiet {
-            println!("Dry run: nothing was changed.");
+            super::out("Dry run: nothing was changed.\n")?;
         }
         return Ok(0);
     }
@@ -92,14 +92,14 @@ pub async fn run(g: &Global, path: &Path, mode: Mode, yes: bool, dry_run: bool) 
     }
     if !g.quiet {
         let n = changes.summary();
-        println!(
-            "{} complete: {} created, {} updated, {} replaced, {} deleted.",
+        super::out(&format!(
+            "{} complete: {} created, {} updated, {} replaced, {} deleted.\n",
             if mode == Mode::Apply { "Apply" } else { "Destroy" },
             n.create,
             n.update,
             n.replace,
             n.delete
-        );
+        ))?;
     }
     Ok(0)
 }

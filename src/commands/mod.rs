@@ -96,3 +96,14 @@ fn changes(ctx: &Context, mode: Mode) -> anyhow::Result<Changes> {
 fn wait_timeout(g: &Global) -> Duration {
     Duration::from_secs(g.wait_timeout)
 }
+
+/// Writes to stdout. A closed stdout (`s3ep plan | head`) ends the output
+/// quietly instead of panicking; other write errors are reported.
+pub(crate) fn out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}

@@ -9,12 +9,12 @@ pub async fn run(g: &Global, path: &Path, json: bool) -> anyhow::Result<u8> {
     let ctx = super::read(g, path, crate::diff::Mode::Apply).await?;
     let list = outputs::collect(&ctx.desired, &ctx.live);
     if json {
-        println!(
-            "{}",
+        super::out(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&outputs::json(&ctx.desired.name, &list))?
-        );
+        ))?;
     } else {
-        print!("{}", outputs::human(&ctx.desired.name, &list));
+        super::out(&outputs::human(&ctx.desired.name, &list))?;
     }
     Ok(0)
 }

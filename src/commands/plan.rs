@@ -13,9 +13,9 @@ pub async fn run(g: &Global, path: &Path, json: bool, detailed: bool) -> anyhow:
     let warns = warnings::for_apply(&ctx.desired, &changes);
     if json {
         let doc = render::json::plan(&ctx.desired.name, &changes, &warns);
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        super::out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
-        print!("{}", render::human::plan(&ctx.desired.name, &changes, &warns));
+        super::out(&render::human::plan(&ctx.desired.name, &changes, &warns))?;
     }
     Ok(if detailed && !changes.is_empty() { 2 } else { 0 })
 }

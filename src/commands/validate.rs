@@ -4,14 +4,14 @@ use std::path::Path;
 
 pub fn run(path: &Path) -> anyhow::Result<u8> {
     let desired = super::load(path)?;
-    println!(
-        "{}: plan {} is valid ({} VPCs, {} endpoints, {} peerings in {})",
+    super::out(&format!(
+        "{}: plan {} is valid ({} VPCs, {} endpoints, {} peerings in {})\n",
         path.display(),
         desired.name,
         desired.vpcs.len(),
         desired.endpoints.len(),
         desired.peerings.len(),
         desired.regions().join(", ")
-    );
+    ))?;
     Ok(0)
 }

@@ -273,11 +273,48 @@ pub fn diff(desired: &Desired, live: &Live, mode: Mode) -> Result<Changes, DiffE
     }
     d.peering_routes()?;
     d.delete_unclaimed();
-    let mut changes = d.out;
+    let mut changes = merge_by_address(d.out);
     changes.sort_by(|a, b| {
         (rank_of(&a.address), &a.address, &a.id).cmp(&(rank_of(&b.address), &b.address, &b.id))
     });
     Ok(Changes { changes })
+}
+
+/// One address, one change: two in-place updates of one resource (say tags
+/// and associations) become one update, and an old one deleted where a new
+/// one is created at the same address (a route moving to a replaced table)
+/// becomes one replace. Deletes of duplicates keep their own lines.
+fn merge_by_address(changes: Vec<Change>) -> Vec<Change> {
+    let mut out: Vec<Change> = Vec::new();
+    for c in changes {
+        let pair = out.iter_mut().find(|p| {
+            p.address == c.address
+                && match (p.action, c.action) {
+                    (Action::Update, Action::Update) => p.id == c.id,
+                    (Action::Create, Action::Delete) | (Action::Delete, Action::Create) => true,
+                    _ => false,
+                }
+        });
+        let Some(p) = pair else {
+            out.push(c);
+            continue;
+        };
+        if p.action == Action::Update {
+            p.reason = format!("{}; {}", p.reason, c.reason);
+        } else {
+            let (del, new) = if p.action == Action::Delete {
+                (p.reason.clone(), c.reason.clone())
+            } else {
+                (c.reason.clone(), p.reason.clone())
+            };
+            p.id = p.id.take().or(c.id.clone());
+            p.action = Action::Replace;
+            p.reason = format!("the existing one goes ({del}) and a new one is created ({new})");
+        }
+        p.attrs.extend(c.attrs);
+        p.steps.extend(c.steps);
+    }
+    out
 }
 
 fn rank_of(a: &Address) -> u8 {
