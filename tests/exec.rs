@@ -282,3 +282,19 @@ async fn a_peering_left_pending_is_accepted_by_the_next_run() {
     assert!(plan(&cloud, &d, Mode::Apply).await.is_empty());
     assert_eq!(cloud.count("peering", "ap-northeast-2"), 1);
 }
+
+/// Regression: only a NotFound for the resource being deleted means "gone";
+/// DeleteVpcEndpoints answering InvalidRoute.NotFound is a failure, reported
+/// at once rather than after a wait for a deletion that never happens.
+#[tokio::test(start_paused = true)]
+async fn a_not_found_about_something_else_fails_the_delete() {
+    let cloud = MemoryCloud::new();
+    let d = lab();
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+    cloud.fail_next("DeleteVpcEndpoints", "InvalidRoute.NotFound", 1);
+    let start = tokio::time::Instant::now();
+    let report = run(&cloud, &d, Mode::Destroy, &ExecOptions::default()).await;
+    let f = report.failed.expect("fails");
+    assert!(f.message.contains("InvalidRoute.NotFound"), "{}", f.message);
+    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+}

@@ -107,6 +107,11 @@ impl CloudError {
         c.ends_with(".notfound") || c.ends_with("notfound") || c == "invalidroute.notfound"
     }
 
+    /// Whether the error code starts with `prefix`, ignoring case.
+    pub fn code_starts_with(&self, prefix: &str) -> bool {
+        self.code_lower().starts_with(&prefix.to_ascii_lowercase())
+    }
+
     /// The thing already exists (duplicate route or rule).
     pub fn is_duplicate(&self) -> bool {
         let c = self.code_lower();

@@ -212,7 +212,7 @@ impl Executor<'_> {
                 Ok(id)
             }
             Op::DeleteVpc { region, id } => {
-                p.delete(|| c.delete_vpc(region, id)).await?;
+                p.delete("InvalidVpcID", || c.delete_vpc(region, id)).await?;
                 Ok(id.clone())
             }
             Op::CreateSubnet {
@@ -230,7 +230,8 @@ impl Executor<'_> {
                 Ok(id)
             }
             Op::DeleteSubnet { region, id } => {
-                p.delete(|| c.delete_subnet(region, id)).await?;
+                p.delete("InvalidSubnetID", || c.delete_subnet(region, id))
+                    .await?;
                 Ok(id.clone())
             }
             Op::CreateRouteTable {
@@ -267,8 +268,10 @@ impl Executor<'_> {
                 region,
                 association_id,
             } => {
-                p.delete(|| c.disassociate_route_table(region, association_id))
-                    .await?;
+                p.delete("InvalidAssociationID", || {
+                    c.disassociate_route_table(region, association_id)
+                })
+                .await?;
                 Ok(association_id.clone())
             }
             Op::DeleteRouteTable {
@@ -277,9 +280,11 @@ impl Executor<'_> {
                 associations,
             } => {
                 for a in associations {
-                    p.delete(|| c.disassociate_route_table(region, a)).await?;
+                    p.delete("InvalidAssociationID", || c.disassociate_route_table(region, a))
+                        .await?;
                 }
-                p.delete(|| c.delete_route_table(region, id)).await?;
+                p.delete("InvalidRouteTableID", || c.delete_route_table(region, id))
+                    .await?;
                 Ok(id.clone())
             }
             Op::CreateSecurityGroup {
@@ -299,7 +304,8 @@ impl Executor<'_> {
                 Ok(id)
             }
             Op::DeleteSecurityGroup { region, id } => {
-                p.delete(|| c.delete_security_group(region, id)).await?;
+                p.delete("InvalidGroup", || c.delete_security_group(region, id))
+                    .await?;
                 Ok(id.clone())
             }
             Op::AuthorizeIngress {
@@ -318,7 +324,10 @@ impl Executor<'_> {
                 }
             }
             Op::RevokeIngress { region, group, peer } => {
-                p.delete(|| c.revoke_https_ingress(region, group, peer)).await?;
+                p.delete("InvalidPermission", || {
+                    c.revoke_https_ingress(region, group, peer)
+                })
+                .await?;
                 Ok(group.clone())
             }
             Op::CreateEndpoint {
@@ -371,10 +380,8 @@ impl Executor<'_> {
                 Ok(id.clone())
             }
             Op::DeleteEndpoint { region, id } => {
-                match p.delete(|| c.delete_endpoint(region, id)).await {
-                    Err(e) if e.is_not_found() => return Ok(format!("{id}: already gone")),
-                    r => r?,
-                }
+                p.delete("InvalidVpcEndpointId", || c.delete_endpoint(region, id))
+                    .await?;
                 status("waiting for deleted");
                 retry::wait_endpoint_deleted(c, region, id, p, status).await?;
                 Ok(id.clone())
@@ -406,7 +413,8 @@ impl Executor<'_> {
                 Ok(id.clone())
             }
             Op::DeletePeering { region, id } => {
-                p.delete(|| c.delete_peering(region, id)).await?;
+                p.delete("InvalidVpcPeeringConnectionID", || c.delete_peering(region, id))
+                    .await?;
                 Ok(id.clone())
             }
             Op::CreateRoute {
@@ -516,5 +524,6 @@ async fn delete_route(
     rt: &str,
     dest: &RouteDest,
 ) -> Result<(), CloudError> {
-    p.delete(|| c.delete_route(region, rt, dest)).await
+    p.delete("InvalidRoute", || c.delete_route(region, rt, dest))
+        .await
 }

@@ -94,15 +94,17 @@ impl RetryPolicy {
             .await
     }
 
-    /// Runs a delete: transient conflicts retried; NotFound means it is
-    /// already gone, which is what a delete wants.
-    pub async fn delete<Fut, F>(&self, f: F) -> Result<(), CloudError>
+    /// Runs a delete: transient conflicts retried. A NotFound whose code
+    /// starts with `gone` (`InvalidVpcID` for DeleteVpc, …) means the thing
+    /// is already gone, which is what a delete wants; any other NotFound
+    /// (say `InvalidRoute.NotFound` from DeleteVpcEndpoints) is a failure.
+    pub async fn delete<Fut, F>(&self, gone: &str, f: F) -> Result<(), CloudError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(), CloudError>>,
     {
         match self.conflict(false, f).await {
-            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) if e.is_not_found() && e.code_starts_with(gone) => Ok(()),
             r => r,
         }
     }
