@@ -503,6 +503,12 @@ impl<'a> Differ<'a> {
         if attrs.is_empty() {
             return;
         }
+        let prefix_list = match ep.endpoint_type() {
+            crate::model::EndpointType::Gateway if ep.service.ends_with(".s3") => {
+                self.live.s3_prefix_lists.get(region).cloned()
+            }
+            _ => None,
+        };
         let mut steps = Vec::new();
         let adds_exist = add
             .route_tables
@@ -523,6 +529,7 @@ impl<'a> Differ<'a> {
                     region: region.to_string(),
                     id: id.to_string(),
                     edit: add,
+                    prefix_list: prefix_list.clone(),
                 },
             ));
             add = ops::EndpointEdit::default();
@@ -534,6 +541,7 @@ impl<'a> Differ<'a> {
                     region: region.to_string(),
                     id: id.to_string(),
                     edit: remove,
+                    prefix_list: prefix_list.clone(),
                 },
             ));
         }
@@ -544,6 +552,7 @@ impl<'a> Differ<'a> {
                     region: region.to_string(),
                     id: id.to_string(),
                     edit: add,
+                    prefix_list: prefix_list.clone(),
                 },
             ));
         }

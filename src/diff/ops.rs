@@ -168,10 +168,14 @@ pub enum Op {
         policy: Option<Value>,
         tags: Tags,
     },
+    /// ModifyVpcEndpoint. For a gateway endpoint, `prefix_list` is the S3
+    /// prefix list whose routes must follow the route tables added or
+    /// removed (checked after the call; some EC2 emulators leave them).
     ModifyEndpoint {
         region: String,
         id: String,
         edit: EndpointEdit,
+        prefix_list: Option<String>,
     },
     /// Deletes the endpoint and waits until it is deleted.
     DeleteEndpoint {

@@ -13,7 +13,7 @@ pub mod retry;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::cloud::{Cloud, CloudError, EndpointCreate, EndpointModify};
+use crate::cloud::{Cloud, CloudError, EndpointCreate, EndpointModify, Filter};
 use crate::diff::ops::{EndpointEdit, RouteTarget};
 use crate::diff::{Action, Change, Changes, IdRef, Op, Phase, Step};
 use crate::model::{Address, EndpointType, RouteDest};
@@ -370,12 +370,21 @@ impl Executor<'_> {
                 retry::wait_endpoint_available(c, region, &ep.id, p, status).await?;
                 Ok(ep.id)
             }
-            Op::ModifyEndpoint { region, id, edit } => {
+            Op::ModifyEndpoint {
+                region,
+                id,
+                edit,
+                prefix_list,
+            } => {
                 let m = self.endpoint_modify(edit)?;
                 if !m.0.is_empty() {
                     p.conflict(m.1, || c.modify_endpoint(region, id, &m.0)).await?;
                     status("waiting for available");
                     retry::wait_endpoint_available(c, region, id, p, status).await?;
+                    if let Some(pl) = prefix_list {
+                        status("checking the prefix-list routes");
+                        gateway_routes_follow(c, p, region, id, pl, &m.0).await?;
+                    }
                 }
                 Ok(id.clone())
             }
@@ -494,6 +503,46 @@ impl Executor<'_> {
             f1 || f2 || f3,
         ))
     }
+}
+
+/// After route tables were added to or removed from a gateway endpoint,
+/// makes sure each added table routes the prefix list to the endpoint and
+/// no removed one still does. EC2 does this itself (one Describe confirms
+/// it); emulators that only update the endpoint's list get the routes fixed.
+async fn gateway_routes_follow(
+    c: &dyn Cloud,
+    p: &RetryPolicy,
+    region: &str,
+    endpoint: &str,
+    pl: &str,
+    m: &EndpointModify,
+) -> Result<(), StepError> {
+    let ids: Vec<String> = m
+        .add_route_table_ids
+        .iter()
+        .chain(&m.remove_route_table_ids)
+        .cloned()
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let dest = RouteDest::PrefixList(pl.to_string());
+    let filter = Filter::Ids(ids);
+    let tables = p.fresh(true, || c.describe_route_tables(region, &filter)).await?;
+    for t in &tables {
+        let route = t.routes.iter().find(|r| r.dest == dest);
+        let ours = route.is_some_and(|r| r.gateway_id.as_deref() == Some(endpoint));
+        if m.add_route_table_ids.contains(&t.id) && route.is_none() {
+            match c.create_endpoint_route(region, &t.id, &dest, endpoint).await {
+                Err(e) if !e.is_duplicate() => return Err(e.into()),
+                _ => {}
+            }
+        } else if m.remove_route_table_ids.contains(&t.id) && ours {
+            p.delete("InvalidRoute", || c.delete_route(region, &t.id, &dest))
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Waits until the accepter's region sees the request, accepts it if it is
