@@ -94,16 +94,29 @@ macro_rules! owned_and_adopted {
             .collect();
         if !missing.is_empty() {
             let adopted = match $cloud.$method($region, &Filter::Ids(missing.clone())).await {
-                Err(e) if $lenient && e.is_not_found() => {
-                    tracing::warn!(
-                        "adopted {} {} not found in {}: {e}",
-                        $what,
-                        missing.join(", "),
-                        $region
-                    );
-                    Vec::new()
+                // EC2 fails the whole call for one unknown id and may name
+                // another: only on this error path, ask per id to know which.
+                Err(e) if e.is_not_found() => {
+                    let mut each = Vec::new();
+                    for id in &missing {
+                        match $cloud.$method($region, &Filter::Ids(vec![id.clone()])).await {
+                            Ok(r) => each.extend(r),
+                            Err(e) if e.is_not_found() => {
+                                if $lenient {
+                                    tracing::warn!("adopted {} {id} not found in {}: {e}", $what, $region);
+                                } else {
+                                    return Err(StateError::Adopted {
+                                        key: id.clone(),
+                                        message: format!("adopted {} {id} not found in {}", $what, $region),
+                                    });
+                                }
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                    each
                 }
-                r => r.map_err(|e| adopted_error(e, $what, &missing, $region))?,
+                r => r?,
             };
             for id in missing.iter().filter(|_| !$lenient) {
                 if !adopted.iter().any(|r| &r.id == id) {
@@ -117,17 +130,6 @@ macro_rules! owned_and_adopted {
         }
         found
     }};
-}
-
-fn adopted_error(e: CloudError, what: &str, ids: &[String], region: &str) -> StateError {
-    if e.is_not_found() {
-        StateError::Adopted {
-            key: ids.join(", "),
-            message: format!("adopted {what} not found in {region}: {e}"),
-        }
-    } else {
-        StateError::Cloud(e)
-    }
 }
 
 /// Reads everything `desired` owns or adopts, in every region it touches.

@@ -828,3 +828,37 @@ async fn routes_through_the_plans_peering_in_tables_it_no_longer_names_are_remov
     assert_exact(&c, &[(&format!("route.a.{rt}.10.60.0.0/16"), Action::Delete)]);
     converge(&cloud, &load(&without), Mode::Apply).await;
 }
+
+/// Regression: with several adopted ids of one kind, the one that does not
+/// exist is the one named, and it is located in the plan.
+#[tokio::test]
+async fn the_missing_adopted_id_is_the_one_named() {
+    let cloud = MemoryCloud::new();
+    let none = Tags::new();
+    let vpc = cloud.oob_create_vpc("us-east-1", "10.50.0.0/16".parse().unwrap(), &none);
+    let s1 = cloud
+        .oob_create_subnet(
+            "us-east-1",
+            &vpc,
+            "us-east-1a",
+            "10.50.1.0/24".parse().unwrap(),
+            &none,
+        )
+        .unwrap();
+    let gone = "subnet-000000000000cafe0";
+    let y = format!(
+        "version: 1\nname: miss\nvpcs:\n  a:\n    region: us-east-1\n    id: {vpc}\n    subnets:\n      x: {{ id: {s1} }}\nendpoints:\n  e: {{ vpc: a, type: interface, subnets: [x, {gone}] }}\n"
+    );
+    let d = load(&y);
+    match s3ep::state::read(&cloud, &d).await {
+        Err(s3ep::state::StateError::Adopted { key, .. }) => {
+            assert_eq!(key, gone);
+            assert_eq!(d.key_for_id(&key).as_deref(), Some("endpoints.e.subnets[1]"));
+            assert_eq!(d.origin.locate("endpoints.e.subnets[1]"), "test.yaml:10:46");
+        }
+        other => panic!("expected the missing subnet, got {other:?}"),
+    }
+    // destroy reads leniently: the existing subnet is still read.
+    let live = s3ep::state::read_lenient(&cloud, &d).await.expect("lenient");
+    assert!(live.subnets.iter().any(|s| s.id == s1));
+}
