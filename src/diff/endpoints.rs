@@ -45,9 +45,7 @@ impl<'a> Differ<'a> {
                     found.map(|g| (g.id.as_str(), g.region.as_str(), &g.tags)),
                     |why, _| {
                         if let Some(g) = found {
-                            if vpc_fate.kept() != Some(g.vpc_id.as_str()) {
-                                why.push("its VPC is replaced".to_string());
-                            }
+                            why.extend(vpc_fate.moves(&g.vpc_id));
                         }
                     },
                     vec![AttrChange::new("name", None, Some(group_name))],
@@ -236,12 +234,8 @@ impl<'a> Differ<'a> {
             found.map(|e| (e.id.as_str(), e.region.as_str(), &e.tags)),
             |why, attrs| {
                 if let Some(l) = found {
-                    if vpc_fate.kept() != Some(l.vpc_id.as_str()) {
-                        why.push(if vpc_fate.kept().is_some() {
-                            "vpc changes".into()
-                        } else {
-                            "its VPC is replaced".into()
-                        });
+                    if let Some(reason) = vpc_fate.moves(&l.vpc_id) {
+                        why.push(reason);
                         attrs.push(AttrChange::new(
                             "vpc_id",
                             Some(l.vpc_id.clone()),
@@ -328,54 +322,32 @@ impl<'a> Differ<'a> {
             EndpointKind::Gateway { route_tables } => {
                 for (i, r) in route_tables.iter().enumerate() {
                     let key = format!("endpoints.{}.route_tables[{i}]", ep.name);
-                    if let (Ref::Id(id), Fate::New) = (r, vpc_fate) {
-                        return Err(err_at(address, &key, format!(
-                            "route table {id} cannot be in VPC {}: this plan creates that VPC; name a route table of the plan instead",
-                            ep.vpc
-                        )));
-                    }
                     let Some(id) = live_id(r) else { continue };
-                    if let (Some(t), Some(vid)) = (self.live_table(&id), vpc_fate.kept()) {
-                        if t.vpc_id != vid {
-                            return Err(err_at(
-                                address,
-                                &key,
-                                format!(
-                                    "route table {id} is in {}, not in the endpoint's VPC {} ({vid})",
-                                    t.vpc_id, ep.vpc
-                                ),
-                            ));
-                        }
-                    }
+                    let live_vpc = self.live_table(&id).map(|t| t.vpc_id.as_str());
+                    let by_id = matches!(r, Ref::Id(_));
+                    check_in_vpc(
+                        address,
+                        &key,
+                        "route table",
+                        &id,
+                        by_id,
+                        live_vpc,
+                        &ep.vpc,
+                        vpc_fate,
+                    )?;
                 }
             }
             EndpointKind::Interface { subnets, .. } => {
                 let mut by_az: BTreeMap<String, String> = BTreeMap::new();
                 for (i, r) in subnets.iter().enumerate() {
                     let key = format!("endpoints.{}.subnets[{i}]", ep.name);
-                    if let (Ref::Id(id), Fate::New) = (r, vpc_fate) {
-                        return Err(err_at(address, &key, format!(
-                            "subnet {id} cannot be in VPC {}: this plan creates that VPC; name a subnet of the plan instead",
-                            ep.vpc
-                        )));
-                    }
                     let (label, az) = match (r, live_id(r)) {
                         (_, Some(id)) => {
-                            let Some(l) = self.live.subnets.iter().find(|s| s.id == id) else {
-                                continue;
-                            };
-                            if let Some(vid) = vpc_fate.kept() {
-                                if l.vpc_id != vid {
-                                    return Err(err_at(
-                                        address,
-                                        &key,
-                                        format!(
-                                            "subnet {id} is in {}, not in the endpoint's VPC {} ({vid})",
-                                            l.vpc_id, ep.vpc
-                                        ),
-                                    ));
-                                }
-                            }
+                            let l = self.live.subnets.iter().find(|s| s.id == id);
+                            let live_vpc = l.map(|l| l.vpc_id.as_str());
+                            let by_id = matches!(r, Ref::Id(_));
+                            check_in_vpc(address, &key, "subnet", &id, by_id, live_vpc, &ep.vpc, vpc_fate)?;
+                            let Some(l) = l else { continue };
                             (id, l.az.clone())
                         }
                         (Ref::Name(n), None) => match vpc.and_then(|v| v.subnets.get(n)).map(|s| &s.source) {

@@ -193,6 +193,16 @@ impl Fate {
             Fate::New => IdRef::Addr(address.clone()),
         }
     }
+    /// Why a live resource in `live_vpc` must move with its VPC, if it must:
+    /// the plan names another existing VPC, or the VPC is being replaced.
+    fn moves(&self, live_vpc: &str) -> Option<String> {
+        match self {
+            Fate::Kept(id) if id == live_vpc => None,
+            Fate::Kept(_) => Some("vpc changes".to_string()),
+            Fate::New => Some("its VPC is replaced".to_string()),
+        }
+    }
+
     fn kept(&self) -> Option<&str> {
         match self {
             Fate::Kept(id) => Some(id),
@@ -475,5 +485,32 @@ fn created(address: Address, region: &str, attrs: Vec<AttrChange>, steps: Vec<St
         id: None,
         attrs,
         steps,
+    }
+}
+
+/// A subnet or route table the plan gives by id (or adopts by name) must sit
+/// in the VPC it is used with: never in a VPC this run creates (which has no
+/// existing subnets or tables), and when live, in that VPC's id.
+#[allow(clippy::too_many_arguments)]
+fn check_in_vpc(
+    address: &Address,
+    key: &str,
+    what: &str,
+    id: &str,
+    written_as_id: bool,
+    live_vpc: Option<&str>,
+    vpc: &str,
+    fate: &Fate,
+) -> Result<(), DiffError> {
+    match (fate, live_vpc) {
+        (Fate::New, _) if written_as_id => Err(err_at(
+            address,
+            key,
+            format!("{what} {id} cannot be in VPC {vpc}: this plan creates that VPC; name a {what} of the plan instead"),
+        )),
+        (Fate::Kept(vid), Some(l)) if l != vid => {
+            Err(err_at(address, key, format!("{what} {id} is in {l}, not in VPC {vpc} ({vid})")))
+        }
+        _ => Ok(()),
     }
 }

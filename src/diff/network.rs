@@ -101,9 +101,7 @@ impl<'a> Differ<'a> {
                             found.map(|l| (l.id.as_str(), l.region.as_str(), &l.tags)),
                             |why, attrs| {
                                 if let Some(l) = found {
-                                    if vpc_fate.kept() != Some(l.vpc_id.as_str()) {
-                                        why.push("its VPC is replaced".to_string());
-                                    }
+                                    why.extend(vpc_fate.moves(&l.vpc_id));
                                     if l.az != spec.az {
                                         why.push("az changes".to_string());
                                         attrs.push(AttrChange::new(
@@ -185,9 +183,7 @@ impl<'a> Differ<'a> {
                     found.map(|l| (l.id.as_str(), l.region.as_str(), &l.tags)),
                     |why, _| {
                         if let Some(l) = found {
-                            if vpc_fate.kept() != Some(l.vpc_id.as_str()) {
-                                why.push("its VPC is replaced".to_string());
-                            }
+                            why.extend(vpc_fate.moves(&l.vpc_id));
                         }
                     },
                     vec![AttrChange::new("subnets", None, Some(list(&spec.subnets)))],

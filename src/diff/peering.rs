@@ -162,12 +162,6 @@ impl<'a> Differ<'a> {
                     let region = self.region_of(vname);
                     for (i, t) in tables.iter().enumerate() {
                         let key = format!("peerings.{pname}.routes.{vname}[{i}]");
-                        let vpc_new = !matches!(self.vpcs.get(vname), Some(Fate::Kept(_)));
-                        if let (Ref::Id(id), true) = (t, vpc_new) {
-                            return Err(err_at(&pcx_address, &key, format!(
-                                "route table {id} cannot be in VPC {vname}: this plan creates that VPC; name a route table of the plan instead"
-                            )));
-                        }
                         let tref = self.table_ref(vname, t);
                         let label = t.to_string();
                         let address = Address::route(vname, &label, &dest.to_string());
@@ -190,20 +184,10 @@ impl<'a> Differ<'a> {
                             IdRef::Addr(_) => None,
                         };
                         if let Some(tid) = &tid {
-                            if let (Some(lt), Some(vid)) =
-                                (self.live_table(tid), self.vpcs.get(vname).and_then(Fate::kept))
-                            {
-                                if lt.vpc_id != vid {
-                                    return Err(err_at(
-                                        &address,
-                                        &key,
-                                        format!(
-                                            "route table {tid} is in {}, not in VPC {vname} ({vid})",
-                                            lt.vpc_id
-                                        ),
-                                    ));
-                                }
-                            }
+                            let fate = self.vpcs.get(vname).cloned().unwrap_or(Fate::New);
+                            let live_vpc = self.live_table(tid).map(|t| t.vpc_id.as_str());
+                            let by_id = matches!(t, Ref::Id(_));
+                            check_in_vpc(&address, &key, "route table", tid, by_id, live_vpc, vname, &fate)?;
                             wanted.insert((tid.clone(), dest.clone()));
                         }
                         let existing = tid
