@@ -148,6 +148,21 @@ async fn applied_plan_is_a_no_op_and_every_resource_is_tagged() {
     assert_eq!(t.get("env").map(String::as_str), Some("dev"));
 }
 
+/// Every resource of the lab updated in place (a plan tag changed).
+const EVERYTHING_UPDATED: &[(&str, Action)] = &[
+    ("vpc.seoul", Action::Update),
+    ("vpc.virginia", Action::Update),
+    ("subnet.seoul.app-a", Action::Update),
+    ("subnet.virginia.ep-a", Action::Update),
+    ("subnet.virginia.ep-b", Action::Update),
+    ("route_table.seoul.private", Action::Update),
+    ("route_table.virginia.private", Action::Update),
+    ("security_group.virginia-s3", Action::Update),
+    ("endpoint.seoul-s3", Action::Update),
+    ("endpoint.virginia-s3", Action::Update),
+    ("peering.seoul-virginia", Action::Update),
+];
+
 /// (case name, edit to the lab YAML, expected (address, action) pairs).
 type UpdateCase = (
     &'static str,
@@ -237,19 +252,7 @@ fn update_cases() -> Vec<UpdateCase> {
         (
             "plan tags changed update tags in place",
             |y| y.replace("tags: { env: dev }", "tags: { env: prod }"),
-            &[
-                ("vpc.seoul", Action::Update),
-                ("vpc.virginia", Action::Update),
-                ("subnet.seoul.app-a", Action::Update),
-                ("subnet.virginia.ep-a", Action::Update),
-                ("subnet.virginia.ep-b", Action::Update),
-                ("route_table.seoul.private", Action::Update),
-                ("route_table.virginia.private", Action::Update),
-                ("security_group.virginia-s3", Action::Update),
-                ("endpoint.seoul-s3", Action::Update),
-                ("endpoint.virginia-s3", Action::Update),
-                ("peering.seoul-virginia", Action::Update),
-            ],
+            EVERYTHING_UPDATED,
         ),
         (
             "tags and associations of one table are one update",
@@ -259,19 +262,7 @@ fn update_cases() -> Vec<UpdateCase> {
                     "private: { subnets: [ep-a] }",
                 )
             },
-            &[
-                ("vpc.seoul", Action::Update),
-                ("vpc.virginia", Action::Update),
-                ("subnet.seoul.app-a", Action::Update),
-                ("subnet.virginia.ep-a", Action::Update),
-                ("subnet.virginia.ep-b", Action::Update),
-                ("route_table.seoul.private", Action::Update),
-                ("route_table.virginia.private", Action::Update),
-                ("security_group.virginia-s3", Action::Update),
-                ("endpoint.seoul-s3", Action::Update),
-                ("endpoint.virginia-s3", Action::Update),
-                ("peering.seoul-virginia", Action::Update),
-            ],
+            EVERYTHING_UPDATED,
         ),
         (
             "endpoint type change forces replacement",

@@ -42,6 +42,18 @@ fn last(calls: &[(String, String)], op: &str) -> usize {
         .unwrap_or_else(|| panic!("no {op} in {calls:?}"))
 }
 
+/// Every call of each operation ends before the first call of the next.
+fn assert_order(calls: &[(String, String)], order: &[&str]) {
+    for w in order.windows(2) {
+        assert!(
+            last(calls, w[0]) < first(calls, w[1]),
+            "{} must finish before {}: {calls:?}",
+            w[0],
+            w[1]
+        );
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn apply_walks_dependency_order() {
     let cloud = MemoryCloud::new();
@@ -60,14 +72,7 @@ async fn apply_walks_dependency_order() {
         "CreateVpcPeeringConnection",
         "CreateRoute",
     ];
-    for w in order.windows(2) {
-        assert!(
-            last(&calls, w[0]) < first(&calls, w[1]),
-            "{} must finish before {}: {calls:?}",
-            w[0],
-            w[1]
-        );
-    }
+    assert_order(&calls, &order);
     // The peering is accepted in the accepter's region.
     let accept = &calls[first(&calls, "AcceptVpcPeeringConnection")];
     assert_eq!(accept.1, "us-east-1");
@@ -92,14 +97,7 @@ async fn destroy_walks_reverse_order() {
         "DeleteSubnet",
         "DeleteVpc",
     ];
-    for w in order.windows(2) {
-        assert!(
-            last(&calls, w[0]) < first(&calls, w[1]),
-            "{} must finish before {}: {calls:?}",
-            w[0],
-            w[1]
-        );
-    }
+    assert_order(&calls, &order);
 }
 
 #[tokio::test(start_paused = true)]
