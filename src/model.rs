@@ -528,6 +528,13 @@ pub struct LEndpoint {
     pub tags: Tags,
 }
 
+impl LEndpoint {
+    /// Deleted or being deleted: history, not state.
+    pub fn is_gone(&self) -> bool {
+        matches!(self.state.as_str(), "deleted" | "deleting")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct LPeering {
     pub id: String,

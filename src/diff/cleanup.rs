@@ -36,11 +36,7 @@ impl<'a> Differ<'a> {
             };
             add(&p.tags, &p.id, &region, rank::PEERING, op);
         }
-        for e in live
-            .endpoints
-            .iter()
-            .filter(|e| !matches!(e.state.as_str(), "deleted" | "deleting"))
-        {
+        for e in live.endpoints.iter().filter(|e| !e.is_gone()) {
             let op = Op::DeleteEndpoint {
                 region: e.region.clone(),
                 id: e.id.clone(),

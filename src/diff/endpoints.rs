@@ -5,12 +5,7 @@ use super::*;
 
 impl<'a> Differ<'a> {
     pub(super) fn endpoints_and_groups(&mut self) -> Result<(), DiffError> {
-        let live_eps: Vec<&LEndpoint> = self
-            .live
-            .endpoints
-            .iter()
-            .filter(|e| !matches!(e.state.as_str(), "deleted" | "deleting"))
-            .collect();
+        let live_eps: Vec<&LEndpoint> = self.live.endpoints.iter().filter(|e| !e.is_gone()).collect();
         let owned_eps = by_key(live_eps.iter().copied(), |e| &e.tags, |e| &e.id);
         let owned_sgs = by_key(self.live.security_groups.iter(), |g| &g.tags, |g| &g.id);
         for (ename, ep) in &self.desired.endpoints {

@@ -74,7 +74,7 @@ pub fn collect(desired: &Desired, live: &Live) -> Vec<EndpointOutput> {
         let found = live.endpoints.iter().find(|e| {
             owned_by(&e.tags, &desired.name)
                 && e.tags.get(TAG_KEY).map(String::as_str) == Some(address.as_str())
-                && !matches!(e.state.as_str(), "deleted" | "deleting")
+                && !e.is_gone()
         });
         let mut o = EndpointOutput {
             name: name.clone(),
