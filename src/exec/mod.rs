@@ -473,7 +473,8 @@ impl Executor<'_> {
                 route_table,
                 dest,
             } => {
-                delete_route(c, p, region, route_table, dest).await?;
+                p.delete("InvalidRoute", || c.delete_route(region, route_table, dest))
+                    .await?;
                 Ok(route_table.clone())
             }
             Op::SetTags { region, id, tags } => {
@@ -564,15 +565,4 @@ async fn accept_and_wait(
     status("waiting for active");
     retry::wait_peering(c, region, id, PeeringStage::Active, p, status).await?;
     Ok(())
-}
-
-async fn delete_route(
-    c: &dyn Cloud,
-    p: &RetryPolicy,
-    region: &str,
-    rt: &str,
-    dest: &RouteDest,
-) -> Result<(), CloudError> {
-    p.delete("InvalidRoute", || c.delete_route(region, rt, dest))
-        .await
 }
