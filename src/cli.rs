@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+use crate::cloud::rate::{Rate, RateLimits};
+
 /// Provision Amazon S3 VPC endpoints (gateway and interface) end to end from
 /// a declarative plan: VPCs, subnets, route tables, prefix-list routes,
 /// security-group 443 rules, peering and its routes.
@@ -38,6 +40,32 @@ pub struct Global {
     /// Attempts per API call in the SDK's standard retry (throttling, 5xx).
     #[arg(long, global = true, value_name = "N", default_value_t = 8)]
     pub max_attempts: u32,
+    /// Changes in flight at once during apply and destroy.
+    #[arg(long, global = true, value_name = "N", env = "S3EP_PARALLELISM",
+          default_value_t = crate::exec::DEFAULT_PARALLELISM as u64,
+          value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub parallelism: u64,
+    /// Client-side rate bucket per region for CreateVpcEndpoint,
+    /// ModifyVpcEndpoint and DeleteVpcEndpoints: BURST/REFILL_PER_SECOND, or off.
+    #[arg(long, global = true, value_name = "B/R", env = "S3EP_RATE_ENDPOINT", default_value = "4/0.3")]
+    pub rate_endpoint: Rate,
+    /// Client-side rate bucket per region for the other mutating calls.
+    #[arg(long, global = true, value_name = "B/R", env = "S3EP_RATE_MUTATING", default_value = "50/5")]
+    pub rate_mutating: Rate,
+    /// Client-side rate bucket per region for Describe calls.
+    #[arg(long, global = true, value_name = "B/R", env = "S3EP_RATE_DESCRIBE", default_value = "100/20")]
+    pub rate_describe: Rate,
+}
+
+impl Global {
+    /// The rate buckets these options ask for.
+    pub fn rates(&self) -> RateLimits {
+        RateLimits {
+            endpoint: self.rate_endpoint,
+            mutating: self.rate_mutating,
+            describe: self.rate_describe,
+        }
+    }
 }
 
 /// The verbs.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use s3ep::cloud::memory::MemoryCloud;
 use s3ep::diff::{diff, Changes, Mode};
-use s3ep::exec::{execute, ExecOptions, Report, RetryPolicy, Silent};
+use s3ep::exec::{execute, ExecOptions, Failure, Report, RetryPolicy, Silent};
 use s3ep::model::Desired;
 
 fn lab() -> Desired {
@@ -27,6 +27,12 @@ async fn run(cloud: &MemoryCloud, d: &Desired, mode: Mode, opts: &ExecOptions) -
     execute(cloud, &c, &Silent, opts).await
 }
 
+/// The one failed step of a run that must fail.
+fn one_failure(report: &Report, why: &str) -> Failure {
+    assert_eq!(report.failed.len(), 1, "{why}: {:?}", report.failed);
+    report.failed[0].clone()
+}
+
 /// The position of the first call of `op` in the log.
 fn first(calls: &[(String, String)], op: &str) -> usize {
     calls
@@ -42,8 +48,23 @@ fn last(calls: &[(String, String)], op: &str) -> usize {
         .unwrap_or_else(|| panic!("no {op} in {calls:?}"))
 }
 
-/// Every call of each operation ends before the first call of the next.
+/// In every region, every call of each operation ends before the first call
+/// of the next (operations a region does not see are skipped). Regions are
+/// independent and run side by side.
 fn assert_order(calls: &[(String, String)], order: &[&str]) {
+    let regions: std::collections::BTreeSet<&str> = calls.iter().map(|(_, r)| r.as_str()).collect();
+    for r in regions {
+        let mine: Vec<(String, String)> = calls.iter().filter(|(_, x)| x == r).cloned().collect();
+        let present: Vec<&str> = order
+            .iter()
+            .copied()
+            .filter(|op| mine.iter().any(|(o, _)| o == op))
+            .collect();
+        assert_order_in(&mine, &present);
+    }
+}
+
+fn assert_order_in(calls: &[(String, String)], order: &[&str]) {
     for w in order.windows(2) {
         assert!(
             last(calls, w[0]) < first(calls, w[1]),
@@ -152,7 +173,7 @@ async fn not_found_on_an_existing_resource_is_not_retried() {
     cloud.reset_calls();
     cloud.fail_next("AuthorizeSecurityGroupIngress", "InvalidGroup.NotFound", 5);
     let report = run(&cloud, &changed, Mode::Apply, &ExecOptions::default()).await;
-    let f = report.failed.expect("must fail");
+    let f = one_failure(&report, "must fail");
     assert!(f.message.contains("InvalidGroup.NotFound"), "{}", f.message);
     assert_eq!(cloud.call_count("AuthorizeSecurityGroupIngress"), 1);
 }
@@ -178,10 +199,11 @@ async fn conflicts_during_delete_are_retried_then_give_up() {
             conflict_timeout: Duration::from_secs(60),
             ..RetryPolicy::default()
         },
+        ..ExecOptions::default()
     };
     let start = tokio::time::Instant::now();
     let report = run(&cloud, &d, Mode::Destroy, &opts).await;
-    let f = report.failed.expect("gives up");
+    let f = one_failure(&report, "gives up");
     assert!(f.message.contains("DependencyViolation"), "{}", f.message);
     assert!(
         start.elapsed() <= Duration::from_secs(70),
@@ -209,32 +231,35 @@ async fn wait_timeout_names_the_resource_and_its_last_state() {
             wait_timeout: Duration::from_secs(30),
             ..RetryPolicy::default()
         },
+        ..ExecOptions::default()
     };
     let report = run(&cloud, &d, Mode::Apply, &opts).await;
-    let f = report.failed.expect("times out");
-    assert!(f.address.as_str().starts_with("endpoint."), "{:?}", f.address);
-    assert!(f.message.contains("vpce-"), "names the endpoint: {}", f.message);
-    assert!(
-        f.message.contains("pending"),
-        "gives the last state: {}",
-        f.message
-    );
-    assert!(f.message.contains("available"), "{}", f.message);
+    // Both endpoints wait side by side, and both time out.
+    assert_eq!(report.failed.len(), 2, "{:?}", report.failed);
+    for f in &report.failed {
+        assert!(f.address.as_str().starts_with("endpoint."), "{:?}", f.address);
+        assert!(f.message.contains("vpce-"), "names the endpoint: {}", f.message);
+        assert!(f.message.contains("pending"), "gives the last state: {}", f.message);
+        assert!(f.message.contains("available"), "{}", f.message);
+    }
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_failed_step_stops_the_run_and_a_rerun_converges() {
+async fn a_failed_step_skips_only_its_dependents_and_a_rerun_converges() {
     let cloud = MemoryCloud::new();
     let d = lab();
     cloud.fail_next("CreateSecurityGroup", "InvalidParameterValue", 1);
     let report = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
-    let f = report.failed.clone().expect("fails");
+    let f = one_failure(&report, "fails");
     assert_eq!(f.address.as_str(), "security_group.virginia-s3");
     assert!(report
         .not_attempted
         .iter()
-        .any(|l| l.contains("endpoint.virginia-s3")));
-    assert_eq!(cloud.call_count("CreateVpcEndpoint"), 0);
+        .any(|n| n.label.contains("endpoint.virginia-s3")
+            && n.reason.contains("depends on create security_group.virginia-s3")));
+    // Only what depends on the failed group is skipped: the Seoul gateway
+    // endpoint is created.
+    assert_eq!(cloud.call_count("CreateVpcEndpoint"), 1);
     // The re-run picks up where it stopped.
     let report = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
     assert!(report.ok(), "{:?}", report.failed);
@@ -264,7 +289,7 @@ async fn a_peering_left_pending_is_accepted_by_the_next_run() {
     cloud.fail_next("AcceptVpcPeeringConnection", "InvalidParameterValue", 1);
     let report = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
     assert_eq!(
-        report.failed.expect("accept fails").address.as_str(),
+        one_failure(&report, "accept fails").address.as_str(),
         "peering.seoul-virginia"
     );
     let c = plan(&cloud, &d, Mode::Apply).await;
@@ -292,7 +317,7 @@ async fn a_not_found_about_something_else_fails_the_delete() {
     cloud.fail_next("DeleteVpcEndpoints", "InvalidRoute.NotFound", 1);
     let start = tokio::time::Instant::now();
     let report = run(&cloud, &d, Mode::Destroy, &ExecOptions::default()).await;
-    let f = report.failed.expect("fails");
+    let f = one_failure(&report, "fails");
     assert!(f.message.contains("InvalidRoute.NotFound"), "{}", f.message);
     assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
 }

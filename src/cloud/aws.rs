@@ -32,6 +32,7 @@ use aws_types::SdkConfig;
 use ipnet::Ipv4Net;
 use serde_json::Value;
 
+use super::rate::{RateLimiter, RateLimits};
 use super::{Cloud, CloudError, CloudResult, EndpointCreate, EndpointModify, Filter};
 use crate::model::{
     EndpointType, LAssociation, LDnsEntry, LEndpoint, LPeering, LRoute, LRouteTable, LRule, LSecurityGroup,
@@ -42,7 +43,7 @@ use crate::model::{
 const RULE_DESCRIPTION: &str = "s3ep: HTTPS to the S3 endpoint";
 
 /// How to reach AWS.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AwsSettings {
     /// Named profile from the shared config files; `None` uses the default
     /// chain (environment, `AWS_PROFILE`, SSO, IMDS, …).
@@ -53,6 +54,8 @@ pub struct AwsSettings {
     /// Attempts per call in the SDK's standard retry mode, the first one
     /// included (0 is treated as 1).
     pub max_attempts: u32,
+    /// Client-side request-rate buckets per region (see [`RateLimits`]).
+    pub rates: RateLimits,
 }
 
 impl Default for AwsSettings {
@@ -61,6 +64,7 @@ impl Default for AwsSettings {
             profile: None,
             endpoint_url: None,
             max_attempts: 3,
+            rates: RateLimits::default(),
         }
     }
 }
@@ -72,6 +76,8 @@ pub struct AwsCloud {
     /// Region → client. Built eagerly for the regions given to `new`,
     /// lazily for any other region.
     clients: Mutex<HashMap<String, Client>>,
+    /// Paces every call (every page of a read) per region and group.
+    limiter: RateLimiter,
 }
 
 impl std::fmt::Debug for AwsCloud {
@@ -116,6 +122,7 @@ impl AwsCloud {
         AwsCloud {
             sdk_config,
             clients: Mutex::new(clients),
+            limiter: RateLimiter::new(settings.rates),
         }
     }
 
@@ -131,6 +138,35 @@ impl AwsCloud {
             .or_insert_with(|| build_client(&self.sdk_config, region))
             .clone()
     }
+}
+
+impl AwsCloud {
+    /// Waits for the rate bucket, then runs one API call through [`timed`].
+    async fn call<T, E, F>(&self, op: &'static str, region: &str, fut: F) -> CloudResult<T>
+    where
+        F: Future<Output = Result<T, SdkError<E>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.limiter.acquire(region, op).await;
+        timed(op, region, fut).await
+    }
+
+    /// Waits for the rate bucket, then fetches one page through [`timed_page`].
+    async fn page<T, E, F>(&self, op: &'static str, region: &str, fut: F) -> CloudResult<Option<T>>
+    where
+        F: Future<Output = Option<Result<T, SdkError<E>>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.limiter.acquire(region, op).await;
+        timed_page(op, region, fut).await
+    }
+}
+
+/// Per-call override for creates that EC2 cannot make idempotent (no client
+/// token): the SDK must not send them again by itself after a lost answer;
+/// the executor looks for the resource by its tags first.
+fn send_once() -> aws_sdk_ec2::config::Builder {
+    aws_sdk_ec2::config::Builder::default().retry_config(RetryConfig::disabled())
 }
 
 fn build_client(sdk_config: &SdkConfig, region: &str) -> Client {
@@ -152,20 +188,25 @@ where
     match err {
         SdkError::ServiceError(ctx) => {
             let e = ctx.err();
-            match (e.code(), e.message()) {
+            let status = ctx.raw().status().as_u16();
+            let mut ce = match (e.code(), e.message()) {
                 (Some(code), Some(msg)) => CloudError::new(op, region, Some(code), msg),
-                (code, _) => {
-                    let status = ctx.raw().status().as_u16();
-                    CloudError::new(
-                        op,
-                        region,
-                        code,
-                        format!("HTTP {status}: {}", DisplayErrorContext(err)),
-                    )
-                }
-            }
+                (code, _) => CloudError::new(
+                    op,
+                    region,
+                    code,
+                    format!("HTTP {status}: {}", DisplayErrorContext(err)),
+                ),
+            };
+            ce.status = Some(status);
+            ce
         }
-        other => CloudError::new(op, region, None, DisplayErrorContext(other).to_string()),
+        // Never sent.
+        SdkError::ConstructionFailure(_) => {
+            CloudError::new(op, region, None, DisplayErrorContext(err).to_string())
+        }
+        // Sent, or possibly sent, without a usable answer.
+        other => CloudError::no_response(op, region, DisplayErrorContext(other).to_string()),
     }
 }
 
@@ -188,7 +229,7 @@ fn log_call(op: &'static str, region: &str, ms: u64, err: Option<&CloudError>) {
 }
 
 /// Runs one API call: times it, logs it and maps its error.
-async fn call<T, E, F>(op: &'static str, region: &str, fut: F) -> CloudResult<T>
+async fn timed<T, E, F>(op: &'static str, region: &str, fut: F) -> CloudResult<T>
 where
     F: Future<Output = Result<T, SdkError<E>>>,
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -211,7 +252,7 @@ where
 
 /// Fetches one page of a paginator stream (one API call): times, logs and
 /// maps it like [`call`]. `Ok(None)` when there are no more pages.
-async fn page<T, E, F>(op: &'static str, region: &str, fut: F) -> CloudResult<Option<T>>
+async fn timed_page<T, E, F>(op: &'static str, region: &str, fut: F) -> CloudResult<Option<T>>
 where
     F: Future<Output = Option<Result<T, SdkError<E>>>>,
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -684,7 +725,7 @@ impl Cloud for AwsCloud {
             .into_paginator()
             .send();
         let mut out = Vec::new();
-        while let Some(p) = page(OP, region, pages.next()).await? {
+        while let Some(p) = self.page(OP, region, pages.next()).await? {
             for v in p.vpcs() {
                 out.push(conv_vpc(OP, region, v)?);
             }
@@ -706,7 +747,7 @@ impl Cloud for AwsCloud {
             .into_paginator()
             .send();
         let mut out = Vec::new();
-        while let Some(p) = page(OP, region, pages.next()).await? {
+        while let Some(p) = self.page(OP, region, pages.next()).await? {
             for s in p.subnets() {
                 out.push(conv_subnet(OP, region, s)?);
             }
@@ -728,7 +769,7 @@ impl Cloud for AwsCloud {
             .into_paginator()
             .send();
         let mut out = Vec::new();
-        while let Some(p) = page(OP, region, pages.next()).await? {
+        while let Some(p) = self.page(OP, region, pages.next()).await? {
             for t in p.route_tables() {
                 out.push(conv_route_table(OP, region, t)?);
             }
@@ -754,7 +795,7 @@ impl Cloud for AwsCloud {
             .into_paginator()
             .send();
         let mut out = Vec::new();
-        while let Some(p) = page(OP, region, pages.next()).await? {
+        while let Some(p) = self.page(OP, region, pages.next()).await? {
             for g in p.security_groups() {
                 out.push(conv_security_group(OP, region, g)?);
             }
@@ -778,7 +819,7 @@ impl Cloud for AwsCloud {
             .into_paginator()
             .send();
         let mut out = Vec::new();
-        while let Some(p) = page(OP, region, pages.next()).await? {
+        while let Some(p) = self.page(OP, region, pages.next()).await? {
             for e in p.vpc_endpoints() {
                 if let Some(ep) = conv_endpoint(OP, region, e, None)? {
                     out.push(ep);
@@ -809,7 +850,7 @@ impl Cloud for AwsCloud {
             .into_paginator()
             .send();
         let mut out = Vec::new();
-        while let Some(p) = page(OP, region, pages.next()).await? {
+        while let Some(p) = self.page(OP, region, pages.next()).await? {
             for pc in p.vpc_peering_connections() {
                 let lp = conv_peering(OP, region, pc)?;
                 if peering_matches(&lp, filter) {
@@ -829,7 +870,7 @@ impl Cloud for AwsCloud {
             .describe_managed_prefix_lists()
             .into_paginator()
             .send();
-        while let Some(p) = page(OP, region, pages.next()).await? {
+        while let Some(p) = self.page(OP, region, pages.next()).await? {
             for pl in p.prefix_lists() {
                 if pl.prefix_list_name() == Some(want.as_str()) {
                     if let Some(id) = pl.prefix_list_id() {
@@ -844,13 +885,15 @@ impl Cloud for AwsCloud {
     async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
         const OP: &str = "CreateVpc";
         let client = self.client(region);
-        let out = call(
+        let out = self.call(
             OP,
             region,
             client
                 .create_vpc()
                 .cidr_block(cidr.to_string())
                 .set_tag_specifications(tag_specs(ec2::ResourceType::Vpc, tags))
+                .customize()
+                .config_override(send_once())
                 .send(),
         )
         .await?;
@@ -867,7 +910,7 @@ impl Cloud for AwsCloud {
         let mut tries = 0;
         loop {
             tries += 1;
-            let res = call(
+            let res = self.call(
                 MODIFY,
                 region,
                 client
@@ -895,7 +938,7 @@ impl Cloud for AwsCloud {
     }
 
     async fn delete_vpc(&self, region: &str, vpc_id: &str) -> CloudResult<()> {
-        call(
+        self.call(
             "DeleteVpc",
             region,
             self.client(region).delete_vpc().vpc_id(vpc_id).send(),
@@ -913,7 +956,7 @@ impl Cloud for AwsCloud {
         tags: &Tags,
     ) -> CloudResult<String> {
         const OP: &str = "CreateSubnet";
-        let out = call(
+        let out = self.call(
             OP,
             region,
             self.client(region)
@@ -922,6 +965,8 @@ impl Cloud for AwsCloud {
                 .availability_zone(az)
                 .cidr_block(cidr.to_string())
                 .set_tag_specifications(tag_specs(ec2::ResourceType::Subnet, tags))
+                .customize()
+                .config_override(send_once())
                 .send(),
         )
         .await?;
@@ -933,7 +978,7 @@ impl Cloud for AwsCloud {
     }
 
     async fn delete_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<()> {
-        call(
+        self.call(
             "DeleteSubnet",
             region,
             self.client(region).delete_subnet().subnet_id(subnet_id).send(),
@@ -950,7 +995,7 @@ impl Cloud for AwsCloud {
         client_token: Option<&str>,
     ) -> CloudResult<String> {
         const OP: &str = "CreateRouteTable";
-        let out = call(
+        let out = self.call(
             OP,
             region,
             self.client(region)
@@ -969,7 +1014,7 @@ impl Cloud for AwsCloud {
     }
 
     async fn delete_route_table(&self, region: &str, rtb_id: &str) -> CloudResult<()> {
-        call(
+        self.call(
             "DeleteRouteTable",
             region,
             self.client(region)
@@ -988,7 +1033,7 @@ impl Cloud for AwsCloud {
         subnet_id: &str,
     ) -> CloudResult<String> {
         const OP: &str = "AssociateRouteTable";
-        let out = call(
+        let out = self.call(
             OP,
             region,
             self.client(region)
@@ -1005,7 +1050,7 @@ impl Cloud for AwsCloud {
     }
 
     async fn disassociate_route_table(&self, region: &str, association_id: &str) -> CloudResult<()> {
-        call(
+        self.call(
             "DisassociateRouteTable",
             region,
             self.client(region)
@@ -1034,7 +1079,7 @@ impl Cloud for AwsCloud {
             RouteDest::Cidr(c) => req.destination_cidr_block(c.to_string()),
             RouteDest::PrefixList(p) => req.destination_prefix_list_id(p),
         };
-        let out = call(OP, region, req.send()).await?;
+        let out = self.call(OP, region, req.send()).await?;
         check_return(OP, region, out.r#return())
     }
 
@@ -1044,7 +1089,7 @@ impl Cloud for AwsCloud {
             RouteDest::Cidr(c) => req.destination_cidr_block(c.to_string()),
             RouteDest::PrefixList(p) => req.destination_prefix_list_id(p),
         };
-        call("DeleteRoute", region, req.send()).await?;
+        self.call("DeleteRoute", region, req.send()).await?;
         Ok(())
     }
 
@@ -1065,7 +1110,7 @@ impl Cloud for AwsCloud {
             RouteDest::Cidr(c) => req.destination_cidr_block(c.to_string()),
             RouteDest::PrefixList(p) => req.destination_prefix_list_id(p),
         };
-        let out = call(OP, region, req.send()).await?;
+        let out = self.call(OP, region, req.send()).await?;
         check_return(OP, region, out.r#return())
     }
 
@@ -1073,7 +1118,7 @@ impl Cloud for AwsCloud {
         if tags.is_empty() {
             return Ok(());
         }
-        call(
+        self.call(
             "CreateTags",
             region,
             self.client(region)
@@ -1095,7 +1140,7 @@ impl Cloud for AwsCloud {
         tags: &Tags,
     ) -> CloudResult<String> {
         const OP: &str = "CreateSecurityGroup";
-        let out = call(
+        let out = self.call(
             OP,
             region,
             self.client(region)
@@ -1104,6 +1149,8 @@ impl Cloud for AwsCloud {
                 .group_name(name)
                 .description(description)
                 .set_tag_specifications(tag_specs(ec2::ResourceType::SecurityGroup, tags))
+                .customize()
+                .config_override(send_once())
                 .send(),
         )
         .await?;
@@ -1115,7 +1162,7 @@ impl Cloud for AwsCloud {
 
     async fn delete_security_group(&self, region: &str, sg_id: &str) -> CloudResult<()> {
         const OP: &str = "DeleteSecurityGroup";
-        let out = call(
+        let out = self.call(
             OP,
             region,
             self.client(region).delete_security_group().group_id(sg_id).send(),
@@ -1132,7 +1179,7 @@ impl Cloud for AwsCloud {
         tags: &Tags,
     ) -> CloudResult<()> {
         const OP: &str = "AuthorizeSecurityGroupIngress";
-        let out = call(
+        let out = self.call(
             OP,
             region,
             self.client(region)
@@ -1148,7 +1195,7 @@ impl Cloud for AwsCloud {
 
     async fn revoke_https_ingress(&self, region: &str, sg_id: &str, peer: &RulePeer) -> CloudResult<()> {
         const OP: &str = "RevokeSecurityGroupIngress";
-        let out = call(
+        let out = self.call(
             OP,
             region,
             self.client(region)
@@ -1192,7 +1239,7 @@ impl Cloud for AwsCloud {
                 Some(b.build())
             }
         };
-        let out = call(
+        let out = self.call(
             OP,
             region,
             self.client(region)
@@ -1275,13 +1322,13 @@ impl Cloud for AwsCloud {
             }
             Some(None) => req = req.reset_policy(true),
         }
-        let out = call(OP, region, req.send()).await?;
+        let out = self.call(OP, region, req.send()).await?;
         check_return(OP, region, out.r#return())
     }
 
     async fn delete_endpoint(&self, region: &str, endpoint_id: &str) -> CloudResult<()> {
         const OP: &str = "DeleteVpcEndpoints";
-        let out = call(
+        let out = self.call(
             OP,
             region,
             self.client(region)
@@ -1313,7 +1360,7 @@ impl Cloud for AwsCloud {
         tags: &Tags,
     ) -> CloudResult<String> {
         const OP: &str = "CreateVpcPeeringConnection";
-        let out = call(
+        let out = self.call(
             OP,
             region,
             self.client(region)
@@ -1322,6 +1369,8 @@ impl Cloud for AwsCloud {
                 .peer_vpc_id(peer_vpc_id)
                 .peer_region(peer_region)
                 .set_tag_specifications(tag_specs(ec2::ResourceType::VpcPeeringConnection, tags))
+                .customize()
+                .config_override(send_once())
                 .send(),
         )
         .await?;
@@ -1333,7 +1382,7 @@ impl Cloud for AwsCloud {
     }
 
     async fn accept_peering(&self, region: &str, peering_id: &str) -> CloudResult<()> {
-        call(
+        self.call(
             "AcceptVpcPeeringConnection",
             region,
             self.client(region)
@@ -1347,7 +1396,7 @@ impl Cloud for AwsCloud {
 
     async fn delete_peering(&self, region: &str, peering_id: &str) -> CloudResult<()> {
         const OP: &str = "DeleteVpcPeeringConnection";
-        let out = call(
+        let out = self.call(
             OP,
             region,
             self.client(region)

@@ -22,7 +22,9 @@
 //! inside, so the lock is never held across an `.await`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use ipnet::Ipv4Net;
@@ -82,6 +84,9 @@ fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
 #[derive(Clone)]
 pub struct MemoryCloud {
     state: Arc<Mutex<Inner>>,
+    /// Calls sleeping in their latency now, and the most ever at once.
+    flight: Arc<AtomicUsize>,
+    max_flight: Arc<AtomicUsize>,
     /// Whether calls through this handle are logged, subject to injected
     /// failures and advance pending/provisioning counters.
     record: bool,
@@ -106,6 +111,8 @@ impl MemoryCloud {
     pub fn new() -> Self {
         MemoryCloud {
             state: Arc::new(Mutex::new(Inner::default())),
+            flight: Arc::default(),
+            max_flight: Arc::default(),
             record: true,
         }
     }
@@ -118,12 +125,25 @@ impl MemoryCloud {
     pub fn oob(&self) -> MemoryCloud {
         MemoryCloud {
             state: Arc::clone(&self.state),
+            flight: Arc::clone(&self.flight),
+            max_flight: Arc::clone(&self.max_flight),
             record: false,
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every logged call takes `d` (tokio time) before it acts, so that
+    /// steps run side by side overlap.
+    pub fn set_latency(&self, d: Duration) {
+        self.lock().latency = d;
+    }
+
+    /// The most logged calls ever in their latency at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_flight.load(Ordering::SeqCst)
     }
 
     /// Every logged call so far: (EC2 operation name, region), in order.
@@ -334,9 +354,27 @@ impl MemoryCloud {
         }
         let result = f(&mut g, &cx);
         if lost {
-            return Err(CloudError::new(op, region, None, "connection reset"));
+            return Err(CloudError::no_response(op, region, "connection reset"));
         }
         result
+    }
+
+    /// [`run`](Self::run) after the latency set by
+    /// [`set_latency`](Self::set_latency), counting calls in flight.
+    async fn call<T>(
+        &self,
+        op: &'static str,
+        region: &str,
+        f: impl FnOnce(&mut Inner, &Cx) -> CloudResult<T>,
+    ) -> CloudResult<T> {
+        let latency = self.lock().latency;
+        if self.record && !latency.is_zero() {
+            let now = self.flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_flight.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(latency).await;
+            self.flight.fetch_sub(1, Ordering::SeqCst);
+        }
+        self.run(op, region, f)
     }
 
     /// Like [`run`](Self::run) but never logged nor failed.
@@ -353,17 +391,17 @@ impl MemoryCloud {
 #[async_trait]
 impl Cloud for MemoryCloud {
     async fn describe_vpcs(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LVpc>> {
-        self.run("DescribeVpcs", region, |s, cx| s.describe_vpcs(cx, filter))
+        self.call("DescribeVpcs", region, |s, cx| s.describe_vpcs(cx, filter)).await
     }
 
     async fn describe_subnets(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LSubnet>> {
-        self.run("DescribeSubnets", region, |s, cx| s.describe_subnets(cx, filter))
+        self.call("DescribeSubnets", region, |s, cx| s.describe_subnets(cx, filter)).await
     }
 
     async fn describe_route_tables(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LRouteTable>> {
-        self.run("DescribeRouteTables", region, |s, cx| {
+        self.call("DescribeRouteTables", region, |s, cx| {
             s.describe_route_tables(cx, filter)
-        })
+        }).await
     }
 
     async fn describe_security_groups(
@@ -371,35 +409,35 @@ impl Cloud for MemoryCloud {
         region: &str,
         filter: &Filter,
     ) -> CloudResult<Vec<LSecurityGroup>> {
-        self.run("DescribeSecurityGroups", region, |s, cx| {
+        self.call("DescribeSecurityGroups", region, |s, cx| {
             s.describe_groups(cx, filter)
-        })
+        }).await
     }
 
     async fn describe_endpoints(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LEndpoint>> {
-        self.run("DescribeVpcEndpoints", region, |s, cx| {
+        self.call("DescribeVpcEndpoints", region, |s, cx| {
             s.describe_endpoints(cx, filter)
-        })
+        }).await
     }
 
     async fn describe_peerings(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LPeering>> {
-        self.run("DescribeVpcPeeringConnections", region, |s, cx| {
+        self.call("DescribeVpcPeeringConnections", region, |s, cx| {
             s.describe_peerings(cx, filter)
-        })
+        }).await
     }
 
     async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>> {
-        self.run("DescribeManagedPrefixLists", region, |_, _| {
+        self.call("DescribeManagedPrefixLists", region, |_, _| {
             Ok(Some(s3_prefix_list_id(region)))
-        })
+        }).await
     }
 
     async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
-        self.run("CreateVpc", region, |s, cx| s.create_vpc(cx, cidr, tags))
+        self.call("CreateVpc", region, |s, cx| s.create_vpc(cx, cidr, tags)).await
     }
 
     async fn delete_vpc(&self, region: &str, vpc_id: &str) -> CloudResult<()> {
-        self.run("DeleteVpc", region, |s, cx| s.delete_vpc(cx, vpc_id))
+        self.call("DeleteVpc", region, |s, cx| s.delete_vpc(cx, vpc_id)).await
     }
 
     async fn create_subnet(
@@ -410,13 +448,13 @@ impl Cloud for MemoryCloud {
         cidr: Ipv4Net,
         tags: &Tags,
     ) -> CloudResult<String> {
-        self.run("CreateSubnet", region, |s, cx| {
+        self.call("CreateSubnet", region, |s, cx| {
             s.create_subnet(cx, vpc_id, az, cidr, tags)
-        })
+        }).await
     }
 
     async fn delete_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<()> {
-        self.run("DeleteSubnet", region, |s, cx| s.delete_subnet(cx, subnet_id))
+        self.call("DeleteSubnet", region, |s, cx| s.delete_subnet(cx, subnet_id)).await
     }
 
     async fn create_route_table(
@@ -426,15 +464,15 @@ impl Cloud for MemoryCloud {
         tags: &Tags,
         client_token: Option<&str>,
     ) -> CloudResult<String> {
-        self.run("CreateRouteTable", region, |s, cx| {
+        self.call("CreateRouteTable", region, |s, cx| {
             s.create_route_table(cx, vpc_id, tags, client_token)
-        })
+        }).await
     }
 
     async fn delete_route_table(&self, region: &str, rtb_id: &str) -> CloudResult<()> {
-        self.run("DeleteRouteTable", region, |s, cx| {
+        self.call("DeleteRouteTable", region, |s, cx| {
             s.delete_route_table(cx, rtb_id)
-        })
+        }).await
     }
 
     async fn associate_route_table(
@@ -443,15 +481,15 @@ impl Cloud for MemoryCloud {
         rtb_id: &str,
         subnet_id: &str,
     ) -> CloudResult<String> {
-        self.run("AssociateRouteTable", region, |s, cx| {
+        self.call("AssociateRouteTable", region, |s, cx| {
             s.associate(cx, rtb_id, subnet_id)
-        })
+        }).await
     }
 
     async fn disassociate_route_table(&self, region: &str, association_id: &str) -> CloudResult<()> {
-        self.run("DisassociateRouteTable", region, |s, cx| {
+        self.call("DisassociateRouteTable", region, |s, cx| {
             s.disassociate(cx, association_id)
-        })
+        }).await
     }
 
     async fn create_peering_route(
@@ -461,15 +499,15 @@ impl Cloud for MemoryCloud {
         dest: &RouteDest,
         peering_id: &str,
     ) -> CloudResult<()> {
-        self.run("CreateRoute", region, |s, cx| {
+        self.call("CreateRoute", region, |s, cx| {
             s.create_peering_route(cx, rtb_id, dest, peering_id)
-        })
+        }).await
     }
 
     async fn delete_route(&self, region: &str, rtb_id: &str, dest: &RouteDest) -> CloudResult<()> {
-        self.run("DeleteRoute", region, |s, cx| {
+        self.call("DeleteRoute", region, |s, cx| {
             s.delete_route(cx, rtb_id, dest, false)
-        })
+        }).await
     }
 
     async fn create_endpoint_route(
@@ -479,15 +517,15 @@ impl Cloud for MemoryCloud {
         dest: &RouteDest,
         endpoint_id: &str,
     ) -> CloudResult<()> {
-        self.run("CreateRoute", region, |s, cx| {
+        self.call("CreateRoute", region, |s, cx| {
             s.create_endpoint_route(cx, rtb_id, dest, endpoint_id)
-        })
+        }).await
     }
 
     async fn set_tags(&self, region: &str, resource_id: &str, tags: &Tags) -> CloudResult<()> {
-        self.run("CreateTags", region, |s, cx| {
+        self.call("CreateTags", region, |s, cx| {
             s.set_tags(cx, resource_id, tags, true)
-        })
+        }).await
     }
 
     async fn create_security_group(
@@ -498,13 +536,13 @@ impl Cloud for MemoryCloud {
         description: &str,
         tags: &Tags,
     ) -> CloudResult<String> {
-        self.run("CreateSecurityGroup", region, |s, cx| {
+        self.call("CreateSecurityGroup", region, |s, cx| {
             s.create_group(cx, vpc_id, name, description, tags)
-        })
+        }).await
     }
 
     async fn delete_security_group(&self, region: &str, sg_id: &str) -> CloudResult<()> {
-        self.run("DeleteSecurityGroup", region, |s, cx| s.delete_group(cx, sg_id))
+        self.call("DeleteSecurityGroup", region, |s, cx| s.delete_group(cx, sg_id)).await
     }
 
     async fn authorize_https_ingress(
@@ -514,22 +552,22 @@ impl Cloud for MemoryCloud {
         peer: &RulePeer,
         _tags: &Tags,
     ) -> CloudResult<()> {
-        self.run("AuthorizeSecurityGroupIngress", region, |s, cx| {
+        self.call("AuthorizeSecurityGroupIngress", region, |s, cx| {
             s.authorize(cx, sg_id, peer)
-        })
+        }).await
     }
 
     async fn revoke_https_ingress(&self, region: &str, sg_id: &str, peer: &RulePeer) -> CloudResult<()> {
-        self.run("RevokeSecurityGroupIngress", region, |s, cx| {
+        self.call("RevokeSecurityGroupIngress", region, |s, cx| {
             s.revoke(cx, sg_id, peer)
-        })
+        }).await
     }
 
     async fn create_endpoint(&self, region: &str, spec: &EndpointCreate) -> CloudResult<LEndpoint> {
-        self.run("CreateVpcEndpoint", region, |s, cx| {
+        self.call("CreateVpcEndpoint", region, |s, cx| {
             let polls = s.endpoint_polls;
             s.create_endpoint(cx, spec, polls)
-        })
+        }).await
     }
 
     async fn modify_endpoint(
@@ -538,15 +576,15 @@ impl Cloud for MemoryCloud {
         endpoint_id: &str,
         change: &EndpointModify,
     ) -> CloudResult<()> {
-        self.run("ModifyVpcEndpoint", region, |s, cx| {
+        self.call("ModifyVpcEndpoint", region, |s, cx| {
             s.modify_endpoint(cx, endpoint_id, change)
-        })
+        }).await
     }
 
     async fn delete_endpoint(&self, region: &str, endpoint_id: &str) -> CloudResult<()> {
-        self.run("DeleteVpcEndpoints", region, |s, cx| {
+        self.call("DeleteVpcEndpoints", region, |s, cx| {
             s.delete_endpoint(cx, endpoint_id)
-        })
+        }).await
     }
 
     async fn create_peering(
@@ -557,21 +595,21 @@ impl Cloud for MemoryCloud {
         peer_region: &str,
         tags: &Tags,
     ) -> CloudResult<String> {
-        self.run("CreateVpcPeeringConnection", region, |s, cx| {
+        self.call("CreateVpcPeeringConnection", region, |s, cx| {
             s.create_peering(cx, vpc_id, peer_vpc_id, peer_region, tags)
-        })
+        }).await
     }
 
     async fn accept_peering(&self, region: &str, peering_id: &str) -> CloudResult<()> {
-        self.run("AcceptVpcPeeringConnection", region, |s, cx| {
+        self.call("AcceptVpcPeeringConnection", region, |s, cx| {
             s.accept_peering(cx, peering_id)
-        })
+        }).await
     }
 
     async fn delete_peering(&self, region: &str, peering_id: &str) -> CloudResult<()> {
-        self.run("DeleteVpcPeeringConnection", region, |s, cx| {
+        self.call("DeleteVpcPeeringConnection", region, |s, cx| {
             s.delete_peering(cx, peering_id)
-        })
+        }).await
     }
 }
 
@@ -655,6 +693,7 @@ struct Inner {
     calls: Vec<(String, String)>,
     failures: HashMap<String, VecDeque<String>>,
     lost: HashMap<String, usize>,
+    latency: Duration,
     endpoint_polls: usize,
     peering_polls: usize,
 }

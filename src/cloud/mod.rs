@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod memory;
+pub mod rate;
 
 use async_trait::async_trait;
 use ipnet::Ipv4Net;
@@ -79,6 +80,11 @@ pub struct CloudError {
     /// The AWS error code, e.g. `InvalidVpcID.NotFound`, when EC2 sent one.
     pub code: Option<String>,
     pub message: String,
+    /// The HTTP status of EC2's answer, when there was one.
+    pub status: Option<u16>,
+    /// No answer came back (connection dropped or reset, timeout): the
+    /// request may or may not have taken effect.
+    pub no_response: bool,
 }
 
 impl CloudError {
@@ -88,7 +94,54 @@ impl CloudError {
             region: region.to_string(),
             code: code.map(str::to_string),
             message: message.into(),
+            status: None,
+            no_response: false,
         }
+    }
+
+    /// A request whose answer never came (connection dropped after sending,
+    /// timeout): it may have taken effect.
+    pub fn no_response(op: &'static str, region: &str, message: impl Into<String>) -> Self {
+        CloudError {
+            no_response: true,
+            ..CloudError::new(op, region, None, message)
+        }
+    }
+
+    /// Throttling: EC2 refused the request before acting on it.
+    pub fn is_throttling(&self) -> bool {
+        matches!(
+            self.code_lower().as_str(),
+            "requestlimitexceeded"
+                | "throttling"
+                | "throttlingexception"
+                | "requestthrottled"
+                | "requestthrottledexception"
+                | "toomanyrequestsexception"
+                | "ec2throttledexception"
+                | "slowdown"
+        ) || self.status == Some(429)
+    }
+
+    /// The request may have taken effect although it failed: no answer came
+    /// back, or EC2 answered with a server error (5xx other than throttling).
+    /// A create without a client token must look before it is sent again.
+    pub fn may_have_taken_effect(&self) -> bool {
+        if self.is_throttling() {
+            return false;
+        }
+        self.no_response
+            || self.status.is_some_and(|s| s >= 500)
+            || matches!(
+                self.code_lower().as_str(),
+                "internalerror" | "internalfailure" | "serviceunavailable" | "unavailable"
+            )
+    }
+
+    /// Worth sending again after a pause: throttling, a server error, or no
+    /// answer at all.
+    pub fn is_transient(&self) -> bool {
+        self.is_throttling() || self.may_have_taken_effect()
     }
 
     /// A response that lacked a field s3ep needs.

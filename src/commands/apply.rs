@@ -8,12 +8,12 @@ use anyhow::bail;
 
 use crate::cli::Global;
 use crate::diff::Mode;
-use crate::exec::{self, ExecOptions, RetryPolicy};
+use crate::exec::{self, ExecOptions, Report, RetryPolicy, Stop};
 use crate::render::{self, progress};
 use crate::warnings::{self, GATEWAY_ROUTE_SWITCH};
 
 pub async fn run(g: &Global, path: &Path, mode: Mode, yes: bool, dry_run: bool) -> anyhow::Result<u8> {
-    let verb = if mode == Mode::Apply { "apply" } else { "destroy" };
+    let verb: &'static str = if mode == Mode::Apply { "apply" } else { "destroy" };
     let ctx = super::read(g, path, mode).await?;
     let changes = super::changes(&ctx, mode)?;
     let warns = if mode == Mode::Apply {
@@ -68,27 +68,23 @@ pub async fn run(g: &Global, path: &Path, mode: Mode, yes: bool, dry_run: bool) 
         progress::Mode::Lines
     };
     let reporter = progress::Progress::new(mode_p);
+    let stop = Stop::new();
     let opts = ExecOptions {
         policy: RetryPolicy {
             wait_timeout: super::wait_timeout(g),
+            attempts: g.max_attempts.max(1),
+            stop: stop.clone(),
             ..RetryPolicy::default()
         },
+        parallelism: g.parallelism as usize,
     };
+    let signals = tokio::spawn(interrupts(stop.clone(), verb));
     let report = exec::execute(ctx.cloud.as_ref(), &changes, &reporter, &opts).await;
+    signals.abort();
     reporter.finish();
-    if let Some(f) = &report.failed {
-        eprintln!(
-            "\n{verb} failed at {}: {}\n{} step(s) done, {} not attempted:",
-            f.address,
-            f.message,
-            report.done.len(),
-            report.not_attempted.len()
-        );
-        for n in &report.not_attempted {
-            eprintln!("  not attempted: {n}");
-        }
-        eprintln!("Re-run `s3ep {verb}` to continue from here.");
-        return Ok(1);
+    if !report.ok() {
+        eprint!("{}", summary(verb, &report));
+        return Ok(if report.stopped { 130 } else { 1 });
     }
     if !g.quiet {
         let n = changes.summary();
@@ -102,4 +98,46 @@ pub async fn run(g: &Global, path: &Path, mode: Mode, yes: bool, dry_run: bool) 
         ))?;
     }
     Ok(0)
+}
+
+/// First Ctrl-C: start nothing new, let calls in flight finish. Second:
+/// exit at once with 130.
+async fn interrupts(stop: Stop, verb: &'static str) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    stop.fire();
+    eprintln!(
+        "\nInterrupted: starting nothing new and letting calls in flight finish (Ctrl-C again to exit at once). Re-run `s3ep {verb}` to continue."
+    );
+    if tokio::signal::ctrl_c().await.is_ok() {
+        eprintln!("Interrupted again: exiting now; re-run `s3ep {verb}` to converge.");
+        std::process::exit(130);
+    }
+}
+
+/// What a run that did not finish did and did not do.
+fn summary(verb: &str, r: &Report) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let head = if r.stopped { "interrupted" } else { "failed" };
+    let _ = writeln!(
+        s,
+        "\n{verb} {head}: {} step(s) done, {} failed, {} interrupted, {} not attempted.",
+        r.done.len(),
+        r.failed.len(),
+        r.interrupted.len(),
+        r.not_attempted.len()
+    );
+    for f in &r.failed {
+        let _ = writeln!(s, "  failed: {}: {}", f.label, f.message);
+    }
+    for f in &r.interrupted {
+        let _ = writeln!(s, "  interrupted: {}: {}", f.label, f.message);
+    }
+    for n in &r.not_attempted {
+        let _ = writeln!(s, "  not attempted: {}: {}", n.label, n.reason);
+    }
+    let _ = writeln!(s, "Re-run `s3ep {verb}` to continue from here.");
+    s
 }

@@ -46,6 +46,7 @@ async fn connect(g: &Global, desired: &Desired) -> Arc<dyn Cloud> {
         profile: g.profile.clone(),
         endpoint_url: g.endpoint_url.clone(),
         max_attempts: g.max_attempts.max(1),
+        rates: g.rates(),
     };
     Arc::new(AwsCloud::new(&settings, &desired.regions()).await)
 }

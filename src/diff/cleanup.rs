@@ -96,6 +96,7 @@ impl<'a> Differ<'a> {
                 "not in plan"
             };
             dels.push(Change {
+                scope: Vec::new(),
                 address: Address(key.to_string()),
                 action: Action::Delete,
                 reason: reason.to_string(),

@@ -117,6 +117,7 @@ impl<'a> Differ<'a> {
         if let (Fate::Kept(gid), Some(_)) = (group, found) {
             for peer in live_rules.iter().filter(|p| !wanted.contains(p)) {
                 self.push(Change {
+                    scope: Vec::new(),
                     address: Address::ingress(ename, &peer.to_string()),
                     action: Action::Delete,
                     reason: "not in plan".into(),
@@ -524,6 +525,7 @@ impl<'a> Differ<'a> {
             ));
         }
         self.push(Change {
+            scope: Vec::new(),
             address: address.clone(),
             action: Action::Update,
             reason: "attributes differ from the plan".into(),

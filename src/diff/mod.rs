@@ -13,6 +13,8 @@ mod network;
 pub mod ops;
 mod peering;
 mod policy;
+mod scope;
+pub use scope::ANY as ANY_SCOPE;
 
 pub use ops::{IdRef, Op, Phase, Step};
 pub use policy::{default_policy, normalize_policy, policies_equal};
@@ -82,6 +84,10 @@ pub struct Change {
     pub attrs: Vec<AttrChange>,
     /// What the executor runs, in phase and rank order.
     pub steps: Vec<Step>,
+    /// The VPCs this change touches (plan names, or ids of VPCs the plan
+    /// does not name); `*` when unknown. The executor orders steps only
+    /// between changes whose scopes meet, so VPCs proceed side by side.
+    pub scope: Vec<String>,
 }
 
 /// The outcome of a diff: every change, ordered by address.
@@ -284,6 +290,7 @@ pub fn diff(desired: &Desired, live: &Live, mode: Mode) -> Result<Changes, DiffE
     d.peering_routes()?;
     d.delete_unclaimed();
     let mut changes = merge_by_address(d.out);
+    scope::assign(desired, live, &mut changes);
     changes.sort_by(|a, b| {
         (rank_of(&a.address), &a.address, &a.id).cmp(&(rank_of(&b.address), &b.address, &b.id))
     });
@@ -379,6 +386,7 @@ impl<'a> Differ<'a> {
             .map(|(k, v)| AttrChange::new(&format!("tags.{k}"), live.get(k).cloned(), Some(v.clone())))
             .collect();
         self.push(Change {
+            scope: Vec::new(),
             address: address.clone(),
             action: Action::Update,
             reason: "tags differ from the plan".into(),
@@ -432,6 +440,7 @@ impl<'a> Differ<'a> {
                     Fate::Kept(id.to_string())
                 } else {
                     self.push(Change {
+                        scope: Vec::new(),
                         address: address.clone(),
                         action: Action::Replace,
                         reason: format!("{} (forces replacement)", why.join(", ")),
@@ -478,6 +487,7 @@ impl<'a> Differ<'a> {
 /// A resource (or child) that does not exist and will be created.
 fn created(address: Address, region: &str, attrs: Vec<AttrChange>, steps: Vec<Step>) -> Change {
     Change {
+        scope: Vec::new(),
         address,
         action: Action::Create,
         reason: "not found".into(),

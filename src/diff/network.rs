@@ -275,6 +275,7 @@ impl<'a> Differ<'a> {
             ));
         }
         self.push(Change {
+            scope: Vec::new(),
             address: address.clone(),
             action: Action::Update,
             reason: "subnet associations differ".into(),

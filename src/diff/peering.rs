@@ -79,6 +79,7 @@ impl<'a> Differ<'a> {
             if let (Fate::Kept(id), Some(l)) = (&fate, found) {
                 if l.status != "active" {
                     self.push(Change {
+                        scope: Vec::new(),
                         address: address.clone(),
                         action: Action::Update,
                         reason: format!("status is {}, not active", l.status),
@@ -357,6 +358,7 @@ fn route_change(
     steps: Vec<Step>,
 ) -> Change {
     Change {
+        scope: Vec::new(),
         address,
         action,
         reason: reason.to_string(),

@@ -1,27 +1,43 @@
-//! Executes a diff: every step of every change, deletes first in reverse
-//! dependency order (routes → peerings → endpoints → rules → groups → route
-//! tables → subnets → VPCs), then creates and in-place changes in dependency
-//! order. Resources created by this run are referred to by address until
-//! their ids are known.
+//! Executes a diff: walks the dependency graph of its steps (`graph`) with
+//! bounded parallelism. A step starts as soon as every step it depends on
+//! is done; a failed step skips only what depends on it; an interrupt
+//! (`Stop`) starts nothing new and lets calls in flight finish.
 //!
-//! Retries the SDK does not do live here (`retry`): NotFound just after this
-//! run created something, transient conflicts during deletes, and waits for
-//! a state. Throttling and 5xx are left to the SDK's standard retry.
+//! Resources created by this run are referred to by address until their
+//! ids are known. Creates never leave a second resource (`create`): client
+//! tokens where EC2 takes one, a look-up by tags before a tokenless create
+//! is sent again. Retries the SDK does not do live in `retry`: NotFound
+//! just after this run created something, transient conflicts during
+//! deletes and modifies, and waits for a state. Throttling and 5xx are the
+//! SDK's standard retry (one layer), except for tokenless creates.
 
+pub mod create;
+pub mod graph;
 pub mod retry;
+pub mod stop;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use crate::cloud::{Cloud, CloudError, EndpointCreate, EndpointModify, Filter};
 use crate::diff::ops::{EndpointEdit, RouteTarget};
-use crate::diff::{Action, Change, Changes, IdRef, Op, Phase, Step};
-use crate::model::{Address, EndpointType, RouteDest};
+use crate::diff::{Changes, IdRef, Op};
+use crate::model::{Address, EndpointType, RouteDest, Tags, TAG_PLAN};
 
+pub use graph::{label, schedule};
 pub use retry::{PeeringStage, RetryPolicy, WaitError};
+pub use stop::Stop;
 
-/// Receives progress as the executor runs. Library code never touches
-/// indicatif; `render::progress` implements this for the terminal.
+/// Steps in flight at once unless `--parallelism` says otherwise.
+pub const DEFAULT_PARALLELISM: usize = 16;
+
+/// Receives progress as the executor runs; called from steps running side
+/// by side. Library code never touches indicatif; `render::progress`
+/// implements this for the terminal.
 pub trait Reporter: Send + Sync {
     /// Step `index` of `total` starts; `label` names the change.
     fn started(&self, index: usize, total: usize, label: &str);
@@ -41,16 +57,35 @@ impl Reporter for Silent {
 }
 
 /// Tunables for one run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ExecOptions {
     pub policy: RetryPolicy,
+    /// Steps in flight at once (at least 1).
+    pub parallelism: usize,
+}
+
+impl Default for ExecOptions {
+    fn default() -> Self {
+        ExecOptions {
+            policy: RetryPolicy::default(),
+            parallelism: DEFAULT_PARALLELISM,
+        }
+    }
 }
 
 /// A step that failed, with the change it belonged to.
 #[derive(Debug, Clone)]
 pub struct Failure {
     pub address: Address,
+    pub label: String,
     pub message: String,
+}
+
+/// A step that did not run, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotAttempted {
+    pub label: String,
+    pub reason: String,
 }
 
 /// What a run did.
@@ -58,98 +93,143 @@ pub struct Failure {
 pub struct Report {
     /// Labels of steps that finished.
     pub done: Vec<String>,
-    /// The step that failed, if any (the run stops there).
-    pub failed: Option<Failure>,
-    /// Labels of steps not attempted because of the failure.
-    pub not_attempted: Vec<String>,
+    /// Steps that failed (their dependents are in `not_attempted`).
+    pub failed: Vec<Failure>,
+    /// Steps in flight when the run was interrupted that stopped before
+    /// finishing (a wait or a retry pause cut short).
+    pub interrupted: Vec<Failure>,
+    /// Steps that never started: a step they depend on failed, or the run
+    /// was interrupted first.
+    pub not_attempted: Vec<NotAttempted>,
+    /// Whether the run was interrupted (Ctrl-C).
+    pub stopped: bool,
     /// Ids created by this run, by address.
     pub created: HashMap<Address, String>,
 }
 
 impl Report {
+    /// Every step done.
     pub fn ok(&self) -> bool {
-        self.failed.is_none()
+        self.failed.is_empty() && self.interrupted.is_empty() && self.not_attempted.is_empty() && !self.stopped
     }
 }
 
-/// Orders every step: deletes by descending rank, then creates by
-/// ascending rank; within a rank, by change order (addresses).
-pub fn schedule(changes: &Changes) -> Vec<(&Change, &Step)> {
-    let mut steps: Vec<(usize, usize, &Change, &Step)> = Vec::new();
-    for (ci, c) in changes.changes.iter().enumerate() {
-        for (si, s) in c.steps.iter().enumerate() {
-            steps.push((ci, si, c, s));
-        }
-    }
-    steps.sort_by_key(|(ci, si, _, s)| {
-        let rank = match s.phase {
-            Phase::Delete => (0u8, u8::MAX - s.rank),
-            Phase::Create => (1u8, s.rank),
-        };
-        (rank, *ci, *si)
-    });
-    steps.into_iter().map(|(_, _, c, s)| (c, s)).collect()
-}
+type Running<'a> = Pin<Box<dyn Future<Output = (usize, Result<String, StepError>)> + Send + 'a>>;
 
-/// The label a step shows in progress output.
-pub fn label(change: &Change, step: &Step) -> String {
-    let verb = match (&step.op, change.action) {
-        (Op::DeleteVpc { .. }, _)
-        | (Op::DeleteSubnet { .. }, _)
-        | (Op::DeleteRouteTable { .. }, _)
-        | (Op::DeleteSecurityGroup { .. }, _)
-        | (Op::RevokeIngress { .. }, _)
-        | (Op::DeleteEndpoint { .. }, _)
-        | (Op::DeletePeering { .. }, _)
-        | (Op::DeleteRoute { .. }, _) => "delete",
-        (_, Action::Update) => "update",
-        (Op::Disassociate { .. }, _) | (Op::ModifyEndpoint { .. }, _) => "update",
-        _ => "create",
-    };
-    format!("{verb} {}", change.address)
-}
-
-/// Runs every step in order. Stops at the first failure: what depends on
-/// a failed step cannot run, and a re-run converges from where this stopped.
+/// Runs every step of `changes`, at most `opts.parallelism` at a time, each
+/// as soon as the steps it depends on are done. With parallelism 1 the
+/// steps run one by one in [`schedule`] order.
 pub async fn execute(
     cloud: &dyn Cloud,
     changes: &Changes,
     reporter: &dyn Reporter,
     opts: &ExecOptions,
 ) -> Report {
-    let plan = schedule(changes);
-    let total = plan.len();
-    let mut report = Report::default();
-    let mut exec = Executor {
+    let nodes = graph::build(changes);
+    let total = nodes.len();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); total];
+    let mut waiting: Vec<usize> = Vec::with_capacity(total);
+    for (i, n) in nodes.iter().enumerate() {
+        waiting.push(n.deps.len());
+        for &d in &n.deps {
+            dependents[d].push(i);
+        }
+    }
+    let mut ready: BTreeSet<usize> = (0..total).filter(|&i| waiting[i] == 0).collect();
+    // Why a node will not run: the label of the failed step at its root.
+    let mut blocked: Vec<Option<String>> = vec![None; total];
+    let mut started = vec![false; total];
+    let exec = Executor {
         cloud,
         opts,
-        ids: HashMap::new(),
+        ids: Mutex::new(HashMap::new()),
+        modify_locks: Mutex::new(HashMap::new()),
     };
-    for (i, (change, step)) in plan.iter().enumerate() {
-        let label = label(change, step);
-        if report.failed.is_some() {
-            report.not_attempted.push(label);
-            continue;
+    let stop = &opts.policy.stop;
+    let limit = opts.parallelism.max(1);
+    let mut report = Report::default();
+    let mut running: Vec<Running<'_>> = Vec::new();
+    let mut t0: HashMap<usize, Instant> = HashMap::new();
+    loop {
+        while !stop.is_fired() && running.len() < limit {
+            let Some(i) = ready.pop_first() else { break };
+            started[i] = true;
+            let n = &nodes[i];
+            reporter.started(i, total, &n.label);
+            t0.insert(i, Instant::now());
+            let exec = &exec;
+            running.push(Box::pin(async move {
+                let status = |m: &str| reporter.status(i, m);
+                (i, exec.run(&n.change.address, &n.step.op, &status).await)
+            }));
         }
-        reporter.started(i, total, &label);
-        let t0 = Instant::now();
-        let status = |m: &str| reporter.status(i, m);
-        match exec.run(&change.address, &step.op, &status).await {
+        if running.is_empty() {
+            break;
+        }
+        let (k, (i, result)) = std::future::poll_fn(|cx| {
+            for (k, f) in running.iter_mut().enumerate() {
+                if let Poll::Ready(out) = f.as_mut().poll(cx) {
+                    return Poll::Ready((k, out));
+                }
+            }
+            Poll::Pending
+        })
+        .await;
+        drop(running.swap_remove(k));
+        let n = &nodes[i];
+        let elapsed = t0.remove(&i).map(|t| t.elapsed()).unwrap_or_default();
+        match result {
             Ok(detail) => {
-                reporter.finished(i, &label, Ok(&detail), t0.elapsed());
-                report.done.push(label);
+                reporter.finished(i, &n.label, Ok(&detail), elapsed);
+                report.done.push(n.label.clone());
+                for &j in &dependents[i] {
+                    waiting[j] -= 1;
+                    if waiting[j] == 0 && blocked[j].is_none() {
+                        ready.insert(j);
+                    }
+                }
             }
             Err(e) => {
                 let msg = e.to_string();
-                reporter.finished(i, &label, Err(&msg), t0.elapsed());
-                report.failed = Some(Failure {
-                    address: change.address.clone(),
+                reporter.finished(i, &n.label, Err(&msg), elapsed);
+                let f = Failure {
+                    address: n.change.address.clone(),
+                    label: n.label.clone(),
                     message: msg,
-                });
+                };
+                if e.is_interrupted() {
+                    report.interrupted.push(f);
+                } else {
+                    report.failed.push(f);
+                }
+                // Everything downstream is blocked by this step.
+                let mut stack = dependents[i].clone();
+                while let Some(j) = stack.pop() {
+                    if blocked[j].is_none() {
+                        blocked[j] = Some(n.label.clone());
+                        ready.remove(&j);
+                        stack.extend(&dependents[j]);
+                    }
+                }
             }
         }
     }
-    report.created = exec.ids;
+    for (i, n) in nodes.iter().enumerate() {
+        if started[i] {
+            continue;
+        }
+        let reason = match &blocked[i] {
+            Some(root) => format!("depends on {root}, which did not finish"),
+            None => "the run was interrupted before it started".to_string(),
+        };
+        report.not_attempted.push(NotAttempted {
+            label: n.label.clone(),
+            reason,
+        });
+    }
+    drop(running);
+    report.stopped = stop.is_fired();
+    report.created = exec.ids.into_inner().unwrap_or_else(|p| p.into_inner());
     report
 }
 
@@ -162,13 +242,30 @@ pub enum StepError {
     Wait(#[from] WaitError),
     #[error("{0} has no id: it was not created")]
     Unresolved(Address),
+    #[error("interrupted before trying again after: {0}")]
+    Interrupted(CloudError),
+}
+
+impl StepError {
+    /// The thing already exists (duplicate route or rule).
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, StepError::Cloud(e) if e.is_duplicate())
+    }
+
+    /// Cut short by Ctrl-C.
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, StepError::Interrupted(_) | StepError::Wait(WaitError::Interrupted { .. }))
+    }
 }
 
 struct Executor<'a> {
     cloud: &'a dyn Cloud,
     opts: &'a ExecOptions,
     /// Ids of resources this run created, by address.
-    ids: HashMap<Address, String>,
+    ids: Mutex<HashMap<Address, String>>,
+    /// One ModifyVpcEndpoint in flight per endpoint (EC2 answers
+    /// OperationInProgress otherwise).
+    modify_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Executor<'_> {
@@ -179,6 +276,8 @@ impl Executor<'_> {
             IdRef::Id(id) => Ok((id.clone(), false)),
             IdRef::Addr(a) => self
                 .ids
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
                 .get(a)
                 .map(|id| (id.clone(), true))
                 .ok_or_else(|| StepError::Unresolved(a.clone())),
@@ -196,9 +295,40 @@ impl Executor<'_> {
         Ok((out, fresh))
     }
 
+    fn created(&self, address: &Address, id: &str) {
+        self.ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(address.clone(), id.to_string());
+    }
+
+    /// ModifyVpcEndpoint on `id`, one at a time per endpoint, with
+    /// transient conflicts retried.
+    async fn modify_endpoint(
+        &self,
+        region: &str,
+        id: &str,
+        m: &EndpointModify,
+        fresh: bool,
+    ) -> Result<(), StepError> {
+        let lock = self
+            .modify_locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(id.to_string())
+            .or_default()
+            .clone();
+        let _guard = lock.lock().await;
+        let c = self.cloud;
+        self.opts
+            .policy
+            .conflict(fresh, || c.modify_endpoint(region, id, m))
+            .await
+    }
+
     /// Runs one operation; returns a short detail for progress output.
     async fn run(
-        &mut self,
+        &self,
         address: &Address,
         op: &Op,
         status: &(dyn Fn(&str) + Sync),
@@ -207,8 +337,17 @@ impl Executor<'_> {
         let p = &self.opts.policy;
         match op {
             Op::CreateVpc { region, cidr, tags } => {
-                let id = c.create_vpc(region, *cidr, tags).await?;
-                self.ids.insert(address.clone(), id.clone());
+                let find = || async {
+                    let plan = Filter::Plan(plan_of(tags));
+                    let vpcs = c.describe_vpcs(region, &plan).await?;
+                    Ok(vpcs
+                        .into_iter()
+                        .find(|v| create::same_key(&v.tags, tags) && v.cidr == Some(*cidr) && v.state != "deleted")
+                        .map(|v| v.id))
+                };
+                let id = create::create_or_find(p, address.as_str(), false, || c.create_vpc(region, *cidr, tags), find)
+                    .await?;
+                self.created(address, &id);
                 Ok(id)
             }
             Op::DeleteVpc { region, id } => {
@@ -223,10 +362,22 @@ impl Executor<'_> {
                 tags,
             } => {
                 let (vpc, fresh) = self.resolve(vpc)?;
-                let id = p
-                    .fresh(fresh, || c.create_subnet(region, &vpc, az, *cidr, tags))
-                    .await?;
-                self.ids.insert(address.clone(), id.clone());
+                let find = || async {
+                    let subnets = c.describe_subnets(region, &Filter::Vpcs(vec![vpc.clone()])).await?;
+                    Ok(subnets
+                        .into_iter()
+                        .find(|s| create::same_key(&s.tags, tags) && s.cidr == Some(*cidr))
+                        .map(|s| s.id))
+                };
+                let id = create::create_or_find(
+                    p,
+                    address.as_str(),
+                    fresh,
+                    || c.create_subnet(region, &vpc, az, *cidr, tags),
+                    find,
+                )
+                .await?;
+                self.created(address, &id);
                 Ok(id)
             }
             Op::DeleteSubnet { region, id } => {
@@ -241,10 +392,11 @@ impl Executor<'_> {
                 tags,
             } => {
                 let (vpc, fresh) = self.resolve(vpc)?;
+                let token = create::client_token("route_table", tags, &serde_json::json!({ "vpc": vpc }), 0);
                 let id = p
-                    .fresh(fresh, || c.create_route_table(region, &vpc, tags, None))
+                    .fresh(fresh, || c.create_route_table(region, &vpc, tags, Some(&token)))
                     .await?;
-                self.ids.insert(address.clone(), id.clone());
+                self.created(address, &id);
                 let (subnets, _) = self.resolve_all(subnets)?;
                 for s in &subnets {
                     status(&format!("associating {s}"));
@@ -295,12 +447,26 @@ impl Executor<'_> {
                 tags,
             } => {
                 let (vpc, fresh) = self.resolve(vpc)?;
-                let id = p
-                    .fresh(fresh, || {
-                        c.create_security_group(region, &vpc, name, description, tags)
-                    })
-                    .await?;
-                self.ids.insert(address.clone(), id.clone());
+                let find = || async {
+                    let groups = c
+                        .describe_security_groups(region, &Filter::Vpcs(vec![vpc.clone()]))
+                        .await?;
+                    // The name is unique in a VPC: a group of that name
+                    // without the plan's tags is not ours to take.
+                    Ok(groups
+                        .into_iter()
+                        .find(|g| create::same_key(&g.tags, tags) && g.name == *name)
+                        .map(|g| g.id))
+                };
+                let id = create::create_or_find(
+                    p,
+                    address.as_str(),
+                    fresh,
+                    || c.create_security_group(region, &vpc, name, description, tags),
+                    find,
+                )
+                .await?;
+                self.created(address, &id);
                 Ok(id)
             }
             Op::DeleteSecurityGroup { region, id } => {
@@ -362,10 +528,9 @@ impl Executor<'_> {
                     tags: tags.clone(),
                     client_token: None,
                 };
-                let ep = p
-                    .fresh(f0 || f1 || f2 || f3, || c.create_endpoint(region, &spec))
-                    .await?;
-                self.ids.insert(address.clone(), ep.id.clone());
+                let fresh = f0 || f1 || f2 || f3;
+                let ep = self.create_endpoint(region, spec, fresh).await?;
+                self.created(address, &ep.id);
                 status("waiting for available");
                 retry::wait_endpoint_available(c, region, &ep.id, p, status).await?;
                 Ok(ep.id)
@@ -378,7 +543,7 @@ impl Executor<'_> {
             } => {
                 let m = self.endpoint_modify(edit)?;
                 if !m.0.is_empty() {
-                    p.conflict(m.1, || c.modify_endpoint(region, id, &m.0)).await?;
+                    self.modify_endpoint(region, id, &m.0, m.1).await?;
                     status("waiting for available");
                     retry::wait_endpoint_available(c, region, id, p, status).await?;
                     if let Some(pl) = prefix_list {
@@ -404,12 +569,27 @@ impl Executor<'_> {
             } => {
                 let (req, f1) = self.resolve(requester)?;
                 let (acc, f2) = self.resolve(accepter)?;
-                let id = p
-                    .fresh(f1 || f2, || {
-                        c.create_peering(region, &req, &acc, accepter_region, tags)
-                    })
-                    .await?;
-                self.ids.insert(address.clone(), id.clone());
+                let find = || async {
+                    let all = c.describe_peerings(region, &Filter::Plan(plan_of(tags))).await?;
+                    Ok(all
+                        .into_iter()
+                        .find(|x| {
+                            create::same_key(&x.tags, tags)
+                                && !x.is_gone()
+                                && x.requester_vpc_id.as_deref() == Some(req.as_str())
+                                && x.accepter_vpc_id.as_deref() == Some(acc.as_str())
+                        })
+                        .map(|x| x.id))
+                };
+                let id = create::create_or_find(
+                    p,
+                    address.as_str(),
+                    f1 || f2,
+                    || c.create_peering(region, &req, &acc, accepter_region, tags),
+                    find,
+                )
+                .await?;
+                self.created(address, &id);
                 accept_and_wait(c, p, region, accepter_region, &id, status).await?;
                 Ok(id)
             }
@@ -443,7 +623,7 @@ impl Executor<'_> {
                         .fresh(f1, || c.create_endpoint_route(region, &rt, dest, vpce))
                         .await
                     {
-                        Err(e) if !e.is_duplicate() => {
+                        Err(e) if !e.is_duplicate() && !e.is_interrupted() => {
                             // EC2 may refuse a hand-made route to a gateway
                             // endpoint; re-associating the table restores it.
                             tracing::debug!(error = %e, "CreateRoute to {vpce} refused; re-associating {rt} instead");
@@ -456,9 +636,8 @@ impl Executor<'_> {
                                 add_route_table_ids: vec![rt.clone()],
                                 ..Default::default()
                             };
-                            p.conflict(false, || c.modify_endpoint(region, vpce, &remove))
-                                .await?;
-                            p.conflict(false, || c.modify_endpoint(region, vpce, &add)).await
+                            self.modify_endpoint(region, vpce, &remove, false).await?;
+                            self.modify_endpoint(region, vpce, &add, false).await
                         }
                         r => r,
                     },
@@ -484,6 +663,50 @@ impl Executor<'_> {
         }
     }
 
+    /// CreateVpcEndpoint with a client token derived from the spec, then a
+    /// wait until it is available. A token EC2 answers with an endpoint that
+    /// has since been deleted (the same plan applied again after a destroy)
+    /// is replaced by a salted one.
+    async fn create_endpoint(
+        &self,
+        region: &str,
+        mut spec: EndpointCreate,
+        fresh: bool,
+    ) -> Result<crate::model::LEndpoint, StepError> {
+        let c = self.cloud;
+        let p = &self.opts.policy;
+        let fingerprint = serde_json::json!({
+            "vpc": spec.vpc_id,
+            "service": spec.service,
+            "type": format!("{:?}", spec.endpoint_type),
+            "route_tables": spec.route_table_ids,
+            "subnets": spec.subnet_ids,
+            "security_groups": spec.security_group_ids,
+            "private_dns": spec.private_dns,
+            "policy": spec.policy,
+        });
+        for salt in 0..3 {
+            spec.client_token = Some(create::client_token("endpoint", &spec.tags, &fingerprint, salt));
+            let ep = p.fresh(fresh, || c.create_endpoint(region, &spec)).await?;
+            if !ep.is_gone() {
+                return Ok(ep);
+            }
+            tracing::info!(
+                "client token of {} answered with {}, which is {}: creating with a new token",
+                spec.tags.get(crate::model::TAG_KEY).map(String::as_str).unwrap_or("endpoint"),
+                ep.id,
+                ep.state
+            );
+        }
+        Err(CloudError::new(
+            "CreateVpcEndpoint",
+            region,
+            None,
+            "every client token tried returned a deleted endpoint",
+        )
+        .into())
+    }
+
     /// Resolves an edit's references into ModifyVpcEndpoint lists; the flag
     /// says whether any reference was created by this run.
     fn endpoint_modify(&self, e: &EndpointEdit) -> Result<(EndpointModify, bool), StepError> {
@@ -504,6 +727,11 @@ impl Executor<'_> {
             f1 || f2 || f3,
         ))
     }
+}
+
+/// The plan name a create's tags carry.
+fn plan_of(tags: &Tags) -> String {
+    tags.get(TAG_PLAN).cloned().unwrap_or_default()
 }
 
 /// After route tables were added to or removed from a gateway endpoint,
@@ -560,7 +788,19 @@ async fn accept_and_wait(
     let seen = retry::wait_peering(c, accepter_region, id, PeeringStage::Acceptable, p, status).await?;
     if seen == "pending-acceptance" {
         status("accepting");
-        p.fresh(true, || c.accept_peering(accepter_region, id)).await?;
+        if let Err(e) = p.fresh(true, || c.accept_peering(accepter_region, id)).await {
+            // An accept whose answer was lost and that was sent again finds
+            // the peering already past pending-acceptance: that is success.
+            let list = c
+                .describe_peerings(accepter_region, &Filter::Ids(vec![id.to_string()]))
+                .await?;
+            let accepted = list
+                .iter()
+                .any(|x| x.id == id && matches!(x.status.as_str(), "active" | "provisioning"));
+            if !accepted {
+                return Err(e);
+            }
+        }
     }
     status("waiting for active");
     retry::wait_peering(c, region, id, PeeringStage::Active, p, status).await?;

@@ -1,13 +1,15 @@
 //! Retry and wait policies for what the SDK's own retry does not cover:
 //! NotFound right after this run created a resource (eventual consistency),
 //! transient conflicts while deleting or modifying, and waiting for a state.
-//! All use backon's exponential backoff with jitter, bounded in total time.
+//! All back off exponentially with jitter, bounded in total time, and every
+//! pause ends early when the run is interrupted ([`Stop`]).
 
 use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
-
+use super::stop::Stop;
+use super::StepError;
 use crate::cloud::{Cloud, CloudError, Filter};
 
 /// Bounds for retries and waits.
@@ -23,6 +25,12 @@ pub struct RetryPolicy {
     /// First and longest pause between attempts or polls.
     pub min_delay: Duration,
     pub max_delay: Duration,
+    /// Attempts of a create EC2 cannot make idempotent (no client token),
+    /// which s3ep retries itself instead of the SDK (looking for the
+    /// resource by its tags before sending it again).
+    pub attempts: u32,
+    /// Ends every pause early once flipped (Ctrl-C).
+    pub stop: Stop,
 }
 
 impl Default for RetryPolicy {
@@ -33,6 +41,8 @@ impl Default for RetryPolicy {
             wait_timeout: Duration::from_secs(600),
             min_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(5),
+            attempts: 8,
+            stop: Stop::default(),
         }
     }
 }
@@ -53,58 +63,104 @@ pub enum WaitError {
         state: String,
         detail: Option<String>,
     },
+    #[error("interrupted while waiting for {resource} to be {want} (last state: {last})")]
+    Interrupted {
+        resource: String,
+        want: &'static str,
+        last: String,
+    },
     #[error(transparent)]
     Cloud(#[from] CloudError),
 }
 
+/// `d` with "equal jitter": between half of it and all of it, so that
+/// callers that failed together do not come back together.
+pub fn jittered(d: Duration) -> Duration {
+    let r = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    let frac = (r % 1_000_000) as f64 / 1_000_000.0;
+    d.mul_f64(0.5 + 0.5 * frac)
+}
+
 impl RetryPolicy {
-    fn backoff(&self, total: Duration) -> ExponentialBuilder {
-        ExponentialBuilder::default()
-            .with_min_delay(self.min_delay)
-            .with_max_delay(self.max_delay)
-            .with_factor(2.0)
-            .with_jitter()
-            .without_max_times()
-            .with_total_delay(Some(total))
+    /// The pause after `attempt` failures (1-based): exponential from
+    /// `min_delay`, capped at `max_delay`, jittered.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.min_delay.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        jittered(exp.min(self.max_delay))
+    }
+
+    /// Sleeps `d` unless interrupted; `false` when interrupted.
+    pub async fn pause(&self, d: Duration) -> bool {
+        self.stop.sleep(d).await
+    }
+
+    /// Runs `f` until it succeeds, fails with an error `when` does not
+    /// accept, or `total` has passed.
+    async fn retry<T, Fut, F, W>(&self, total: Duration, what: &str, when: W, mut f: F) -> Result<T, StepError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, CloudError>>,
+        W: Fn(&CloudError) -> bool,
+    {
+        let start = tokio::time::Instant::now();
+        let mut attempt = 0;
+        loop {
+            match f().await {
+                Err(e) if when(&e) => {
+                    let waited = start.elapsed();
+                    if waited >= total {
+                        return Err(e.into());
+                    }
+                    attempt += 1;
+                    let pause = self.backoff(attempt).min(total - waited);
+                    tracing::debug!(error = %e, delay_ms = pause.as_millis() as u64, "retrying after {what}");
+                    if !self.pause(pause).await {
+                        return Err(StepError::Interrupted(e));
+                    }
+                }
+                r => return r.map_err(Into::into),
+            }
+        }
     }
 
     /// Runs `f`; when `fresh` (it refers to something this run created),
     /// NotFound is retried for `fresh_timeout`. Elsewhere NotFound stands.
-    pub async fn fresh<T, Fut, F>(&self, fresh: bool, f: F) -> Result<T, CloudError>
+    pub async fn fresh<T, Fut, F>(&self, fresh: bool, f: F) -> Result<T, StepError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, CloudError>>,
     {
-        f.retry(self.backoff(self.fresh_timeout))
-            .when(|e: &CloudError| fresh && e.is_not_found())
-            .notify(|e: &CloudError, d| tracing::debug!(error = %e, delay_ms = d.as_millis() as u64, "retrying after NotFound"))
+        self.retry(self.fresh_timeout, "NotFound", |e| fresh && e.is_not_found(), f)
             .await
     }
 
     /// Runs a modify: transient conflicts retried, and NotFound too when
     /// `fresh`.
-    pub async fn conflict<T, Fut, F>(&self, fresh: bool, f: F) -> Result<T, CloudError>
+    pub async fn conflict<T, Fut, F>(&self, fresh: bool, f: F) -> Result<T, StepError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, CloudError>>,
     {
-        f.retry(self.backoff(self.conflict_timeout))
-            .when(|e: &CloudError| e.is_retryable_conflict() || (fresh && e.is_not_found()))
-            .notify(|e: &CloudError, d| tracing::debug!(error = %e, delay_ms = d.as_millis() as u64, "retrying after conflict"))
-            .await
+        self.retry(
+            self.conflict_timeout,
+            "a conflict",
+            |e| e.is_retryable_conflict() || (fresh && e.is_not_found()),
+            f,
+        )
+        .await
     }
 
     /// Runs a delete: transient conflicts retried. A NotFound whose code
     /// starts with `gone` (`InvalidVpcID` for DeleteVpc, …) means the thing
     /// is already gone, which is what a delete wants; any other NotFound
     /// (say `InvalidRoute.NotFound` from DeleteVpcEndpoints) is a failure.
-    pub async fn delete<Fut, F>(&self, gone: &str, f: F) -> Result<(), CloudError>
+    pub async fn delete<Fut, F>(&self, gone: &str, f: F) -> Result<(), StepError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(), CloudError>>,
     {
         match self.conflict(false, f).await {
-            Err(e) if e.is_not_found() && e.code_starts_with(gone) => Ok(()),
+            Err(StepError::Cloud(e)) if e.is_not_found() && e.code_starts_with(gone) => Ok(()),
             r => r,
         }
     }
@@ -143,10 +199,16 @@ where
             "waiting for {want} (state {last}, {}s)",
             waited.as_secs()
         ));
-        let pause = delay
+        let pause = jittered(delay)
             .min(p.wait_timeout.saturating_sub(waited))
             .max(Duration::from_millis(1));
-        tokio::time::sleep(pause).await;
+        if !p.pause(pause).await {
+            return Err(WaitError::Interrupted {
+                resource: resource.to_string(),
+                want,
+                last,
+            });
+        }
         delay = (delay * 2).min(p.max_delay);
     }
 }

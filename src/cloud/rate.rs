@@ -1,0 +1,267 @@
+//! Client-side request-rate buckets, per region, shaped like EC2's own API
+//! throttling buckets so that a large run paces itself instead of being
+//! throttled into failure.
+//!
+//! EC2 documents a token bucket per account, region and action group: a
+//! bucket holds up to `burst` tokens, every call takes one, and tokens come
+//! back at `refill` per second. The defaults here are EC2's published sizes:
+//!
+//! | group                                                       | burst | refill/s |
+//! |-------------------------------------------------------------|------:|---------:|
+//! | CreateVpcEndpoint, ModifyVpcEndpoint, DeleteVpcEndpoints    |     4 |      0.3 |
+//! | other mutating calls                                        |    50 |        5 |
+//! | Describe calls                                              |   100 |       20 |
+//!
+//! A call that finds its bucket empty waits (in order of arrival) for its
+//! token rather than failing. The SDK's own retries of a call are not
+//! charged again: they are rare, and EC2's bucket is what finally counts.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// The bucket an EC2 operation draws from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Group {
+    /// CreateVpcEndpoint, ModifyVpcEndpoint, DeleteVpcEndpoints.
+    Endpoint,
+    /// Every other call that changes something.
+    Mutating,
+    /// Describe* calls.
+    Describe,
+}
+
+impl Group {
+    /// The group of an EC2 operation name.
+    pub fn of(op: &str) -> Group {
+        match op {
+            "CreateVpcEndpoint" | "ModifyVpcEndpoint" | "DeleteVpcEndpoints" => Group::Endpoint,
+            _ if op.starts_with("Describe") => Group::Describe,
+            _ => Group::Mutating,
+        }
+    }
+}
+
+/// One bucket's size and refill rate; `None` is unlimited.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate(Option<(f64, f64)>);
+
+impl Rate {
+    pub const UNLIMITED: Rate = Rate(None);
+
+    /// `burst` tokens, `refill` tokens per second (both > 0).
+    pub fn new(burst: f64, refill: f64) -> Rate {
+        Rate(Some((burst, refill)))
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            None => f.write_str("off"),
+            Some((b, r)) => write!(f, "{b}/{r}"),
+        }
+    }
+}
+
+impl FromStr for Rate {
+    type Err = String;
+
+    /// `BURST/REFILL_PER_SECOND` (e.g. `4/0.3`), or `off`.
+    fn from_str(s: &str) -> Result<Rate, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("off") {
+            return Ok(Rate::UNLIMITED);
+        }
+        let bad = || format!("`{s}` is not BURST/REFILL_PER_SECOND (e.g. 4/0.3) or `off`");
+        let (b, r) = s.split_once('/').ok_or_else(bad)?;
+        let burst: f64 = b.trim().parse().map_err(|_| bad())?;
+        let refill: f64 = r.trim().parse().map_err(|_| bad())?;
+        if !(burst >= 1.0 && burst.is_finite() && refill > 0.0 && refill.is_finite()) {
+            return Err(format!(
+                "`{s}`: the burst must be at least 1 and the refill rate above 0"
+            ));
+        }
+        Ok(Rate::new(burst, refill))
+    }
+}
+
+/// The three buckets' settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimits {
+    pub endpoint: Rate,
+    pub mutating: Rate,
+    pub describe: Rate,
+}
+
+impl Default for RateLimits {
+    /// EC2's documented bucket sizes and refill rates.
+    fn default() -> Self {
+        RateLimits {
+            endpoint: Rate::new(4.0, 0.3),
+            mutating: Rate::new(50.0, 5.0),
+            describe: Rate::new(100.0, 20.0),
+        }
+    }
+}
+
+impl RateLimits {
+    /// No client-side pacing at all.
+    pub fn unlimited() -> Self {
+        RateLimits {
+            endpoint: Rate::UNLIMITED,
+            mutating: Rate::UNLIMITED,
+            describe: Rate::UNLIMITED,
+        }
+    }
+
+    fn rate(&self, g: Group) -> Rate {
+        match g {
+            Group::Endpoint => self.endpoint,
+            Group::Mutating => self.mutating,
+            Group::Describe => self.describe,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Bucket {
+    /// May go negative: each waiting caller has reserved a future token.
+    tokens: f64,
+    last: Instant,
+}
+
+/// Token buckets per region and group, shared by every call of a run.
+#[derive(Debug)]
+pub struct RateLimiter {
+    limits: RateLimits,
+    buckets: Mutex<HashMap<(String, Group), Bucket>>,
+}
+
+impl RateLimiter {
+    pub fn new(limits: RateLimits) -> Self {
+        RateLimiter {
+            limits,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How long a call of `op` in `region` must wait for its token; the
+    /// token is reserved at once, so callers are served in arrival order.
+    pub fn reserve(&self, region: &str, op: &str) -> Duration {
+        let group = Group::of(op);
+        let Rate(Some((burst, refill))) = self.limits.rate(group) else {
+            return Duration::ZERO;
+        };
+        let now = Instant::now();
+        let mut map = match self.buckets.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        let b = map.entry((region.to_string(), group)).or_insert(Bucket {
+            tokens: burst,
+            last: now,
+        });
+        let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
+        b.tokens = (b.tokens + elapsed * refill).min(burst);
+        b.last = now;
+        b.tokens -= 1.0;
+        if b.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-b.tokens / refill)
+        }
+    }
+
+    /// Waits until a call of `op` in `region` may be sent.
+    pub async fn acquire(&self, region: &str, op: &str) {
+        let wait = self.reserve(region, op);
+        if !wait.is_zero() {
+            tracing::debug!(op, region, wait_ms = wait.as_millis() as u64, "pacing for the EC2 rate bucket");
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_fall_in_their_groups() {
+        assert_eq!(Group::of("CreateVpcEndpoint"), Group::Endpoint);
+        assert_eq!(Group::of("ModifyVpcEndpoint"), Group::Endpoint);
+        assert_eq!(Group::of("DeleteVpcEndpoints"), Group::Endpoint);
+        assert_eq!(Group::of("DescribeVpcEndpoints"), Group::Describe);
+        assert_eq!(Group::of("CreateVpc"), Group::Mutating);
+        assert_eq!(Group::of("AcceptVpcPeeringConnection"), Group::Mutating);
+    }
+
+    #[test]
+    fn rates_parse_and_reject_nonsense() {
+        assert_eq!("4/0.3".parse::<Rate>(), Ok(Rate::new(4.0, 0.3)));
+        assert_eq!(" off ".parse::<Rate>(), Ok(Rate::UNLIMITED));
+        for bad in ["4", "a/b", "0/1", "4/0", "4/-1", "inf/1", ""] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad} parsed");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_endpoint_bucket_allows_a_burst_of_four_then_one_every_3_3_seconds() {
+        let l = RateLimiter::new(RateLimits::default());
+        let start = Instant::now();
+        let mut at = Vec::new();
+        for _ in 0..6 {
+            l.acquire("us-east-1", "CreateVpcEndpoint").await;
+            at.push(start.elapsed().as_secs_f64());
+        }
+        assert_eq!(&at[..4], &[0.0; 4]);
+        assert!((at[4] - 1.0 / 0.3).abs() < 0.01, "{at:?}");
+        assert!((at[5] - 2.0 / 0.3).abs() < 0.01, "{at:?}");
+        // Other groups and other regions have their own buckets.
+        let t = Instant::now();
+        l.acquire("us-east-1", "CreateVpc").await;
+        l.acquire("eu-west-1", "CreateVpcEndpoint").await;
+        assert_eq!(t.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_callers_are_spaced_by_the_refill_rate() {
+        let l = std::sync::Arc::new(RateLimiter::new(RateLimits {
+            describe: Rate::new(2.0, 10.0),
+            ..RateLimits::default()
+        }));
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let l = l.clone();
+            tasks.push(tokio::spawn(async move {
+                l.acquire("r", "DescribeVpcs").await;
+                start.elapsed()
+            }));
+        }
+        let mut times = Vec::new();
+        for t in tasks {
+            times.push(t.await.unwrap().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        let want = [0.0, 0.0, 0.1, 0.2, 0.3, 0.4];
+        for (t, w) in times.iter().zip(want) {
+            assert!((t - w).abs() < 0.005, "{times:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unlimited_never_waits() {
+        let l = RateLimiter::new(RateLimits::unlimited());
+        let t = Instant::now();
+        for _ in 0..1000 {
+            l.acquire("r", "CreateVpcEndpoint").await;
+        }
+        assert_eq!(t.elapsed(), Duration::ZERO);
+    }
+}

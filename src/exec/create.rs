@@ -1,0 +1,145 @@
+//! Creates that never leave a second resource behind.
+//!
+//! * CreateVpcEndpoint and CreateRouteTable take a client token. s3ep
+//!   derives it from the plan name, the address and the resolved spec, so
+//!   any retry or re-run of the same create gets the same resource back from
+//!   EC2 (the SDK's own retry may re-send these safely).
+//! * CreateVpc, CreateSubnet, CreateSecurityGroup and
+//!   CreateVpcPeeringConnection take no token. They are tagged at creation
+//!   (`s3ep:plan`, `s3ep:key`); the SDK sends them once, and when an attempt
+//!   failed in a way that may have taken effect (no answer, a 5xx), s3ep
+//!   looks for the resource by its tags before it sends the create again.
+
+use std::future::Future;
+
+use sha2::{Digest, Sha256};
+
+use super::retry::RetryPolicy;
+use super::StepError;
+use crate::cloud::CloudError;
+use crate::model::{Tags, TAG_KEY, TAG_PLAN};
+
+/// A ClientToken (64 hex characters, EC2's maximum length) for a create of
+/// `kind` with `tags` (which carry the plan name and the address) and the
+/// resolved `spec`. `salt` > 0 asks for a new token when EC2 answered an
+/// earlier one with a resource that has since been deleted.
+pub fn client_token(kind: &str, tags: &Tags, spec: &serde_json::Value, salt: u32) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        "s3ep-client-token-v1",
+        kind,
+        tags.get(TAG_PLAN).map(String::as_str).unwrap_or(""),
+        tags.get(TAG_KEY).map(String::as_str).unwrap_or(""),
+        &spec.to_string(),
+        &salt.to_string(),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `tags` mark a resource as the one at this create's address.
+pub fn same_key(found: &Tags, wanted: &Tags) -> bool {
+    let get = |t: &Tags, k: &str| t.get(k).cloned();
+    get(wanted, TAG_KEY).is_some()
+        && get(found, TAG_KEY) == get(wanted, TAG_KEY)
+        && get(found, TAG_PLAN) == get(wanted, TAG_PLAN)
+}
+
+/// Runs a create that has no client token.
+///
+/// * Throttling, 5xx and lost answers are retried here (`attempts` in all)
+///   with jittered backoff; the SDK does not retry these calls.
+/// * After an attempt that may have taken effect, `find` looks for the
+///   resource by its tags first; if it is there, that id is the result.
+/// * NotFound on a resource this run just created (`fresh`) is retried for
+///   `fresh_timeout` (eventual consistency).
+pub async fn create_or_find<Fut, F, LFut, L>(
+    p: &RetryPolicy,
+    what: &str,
+    fresh: bool,
+    mut create: F,
+    mut find: L,
+) -> Result<String, StepError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<String, CloudError>>,
+    L: FnMut() -> LFut,
+    LFut: Future<Output = Result<Option<String>, CloudError>>,
+{
+    let start = tokio::time::Instant::now();
+    let mut attempts = 0u32;
+    let mut pauses = 0u32;
+    let mut maybe_sent = false;
+    loop {
+        attempts += 1;
+        let err = match create().await {
+            Ok(id) => return Ok(id),
+            Err(e) => e,
+        };
+        maybe_sent |= err.may_have_taken_effect();
+        let again = (err.is_transient() && attempts < p.attempts.max(1))
+            || (fresh && err.is_not_found() && start.elapsed() < p.fresh_timeout);
+        if !again {
+            // An earlier attempt may have worked even though this one
+            // failed (say `InvalidGroup.Duplicate` after a lost answer).
+            if maybe_sent {
+                if let Some(id) = find().await? {
+                    tracing::info!("{what}: {id} was created by an earlier attempt whose answer was lost");
+                    return Ok(id);
+                }
+            }
+            return Err(err.into());
+        }
+        pauses += 1;
+        let pause = p.backoff(pauses);
+        tracing::debug!(error = %err, delay_ms = pause.as_millis() as u64, "{what}: sending the create again");
+        if !p.pause(pause).await {
+            return Err(StepError::Interrupted(err));
+        }
+        if maybe_sent {
+            if let Some(id) = find().await? {
+                tracing::info!("{what}: {id} was created by an earlier attempt whose answer was lost");
+                return Ok(id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(plan: &str, key: &str) -> Tags {
+        [(TAG_PLAN, plan), (TAG_KEY, key)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn tokens_are_stable_and_differ_by_plan_address_spec_and_salt() {
+        let spec = serde_json::json!({"vpc": "vpc-1"});
+        let t = client_token("endpoint", &tags("p", "endpoint.a"), &spec, 0);
+        assert_eq!(t.len(), 64);
+        assert_eq!(t, client_token("endpoint", &tags("p", "endpoint.a"), &spec, 0));
+        for other in [
+            client_token("endpoint", &tags("q", "endpoint.a"), &spec, 0),
+            client_token("endpoint", &tags("p", "endpoint.b"), &spec, 0),
+            client_token("endpoint", &tags("p", "endpoint.a"), &serde_json::json!({"vpc": "vpc-2"}), 0),
+            client_token("endpoint", &tags("p", "endpoint.a"), &spec, 1),
+            client_token("route_table", &tags("p", "endpoint.a"), &spec, 0),
+        ] {
+            assert_ne!(t, other);
+        }
+    }
+
+    #[test]
+    fn same_key_needs_plan_and_key() {
+        assert!(same_key(&tags("p", "vpc.a"), &tags("p", "vpc.a")));
+        assert!(!same_key(&tags("q", "vpc.a"), &tags("p", "vpc.a")));
+        assert!(!same_key(&tags("p", "vpc.b"), &tags("p", "vpc.a")));
+        assert!(!same_key(&Tags::new(), &Tags::new()));
+    }
+}
