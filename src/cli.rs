@@ -47,13 +47,31 @@ pub struct Global {
     pub parallelism: u64,
     /// Client-side rate bucket per region for CreateVpcEndpoint,
     /// ModifyVpcEndpoint and DeleteVpcEndpoints: BURST/REFILL_PER_SECOND, or off.
-    #[arg(long, global = true, value_name = "B/R", env = "S3EP_RATE_ENDPOINT", default_value = "4/0.3")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "B/R",
+        env = "S3EP_RATE_ENDPOINT",
+        default_value = "4/0.3"
+    )]
     pub rate_endpoint: Rate,
     /// Client-side rate bucket per region for the other mutating calls.
-    #[arg(long, global = true, value_name = "B/R", env = "S3EP_RATE_MUTATING", default_value = "50/5")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "B/R",
+        env = "S3EP_RATE_MUTATING",
+        default_value = "50/5"
+    )]
     pub rate_mutating: Rate,
     /// Client-side rate bucket per region for Describe calls.
-    #[arg(long, global = true, value_name = "B/R", env = "S3EP_RATE_DESCRIBE", default_value = "100/20")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "B/R",
+        env = "S3EP_RATE_DESCRIBE",
+        default_value = "100/20"
+    )]
     pub rate_describe: Rate,
 }
 

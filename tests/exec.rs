@@ -239,7 +239,11 @@ async fn wait_timeout_names_the_resource_and_its_last_state() {
     for f in &report.failed {
         assert!(f.address.as_str().starts_with("endpoint."), "{:?}", f.address);
         assert!(f.message.contains("vpce-"), "names the endpoint: {}", f.message);
-        assert!(f.message.contains("pending"), "gives the last state: {}", f.message);
+        assert!(
+            f.message.contains("pending"),
+            "gives the last state: {}",
+            f.message
+        );
         assert!(f.message.contains("available"), "{}", f.message);
     }
 }
@@ -320,4 +324,276 @@ async fn a_not_found_about_something_else_fails_the_delete() {
     let f = one_failure(&report, "fails");
     assert!(f.message.contains("InvalidRoute.NotFound"), "{}", f.message);
     assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+}
+
+/// Every resource of the lab exactly once.
+fn assert_one_of_each(cloud: &MemoryCloud) {
+    for (kind, region, n) in [
+        ("vpc", "ap-northeast-2", 1),
+        ("vpc", "us-east-1", 1),
+        ("subnet", "ap-northeast-2", 1),
+        ("subnet", "us-east-1", 2),
+        ("route_table", "ap-northeast-2", 1),
+        ("route_table", "us-east-1", 1),
+        ("security_group", "us-east-1", 1),
+        ("endpoint", "ap-northeast-2", 1),
+        ("endpoint", "us-east-1", 1),
+        ("peering", "ap-northeast-2", 1),
+    ] {
+        assert_eq!(cloud.count(kind, region), n, "{kind} in {region}");
+    }
+}
+
+fn with_parallelism(n: usize) -> ExecOptions {
+    ExecOptions {
+        parallelism: n,
+        ..ExecOptions::default()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn parallelism_bounds_the_calls_in_flight_and_regions_run_side_by_side() {
+    let d = lab();
+    let mut took = Vec::new();
+    for n in [1, 2, 16] {
+        let cloud = MemoryCloud::new();
+        cloud.set_latency(Duration::from_millis(100));
+        let c = plan(&cloud, &d, Mode::Apply).await;
+        let t = tokio::time::Instant::now();
+        let report = execute(&cloud, &c, &Silent, &with_parallelism(n)).await;
+        assert!(report.ok(), "{:?}", report.failed);
+        took.push(t.elapsed());
+        let most = cloud.max_in_flight();
+        assert!(most <= n, "parallelism {n}: {most} calls in flight");
+        if n > 1 {
+            assert!(most >= 2, "parallelism {n}: never more than one call in flight");
+        }
+        assert!(plan(&cloud, &d, Mode::Apply).await.is_empty());
+        assert_one_of_each(&cloud);
+    }
+    assert!(took[2] < took[0], "parallel is faster: {took:?}");
+    // The two regions' VPCs are created at the same time.
+    let cloud = MemoryCloud::new();
+    cloud.set_latency(Duration::from_millis(100));
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    cloud.reset_calls();
+    let opts = with_parallelism(16);
+    let exec = execute(&cloud, &c, &Silent, &opts);
+    let probe = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        cloud.max_in_flight()
+    };
+    let (report, at_start) = tokio::join!(exec, probe);
+    assert!(report.ok());
+    assert!(at_start >= 2, "both VPCs in flight at once: {at_start}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn dependency_order_holds_when_steps_overlap() {
+    let cloud = MemoryCloud::new();
+    cloud.set_latency(Duration::from_millis(100));
+    cloud.set_endpoint_pending_polls(2);
+    cloud.set_peering_active_polls(2);
+    let d = lab();
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    cloud.reset_calls();
+    assert!(execute(&cloud, &c, &Silent, &with_parallelism(16)).await.ok());
+    let calls = cloud.calls();
+    assert_order(
+        &calls,
+        &[
+            "CreateVpc",
+            "CreateSubnet",
+            "CreateRouteTable",
+            "CreateSecurityGroup",
+            "AuthorizeSecurityGroupIngress",
+            "CreateVpcEndpoint",
+            "CreateVpcPeeringConnection",
+            "CreateRoute",
+        ],
+    );
+    // Routes through the peering come after it is active, in both regions.
+    assert!(first(&calls, "CreateRoute") > last(&calls, "AcceptVpcPeeringConnection"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_in_one_region_does_not_stop_the_other() {
+    let cloud = MemoryCloud::new();
+    let d = lab();
+    // Seoul's only subnet fails: its table, gateway endpoint, the peering
+    // and every route depend on it; Virginia's side is independent.
+    cloud.fail_next("CreateSubnet", "InvalidParameterValue", 1);
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    let report = execute(&cloud, &c, &Silent, &with_parallelism(1)).await;
+    let f = one_failure(&report, "subnet fails");
+    assert_eq!(f.address.as_str(), "subnet.seoul.app-a");
+    for n in &report.not_attempted {
+        assert_eq!(
+            n.reason, "depends on create subnet.seoul.app-a, which did not finish",
+            "{n:?}"
+        );
+    }
+    let skipped: Vec<&str> = report.not_attempted.iter().map(|n| n.label.as_str()).collect();
+    assert!(
+        skipped.contains(&"create route_table.seoul.private"),
+        "{skipped:?}"
+    );
+    assert!(skipped.contains(&"create endpoint.seoul-s3"), "{skipped:?}");
+    assert!(skipped.contains(&"create peering.seoul-virginia"), "{skipped:?}");
+    // Each skipped step is listed once.
+    let mut unique = skipped.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), skipped.len());
+    // Virginia's endpoint went ahead.
+    assert_eq!(cloud.count("endpoint", "us-east-1"), 1);
+    assert_eq!(cloud.count("endpoint", "ap-northeast-2"), 0);
+    assert!(report.done.iter().any(|l| l == "create endpoint.virginia-s3"));
+    // And a re-run converges.
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+    assert!(plan(&cloud, &d, Mode::Apply).await.is_empty());
+    assert_one_of_each(&cloud);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_answer_to_a_tokenless_create_is_found_by_its_tags_not_sent_again() {
+    for op in [
+        "CreateVpc",
+        "CreateSubnet",
+        "CreateSecurityGroup",
+        "CreateVpcPeeringConnection",
+    ] {
+        let cloud = MemoryCloud::new();
+        let d = lab();
+        cloud.lose_response_next(op);
+        let report = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
+        assert!(report.ok(), "{op}: {:?}", report.failed);
+        assert_one_of_each(&cloud);
+        assert!(plan(&cloud, &d, Mode::Apply).await.is_empty(), "{op}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_answer_to_a_create_with_a_client_token_returns_the_same_resource() {
+    for op in ["CreateVpcEndpoint", "CreateRouteTable"] {
+        let cloud = MemoryCloud::new();
+        let d = lab();
+        // The first apply fails at that create (its answer is lost and the
+        // in-memory cloud has no SDK retry); the re-run sends the same
+        // token and gets the same resource back.
+        cloud.lose_response_next(op);
+        let first = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
+        assert_eq!(first.failed.len(), 1, "{op}: {:?}", first.failed);
+        let report = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
+        assert!(report.ok(), "{op}: {:?}", report.failed);
+        assert!(plan(&cloud, &d, Mode::Apply).await.is_empty(), "{op}");
+        assert_one_of_each(&cloud);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_of_a_tokenless_create_is_retried_with_backoff() {
+    let cloud = MemoryCloud::new();
+    let d = lab();
+    cloud.fail_next("CreateVpc", "RequestLimitExceeded", 3);
+    let start = tokio::time::Instant::now();
+    let report = run(&cloud, &d, Mode::Apply, &with_parallelism(1)).await;
+    assert!(report.ok(), "{:?}", report.failed);
+    assert_eq!(cloud.call_count("CreateVpc"), 5, "3 refused + 2 VPCs");
+    // Jittered exponential pauses: 0.25–0.5 s, 0.5–1 s, 1–2 s.
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1750) && waited <= Duration::from_millis(3600),
+        "{waited:?}"
+    );
+    // Throttling means nothing was created: no look-up by tags.
+    assert_one_of_each(&cloud);
+
+    // It gives up after the configured attempts, with EC2's code.
+    let cloud = MemoryCloud::new();
+    cloud.fail_next("CreateVpc", "RequestLimitExceeded", 100);
+    let opts = ExecOptions {
+        policy: RetryPolicy {
+            attempts: 4,
+            ..RetryPolicy::default()
+        },
+        parallelism: 1,
+    };
+    let report = run(&cloud, &d, Mode::Apply, &opts).await;
+    assert!(!report.failed.is_empty());
+    assert!(
+        report.failed[0].message.contains("RequestLimitExceeded"),
+        "{:?}",
+        report.failed
+    );
+    assert_eq!(
+        cloud.call_count("CreateVpc"),
+        4 * 2,
+        "4 attempts for each of 2 VPCs"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn apply_after_destroy_gets_a_new_endpoint_though_the_client_token_repeats() {
+    // An adopted VPC and table: the second apply's endpoint spec, and so its
+    // client token, is the same as the first's.
+    let cloud = MemoryCloud::new();
+    let oob = cloud.oob();
+    let vpc = oob.oob_create_vpc("us-east-1", "10.0.0.0/16".parse().unwrap(), &Default::default());
+    let rtb = oob
+        .oob_create_route_table("us-east-1", &vpc, &Default::default())
+        .unwrap();
+    let y = format!(
+        "version: 1\nname: again\nvpcs:\n  v: {{ region: us-east-1, id: {vpc}, route_tables: {{ t: {{ id: {rtb} }} }} }}\n\
+         endpoints:\n  gw: {{ vpc: v, type: gateway, route_tables: [t] }}\n"
+    );
+    let d = s3ep::plan::load_str(&y, "again.yaml", Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+    assert!(run(&cloud, &d, Mode::Destroy, &ExecOptions::default()).await.ok());
+    assert_eq!(cloud.count("endpoint", "us-east-1"), 0);
+    cloud.reset_calls();
+    let report = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
+    assert!(report.ok(), "{:?}", report.failed);
+    // The repeated token answered with the deleted endpoint; a salted one
+    // created the new endpoint.
+    assert_eq!(cloud.call_count("CreateVpcEndpoint"), 2);
+    assert_eq!(cloud.count("endpoint", "us-east-1"), 1);
+    assert!(plan(&cloud, &d, Mode::Apply).await.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn ctrl_c_starts_nothing_new_cuts_waits_short_and_reports() {
+    let cloud = MemoryCloud::new();
+    cloud.set_latency(Duration::from_millis(100));
+    cloud.set_endpoint_pending_polls(1_000_000);
+    let d = lab();
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    let opts = ExecOptions::default();
+    let stop = opts.policy.stop.clone();
+    let start = tokio::time::Instant::now();
+    let exec = execute(&cloud, &c, &Silent, &opts);
+    let interrupt = async {
+        // Both endpoints are waiting for `available` by then.
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        stop.fire();
+    };
+    let (report, ()) = tokio::join!(exec, interrupt);
+    assert!(report.stopped);
+    assert!(!report.ok());
+    assert!(start.elapsed() < Duration::from_secs(22), "{:?}", start.elapsed());
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(report.interrupted.len(), 2, "{:?}", report.interrupted);
+    for f in &report.interrupted {
+        assert!(f.message.contains("interrupted while waiting"), "{}", f.message);
+    }
+    assert!(report
+        .not_attempted
+        .iter()
+        .any(|n| n.label == "create peering.seoul-virginia"));
+    assert!(cloud.call_count("CreateVpcPeeringConnection") == 0);
+    // A re-run converges from there.
+    cloud.set_endpoint_pending_polls(0);
+    cloud.set_latency(Duration::ZERO);
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+    assert!(plan(&cloud, &d, Mode::Apply).await.is_empty());
+    assert_one_of_each(&cloud);
 }

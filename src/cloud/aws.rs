@@ -7,7 +7,14 @@
 //! * Retries of throttling and 5xx errors are left to the SDK's standard
 //!   retry mode ([`AwsSettings::max_attempts`]); this module adds no retry
 //!   layer of its own, except a short wait for a VPC that was just created
-//!   (`ModifyVpcAttribute` answering `InvalidVpcID.NotFound`).
+//!   (`ModifyVpcAttribute` answering `InvalidVpcID.NotFound`). The creates
+//!   EC2 cannot make idempotent (CreateVpc, CreateSubnet,
+//!   CreateSecurityGroup, CreateVpcPeeringConnection: no client token) are
+//!   sent once: the executor retries them after looking for the resource by
+//!   its tags (`exec::create`).
+//! * Every call first takes a token from its region's rate bucket
+//!   ([`RateLimits`]: endpoint, mutating, describe), so a large run paces
+//!   itself instead of being throttled.
 //! * Every API call (every page of a paginated read) is logged with
 //!   `tracing::debug!` as `ec2 call` with its operation, region and duration.
 //! * Errors keep the AWS error code; a response lacking a field s3ep needs is
@@ -885,18 +892,19 @@ impl Cloud for AwsCloud {
     async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
         const OP: &str = "CreateVpc";
         let client = self.client(region);
-        let out = self.call(
-            OP,
-            region,
-            client
-                .create_vpc()
-                .cidr_block(cidr.to_string())
-                .set_tag_specifications(tag_specs(ec2::ResourceType::Vpc, tags))
-                .customize()
-                .config_override(send_once())
-                .send(),
-        )
-        .await?;
+        let out = self
+            .call(
+                OP,
+                region,
+                client
+                    .create_vpc()
+                    .cidr_block(cidr.to_string())
+                    .set_tag_specifications(tag_specs(ec2::ResourceType::Vpc, tags))
+                    .customize()
+                    .config_override(send_once())
+                    .send(),
+            )
+            .await?;
         let vpc_id = out
             .vpc()
             .and_then(|v| v.vpc_id())
@@ -910,16 +918,17 @@ impl Cloud for AwsCloud {
         let mut tries = 0;
         loop {
             tries += 1;
-            let res = self.call(
-                MODIFY,
-                region,
-                client
-                    .modify_vpc_attribute()
-                    .vpc_id(&vpc_id)
-                    .enable_dns_hostnames(ec2::AttributeBooleanValue::builder().value(true).build())
-                    .send(),
-            )
-            .await;
+            let res = self
+                .call(
+                    MODIFY,
+                    region,
+                    client
+                        .modify_vpc_attribute()
+                        .vpc_id(&vpc_id)
+                        .enable_dns_hostnames(ec2::AttributeBooleanValue::builder().value(true).build())
+                        .send(),
+                )
+                .await;
             match res {
                 Ok(_) => return Ok(vpc_id),
                 Err(e) if e.is_not_found() && tries < 6 => {
@@ -956,20 +965,21 @@ impl Cloud for AwsCloud {
         tags: &Tags,
     ) -> CloudResult<String> {
         const OP: &str = "CreateSubnet";
-        let out = self.call(
-            OP,
-            region,
-            self.client(region)
-                .create_subnet()
-                .vpc_id(vpc_id)
-                .availability_zone(az)
-                .cidr_block(cidr.to_string())
-                .set_tag_specifications(tag_specs(ec2::ResourceType::Subnet, tags))
-                .customize()
-                .config_override(send_once())
-                .send(),
-        )
-        .await?;
+        let out = self
+            .call(
+                OP,
+                region,
+                self.client(region)
+                    .create_subnet()
+                    .vpc_id(vpc_id)
+                    .availability_zone(az)
+                    .cidr_block(cidr.to_string())
+                    .set_tag_specifications(tag_specs(ec2::ResourceType::Subnet, tags))
+                    .customize()
+                    .config_override(send_once())
+                    .send(),
+            )
+            .await?;
         Ok(out
             .subnet()
             .and_then(|s| s.subnet_id())
@@ -995,17 +1005,18 @@ impl Cloud for AwsCloud {
         client_token: Option<&str>,
     ) -> CloudResult<String> {
         const OP: &str = "CreateRouteTable";
-        let out = self.call(
-            OP,
-            region,
-            self.client(region)
-                .create_route_table()
-                .vpc_id(vpc_id)
-                .set_client_token(client_token.map(str::to_string))
-                .set_tag_specifications(tag_specs(ec2::ResourceType::RouteTable, tags))
-                .send(),
-        )
-        .await?;
+        let out = self
+            .call(
+                OP,
+                region,
+                self.client(region)
+                    .create_route_table()
+                    .vpc_id(vpc_id)
+                    .set_client_token(client_token.map(str::to_string))
+                    .set_tag_specifications(tag_specs(ec2::ResourceType::RouteTable, tags))
+                    .send(),
+            )
+            .await?;
         Ok(out
             .route_table()
             .and_then(|t| t.route_table_id())
@@ -1033,16 +1044,17 @@ impl Cloud for AwsCloud {
         subnet_id: &str,
     ) -> CloudResult<String> {
         const OP: &str = "AssociateRouteTable";
-        let out = self.call(
-            OP,
-            region,
-            self.client(region)
-                .associate_route_table()
-                .route_table_id(rtb_id)
-                .subnet_id(subnet_id)
-                .send(),
-        )
-        .await?;
+        let out = self
+            .call(
+                OP,
+                region,
+                self.client(region)
+                    .associate_route_table()
+                    .route_table_id(rtb_id)
+                    .subnet_id(subnet_id)
+                    .send(),
+            )
+            .await?;
         Ok(out
             .association_id()
             .ok_or_else(|| CloudError::missing(OP, region, "AssociationId"))?
@@ -1140,20 +1152,21 @@ impl Cloud for AwsCloud {
         tags: &Tags,
     ) -> CloudResult<String> {
         const OP: &str = "CreateSecurityGroup";
-        let out = self.call(
-            OP,
-            region,
-            self.client(region)
-                .create_security_group()
-                .vpc_id(vpc_id)
-                .group_name(name)
-                .description(description)
-                .set_tag_specifications(tag_specs(ec2::ResourceType::SecurityGroup, tags))
-                .customize()
-                .config_override(send_once())
-                .send(),
-        )
-        .await?;
+        let out = self
+            .call(
+                OP,
+                region,
+                self.client(region)
+                    .create_security_group()
+                    .vpc_id(vpc_id)
+                    .group_name(name)
+                    .description(description)
+                    .set_tag_specifications(tag_specs(ec2::ResourceType::SecurityGroup, tags))
+                    .customize()
+                    .config_override(send_once())
+                    .send(),
+            )
+            .await?;
         Ok(out
             .group_id()
             .ok_or_else(|| CloudError::missing(OP, region, "GroupId"))?
@@ -1162,12 +1175,13 @@ impl Cloud for AwsCloud {
 
     async fn delete_security_group(&self, region: &str, sg_id: &str) -> CloudResult<()> {
         const OP: &str = "DeleteSecurityGroup";
-        let out = self.call(
-            OP,
-            region,
-            self.client(region).delete_security_group().group_id(sg_id).send(),
-        )
-        .await?;
+        let out = self
+            .call(
+                OP,
+                region,
+                self.client(region).delete_security_group().group_id(sg_id).send(),
+            )
+            .await?;
         check_return(OP, region, out.r#return())
     }
 
@@ -1179,32 +1193,34 @@ impl Cloud for AwsCloud {
         tags: &Tags,
     ) -> CloudResult<()> {
         const OP: &str = "AuthorizeSecurityGroupIngress";
-        let out = self.call(
-            OP,
-            region,
-            self.client(region)
-                .authorize_security_group_ingress()
-                .group_id(sg_id)
-                .ip_permissions(https_permission(peer))
-                .set_tag_specifications(tag_specs(ec2::ResourceType::SecurityGroupRule, tags))
-                .send(),
-        )
-        .await?;
+        let out = self
+            .call(
+                OP,
+                region,
+                self.client(region)
+                    .authorize_security_group_ingress()
+                    .group_id(sg_id)
+                    .ip_permissions(https_permission(peer))
+                    .set_tag_specifications(tag_specs(ec2::ResourceType::SecurityGroupRule, tags))
+                    .send(),
+            )
+            .await?;
         check_return(OP, region, out.r#return())
     }
 
     async fn revoke_https_ingress(&self, region: &str, sg_id: &str, peer: &RulePeer) -> CloudResult<()> {
         const OP: &str = "RevokeSecurityGroupIngress";
-        let out = self.call(
-            OP,
-            region,
-            self.client(region)
-                .revoke_security_group_ingress()
-                .group_id(sg_id)
-                .ip_permissions(https_permission(peer))
-                .send(),
-        )
-        .await?;
+        let out = self
+            .call(
+                OP,
+                region,
+                self.client(region)
+                    .revoke_security_group_ingress()
+                    .group_id(sg_id)
+                    .ip_permissions(https_permission(peer))
+                    .send(),
+            )
+            .await?;
         // EC2 reports a rule it doesn't know in UnknownIpPermissions rather
         // than as an error; report it as the NotFound it is.
         if !out.unknown_ip_permissions().is_empty() {
@@ -1239,32 +1255,33 @@ impl Cloud for AwsCloud {
                 Some(b.build())
             }
         };
-        let out = self.call(
-            OP,
-            region,
-            self.client(region)
-                .create_vpc_endpoint()
-                .vpc_endpoint_type(endpoint_type_to_ec2(spec.endpoint_type))
-                .vpc_id(&spec.vpc_id)
-                .service_name(&spec.service)
-                .set_service_region(match spec.endpoint_type {
-                    // Native cross-region PrivateLink: a service of another region.
-                    EndpointType::Interface => crate::model::service_region(&spec.service)
-                        .filter(|r| *r != region)
-                        .map(str::to_string),
-                    EndpointType::Gateway => None,
-                })
-                .set_route_table_ids(non_empty(&spec.route_table_ids))
-                .set_subnet_ids(non_empty(&spec.subnet_ids))
-                .set_security_group_ids(non_empty(&spec.security_group_ids))
-                .set_policy_document(policy)
-                .set_private_dns_enabled(spec.private_dns)
-                .set_dns_options(dns_options)
-                .set_client_token(spec.client_token.clone())
-                .set_tag_specifications(tag_specs(ec2::ResourceType::VpcEndpoint, &spec.tags))
-                .send(),
-        )
-        .await?;
+        let out = self
+            .call(
+                OP,
+                region,
+                self.client(region)
+                    .create_vpc_endpoint()
+                    .vpc_endpoint_type(endpoint_type_to_ec2(spec.endpoint_type))
+                    .vpc_id(&spec.vpc_id)
+                    .service_name(&spec.service)
+                    .set_service_region(match spec.endpoint_type {
+                        // Native cross-region PrivateLink: a service of another region.
+                        EndpointType::Interface => crate::model::service_region(&spec.service)
+                            .filter(|r| *r != region)
+                            .map(str::to_string),
+                        EndpointType::Gateway => None,
+                    })
+                    .set_route_table_ids(non_empty(&spec.route_table_ids))
+                    .set_subnet_ids(non_empty(&spec.subnet_ids))
+                    .set_security_group_ids(non_empty(&spec.security_group_ids))
+                    .set_policy_document(policy)
+                    .set_private_dns_enabled(spec.private_dns)
+                    .set_dns_options(dns_options)
+                    .set_client_token(spec.client_token.clone())
+                    .set_tag_specifications(tag_specs(ec2::ResourceType::VpcEndpoint, &spec.tags))
+                    .send(),
+            )
+            .await?;
         let e = out
             .vpc_endpoint()
             .ok_or_else(|| CloudError::missing(OP, region, "VpcEndpoint"))?;
@@ -1328,15 +1345,16 @@ impl Cloud for AwsCloud {
 
     async fn delete_endpoint(&self, region: &str, endpoint_id: &str) -> CloudResult<()> {
         const OP: &str = "DeleteVpcEndpoints";
-        let out = self.call(
-            OP,
-            region,
-            self.client(region)
-                .delete_vpc_endpoints()
-                .vpc_endpoint_ids(endpoint_id)
-                .send(),
-        )
-        .await?;
+        let out = self
+            .call(
+                OP,
+                region,
+                self.client(region)
+                    .delete_vpc_endpoints()
+                    .vpc_endpoint_ids(endpoint_id)
+                    .send(),
+            )
+            .await?;
         if let Some(item) = out.unsuccessful().first() {
             let err = item.error();
             return Err(CloudError::new(
@@ -1360,20 +1378,21 @@ impl Cloud for AwsCloud {
         tags: &Tags,
     ) -> CloudResult<String> {
         const OP: &str = "CreateVpcPeeringConnection";
-        let out = self.call(
-            OP,
-            region,
-            self.client(region)
-                .create_vpc_peering_connection()
-                .vpc_id(vpc_id)
-                .peer_vpc_id(peer_vpc_id)
-                .peer_region(peer_region)
-                .set_tag_specifications(tag_specs(ec2::ResourceType::VpcPeeringConnection, tags))
-                .customize()
-                .config_override(send_once())
-                .send(),
-        )
-        .await?;
+        let out = self
+            .call(
+                OP,
+                region,
+                self.client(region)
+                    .create_vpc_peering_connection()
+                    .vpc_id(vpc_id)
+                    .peer_vpc_id(peer_vpc_id)
+                    .peer_region(peer_region)
+                    .set_tag_specifications(tag_specs(ec2::ResourceType::VpcPeeringConnection, tags))
+                    .customize()
+                    .config_override(send_once())
+                    .send(),
+            )
+            .await?;
         Ok(out
             .vpc_peering_connection()
             .and_then(|p| p.vpc_peering_connection_id())
@@ -1396,15 +1415,16 @@ impl Cloud for AwsCloud {
 
     async fn delete_peering(&self, region: &str, peering_id: &str) -> CloudResult<()> {
         const OP: &str = "DeleteVpcPeeringConnection";
-        let out = self.call(
-            OP,
-            region,
-            self.client(region)
-                .delete_vpc_peering_connection()
-                .vpc_peering_connection_id(peering_id)
-                .send(),
-        )
-        .await?;
+        let out = self
+            .call(
+                OP,
+                region,
+                self.client(region)
+                    .delete_vpc_peering_connection()
+                    .vpc_peering_connection_id(peering_id)
+                    .send(),
+            )
+            .await?;
         check_return(OP, region, out.r#return())
     }
 }

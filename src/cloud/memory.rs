@@ -391,17 +391,20 @@ impl MemoryCloud {
 #[async_trait]
 impl Cloud for MemoryCloud {
     async fn describe_vpcs(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LVpc>> {
-        self.call("DescribeVpcs", region, |s, cx| s.describe_vpcs(cx, filter)).await
+        self.call("DescribeVpcs", region, |s, cx| s.describe_vpcs(cx, filter))
+            .await
     }
 
     async fn describe_subnets(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LSubnet>> {
-        self.call("DescribeSubnets", region, |s, cx| s.describe_subnets(cx, filter)).await
+        self.call("DescribeSubnets", region, |s, cx| s.describe_subnets(cx, filter))
+            .await
     }
 
     async fn describe_route_tables(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LRouteTable>> {
         self.call("DescribeRouteTables", region, |s, cx| {
             s.describe_route_tables(cx, filter)
-        }).await
+        })
+        .await
     }
 
     async fn describe_security_groups(
@@ -411,33 +414,39 @@ impl Cloud for MemoryCloud {
     ) -> CloudResult<Vec<LSecurityGroup>> {
         self.call("DescribeSecurityGroups", region, |s, cx| {
             s.describe_groups(cx, filter)
-        }).await
+        })
+        .await
     }
 
     async fn describe_endpoints(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LEndpoint>> {
         self.call("DescribeVpcEndpoints", region, |s, cx| {
             s.describe_endpoints(cx, filter)
-        }).await
+        })
+        .await
     }
 
     async fn describe_peerings(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LPeering>> {
         self.call("DescribeVpcPeeringConnections", region, |s, cx| {
             s.describe_peerings(cx, filter)
-        }).await
+        })
+        .await
     }
 
     async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>> {
         self.call("DescribeManagedPrefixLists", region, |_, _| {
             Ok(Some(s3_prefix_list_id(region)))
-        }).await
+        })
+        .await
     }
 
     async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
-        self.call("CreateVpc", region, |s, cx| s.create_vpc(cx, cidr, tags)).await
+        self.call("CreateVpc", region, |s, cx| s.create_vpc(cx, cidr, tags))
+            .await
     }
 
     async fn delete_vpc(&self, region: &str, vpc_id: &str) -> CloudResult<()> {
-        self.call("DeleteVpc", region, |s, cx| s.delete_vpc(cx, vpc_id)).await
+        self.call("DeleteVpc", region, |s, cx| s.delete_vpc(cx, vpc_id))
+            .await
     }
 
     async fn create_subnet(
@@ -450,11 +459,13 @@ impl Cloud for MemoryCloud {
     ) -> CloudResult<String> {
         self.call("CreateSubnet", region, |s, cx| {
             s.create_subnet(cx, vpc_id, az, cidr, tags)
-        }).await
+        })
+        .await
     }
 
     async fn delete_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<()> {
-        self.call("DeleteSubnet", region, |s, cx| s.delete_subnet(cx, subnet_id)).await
+        self.call("DeleteSubnet", region, |s, cx| s.delete_subnet(cx, subnet_id))
+            .await
     }
 
     async fn create_route_table(
@@ -466,13 +477,15 @@ impl Cloud for MemoryCloud {
     ) -> CloudResult<String> {
         self.call("CreateRouteTable", region, |s, cx| {
             s.create_route_table(cx, vpc_id, tags, client_token)
-        }).await
+        })
+        .await
     }
 
     async fn delete_route_table(&self, region: &str, rtb_id: &str) -> CloudResult<()> {
         self.call("DeleteRouteTable", region, |s, cx| {
             s.delete_route_table(cx, rtb_id)
-        }).await
+        })
+        .await
     }
 
     async fn associate_route_table(
@@ -483,13 +496,15 @@ impl Cloud for MemoryCloud {
     ) -> CloudResult<String> {
         self.call("AssociateRouteTable", region, |s, cx| {
             s.associate(cx, rtb_id, subnet_id)
-        }).await
+        })
+        .await
     }
 
     async fn disassociate_route_table(&self, region: &str, association_id: &str) -> CloudResult<()> {
         self.call("DisassociateRouteTable", region, |s, cx| {
             s.disassociate(cx, association_id)
-        }).await
+        })
+        .await
     }
 
     async fn create_peering_route(
@@ -501,13 +516,15 @@ impl Cloud for MemoryCloud {
     ) -> CloudResult<()> {
         self.call("CreateRoute", region, |s, cx| {
             s.create_peering_route(cx, rtb_id, dest, peering_id)
-        }).await
+        })
+        .await
     }
 
     async fn delete_route(&self, region: &str, rtb_id: &str, dest: &RouteDest) -> CloudResult<()> {
         self.call("DeleteRoute", region, |s, cx| {
             s.delete_route(cx, rtb_id, dest, false)
-        }).await
+        })
+        .await
     }
 
     async fn create_endpoint_route(
@@ -519,13 +536,15 @@ impl Cloud for MemoryCloud {
     ) -> CloudResult<()> {
         self.call("CreateRoute", region, |s, cx| {
             s.create_endpoint_route(cx, rtb_id, dest, endpoint_id)
-        }).await
+        })
+        .await
     }
 
     async fn set_tags(&self, region: &str, resource_id: &str, tags: &Tags) -> CloudResult<()> {
         self.call("CreateTags", region, |s, cx| {
             s.set_tags(cx, resource_id, tags, true)
-        }).await
+        })
+        .await
     }
 
     async fn create_security_group(
@@ -538,11 +557,13 @@ impl Cloud for MemoryCloud {
     ) -> CloudResult<String> {
         self.call("CreateSecurityGroup", region, |s, cx| {
             s.create_group(cx, vpc_id, name, description, tags)
-        }).await
+        })
+        .await
     }
 
     async fn delete_security_group(&self, region: &str, sg_id: &str) -> CloudResult<()> {
-        self.call("DeleteSecurityGroup", region, |s, cx| s.delete_group(cx, sg_id)).await
+        self.call("DeleteSecurityGroup", region, |s, cx| s.delete_group(cx, sg_id))
+            .await
     }
 
     async fn authorize_https_ingress(
@@ -554,20 +575,23 @@ impl Cloud for MemoryCloud {
     ) -> CloudResult<()> {
         self.call("AuthorizeSecurityGroupIngress", region, |s, cx| {
             s.authorize(cx, sg_id, peer)
-        }).await
+        })
+        .await
     }
 
     async fn revoke_https_ingress(&self, region: &str, sg_id: &str, peer: &RulePeer) -> CloudResult<()> {
         self.call("RevokeSecurityGroupIngress", region, |s, cx| {
             s.revoke(cx, sg_id, peer)
-        }).await
+        })
+        .await
     }
 
     async fn create_endpoint(&self, region: &str, spec: &EndpointCreate) -> CloudResult<LEndpoint> {
         self.call("CreateVpcEndpoint", region, |s, cx| {
             let polls = s.endpoint_polls;
             s.create_endpoint(cx, spec, polls)
-        }).await
+        })
+        .await
     }
 
     async fn modify_endpoint(
@@ -578,13 +602,15 @@ impl Cloud for MemoryCloud {
     ) -> CloudResult<()> {
         self.call("ModifyVpcEndpoint", region, |s, cx| {
             s.modify_endpoint(cx, endpoint_id, change)
-        }).await
+        })
+        .await
     }
 
     async fn delete_endpoint(&self, region: &str, endpoint_id: &str) -> CloudResult<()> {
         self.call("DeleteVpcEndpoints", region, |s, cx| {
             s.delete_endpoint(cx, endpoint_id)
-        }).await
+        })
+        .await
     }
 
     async fn create_peering(
@@ -597,19 +623,22 @@ impl Cloud for MemoryCloud {
     ) -> CloudResult<String> {
         self.call("CreateVpcPeeringConnection", region, |s, cx| {
             s.create_peering(cx, vpc_id, peer_vpc_id, peer_region, tags)
-        }).await
+        })
+        .await
     }
 
     async fn accept_peering(&self, region: &str, peering_id: &str) -> CloudResult<()> {
         self.call("AcceptVpcPeeringConnection", region, |s, cx| {
             s.accept_peering(cx, peering_id)
-        }).await
+        })
+        .await
     }
 
     async fn delete_peering(&self, region: &str, peering_id: &str) -> CloudResult<()> {
         self.call("DeleteVpcPeeringConnection", region, |s, cx| {
             s.delete_peering(cx, peering_id)
-        }).await
+        })
+        .await
     }
 }
 

@@ -181,7 +181,12 @@ impl RateLimiter {
     pub async fn acquire(&self, region: &str, op: &str) {
         let wait = self.reserve(region, op);
         if !wait.is_zero() {
-            tracing::debug!(op, region, wait_ms = wait.as_millis() as u64, "pacing for the EC2 rate bucket");
+            tracing::debug!(
+                op,
+                region,
+                wait_ms = wait.as_millis() as u64,
+                "pacing for the EC2 rate bucket"
+            );
             tokio::time::sleep(wait).await;
         }
     }

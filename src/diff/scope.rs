@@ -78,7 +78,10 @@ impl VpcNames {
     }
 
     fn token(&self, vpc_id: &str) -> String {
-        self.names.get(vpc_id).cloned().unwrap_or_else(|| vpc_id.to_string())
+        self.names
+            .get(vpc_id)
+            .cloned()
+            .unwrap_or_else(|| vpc_id.to_string())
     }
 
     fn of_change(&self, desired: &Desired, c: &Change, out: &mut BTreeSet<String>) {

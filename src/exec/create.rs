@@ -127,7 +127,12 @@ mod tests {
         for other in [
             client_token("endpoint", &tags("q", "endpoint.a"), &spec, 0),
             client_token("endpoint", &tags("p", "endpoint.b"), &spec, 0),
-            client_token("endpoint", &tags("p", "endpoint.a"), &serde_json::json!({"vpc": "vpc-2"}), 0),
+            client_token(
+                "endpoint",
+                &tags("p", "endpoint.a"),
+                &serde_json::json!({"vpc": "vpc-2"}),
+                0,
+            ),
             client_token("endpoint", &tags("p", "endpoint.a"), &spec, 1),
             client_token("route_table", &tags("p", "endpoint.a"), &spec, 0),
         ] {

@@ -106,9 +106,12 @@ fn references(op: &Op) -> Vec<&Address> {
             refs.push(vpc);
             refs.extend(route_tables.iter().chain(subnets).chain(security_groups));
         }
-        Op::ModifyEndpoint { edit, .. } => {
-            refs.extend(edit.route_tables.iter().chain(&edit.subnets).chain(&edit.security_groups))
-        }
+        Op::ModifyEndpoint { edit, .. } => refs.extend(
+            edit.route_tables
+                .iter()
+                .chain(&edit.subnets)
+                .chain(&edit.security_groups),
+        ),
         Op::CreatePeering {
             requester, accepter, ..
         } => refs.extend([requester, accepter]),

@@ -110,7 +110,10 @@ pub struct Report {
 impl Report {
     /// Every step done.
     pub fn ok(&self) -> bool {
-        self.failed.is_empty() && self.interrupted.is_empty() && self.not_attempted.is_empty() && !self.stopped
+        self.failed.is_empty()
+            && self.interrupted.is_empty()
+            && self.not_attempted.is_empty()
+            && !self.stopped
     }
 }
 
@@ -254,7 +257,10 @@ impl StepError {
 
     /// Cut short by Ctrl-C.
     pub fn is_interrupted(&self) -> bool {
-        matches!(self, StepError::Interrupted(_) | StepError::Wait(WaitError::Interrupted { .. }))
+        matches!(
+            self,
+            StepError::Interrupted(_) | StepError::Wait(WaitError::Interrupted { .. })
+        )
     }
 }
 
@@ -342,11 +348,19 @@ impl Executor<'_> {
                     let vpcs = c.describe_vpcs(region, &plan).await?;
                     Ok(vpcs
                         .into_iter()
-                        .find(|v| create::same_key(&v.tags, tags) && v.cidr == Some(*cidr) && v.state != "deleted")
+                        .find(|v| {
+                            create::same_key(&v.tags, tags) && v.cidr == Some(*cidr) && v.state != "deleted"
+                        })
                         .map(|v| v.id))
                 };
-                let id = create::create_or_find(p, address.as_str(), false, || c.create_vpc(region, *cidr, tags), find)
-                    .await?;
+                let id = create::create_or_find(
+                    p,
+                    address.as_str(),
+                    false,
+                    || c.create_vpc(region, *cidr, tags),
+                    find,
+                )
+                .await?;
                 self.created(address, &id);
                 Ok(id)
             }
@@ -363,7 +377,9 @@ impl Executor<'_> {
             } => {
                 let (vpc, fresh) = self.resolve(vpc)?;
                 let find = || async {
-                    let subnets = c.describe_subnets(region, &Filter::Vpcs(vec![vpc.clone()])).await?;
+                    let subnets = c
+                        .describe_subnets(region, &Filter::Vpcs(vec![vpc.clone()]))
+                        .await?;
                     Ok(subnets
                         .into_iter()
                         .find(|s| create::same_key(&s.tags, tags) && s.cidr == Some(*cidr))
@@ -693,7 +709,10 @@ impl Executor<'_> {
             }
             tracing::info!(
                 "client token of {} answered with {}, which is {}: creating with a new token",
-                spec.tags.get(crate::model::TAG_KEY).map(String::as_str).unwrap_or("endpoint"),
+                spec.tags
+                    .get(crate::model::TAG_KEY)
+                    .map(String::as_str)
+                    .unwrap_or("endpoint"),
                 ep.id,
                 ep.state
             );

@@ -76,7 +76,9 @@ pub enum WaitError {
 /// `d` with "equal jitter": between half of it and all of it, so that
 /// callers that failed together do not come back together.
 pub fn jittered(d: Duration) -> Duration {
-    let r = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    let r = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
     let frac = (r % 1_000_000) as f64 / 1_000_000.0;
     d.mul_f64(0.5 + 0.5 * frac)
 }
@@ -85,7 +87,9 @@ impl RetryPolicy {
     /// The pause after `attempt` failures (1-based): exponential from
     /// `min_delay`, capped at `max_delay`, jittered.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.min_delay.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let exp = self
+            .min_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         jittered(exp.min(self.max_delay))
     }
 
@@ -96,7 +100,13 @@ impl RetryPolicy {
 
     /// Runs `f` until it succeeds, fails with an error `when` does not
     /// accept, or `total` has passed.
-    async fn retry<T, Fut, F, W>(&self, total: Duration, what: &str, when: W, mut f: F) -> Result<T, StepError>
+    async fn retry<T, Fut, F, W>(
+        &self,
+        total: Duration,
+        what: &str,
+        when: W,
+        mut f: F,
+    ) -> Result<T, StepError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, CloudError>>,

@@ -82,6 +82,11 @@ impl Reporter for Progress {
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         b.set_prefix(label.to_string());
+        b.set_message(match label.split(' ').next() {
+            Some("create") => "creating",
+            Some("delete") => "deleting",
+            _ => "updating",
+        });
         b.enable_steady_tick(Duration::from_millis(120));
         if let Ok(mut bars) = self.bars.lock() {
             bars.push((index, b));
