@@ -1,6 +1,7 @@
 //! Reads live state for a plan from EC2 through the `Cloud` trait.
 //!
-//! Per region, one Describe per resource kind finds everything the plan owns
+//! Regions are read side by side, and the kinds of a region too. Per region,
+//! one Describe per resource kind finds everything the plan owns
 //! (server-side `tag:s3ep:plan` filter), plus one more per kind only when the
 //! plan adopts resources of that kind by id. The number of calls depends on
 //! regions and kinds, never on the number of resources. Ownership is
@@ -8,6 +9,9 @@
 //! (moto ignores peering filters) or wrong.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 
 use crate::cloud::{Cloud, CloudError, Filter};
 use crate::model::{owned_by, Desired, EndpointKind, EndpointType, Live, Ref, Source};
@@ -145,68 +149,129 @@ pub async fn read_lenient(cloud: &dyn Cloud, desired: &Desired) -> Result<Live, 
 }
 
 async fn read_with(cloud: &dyn Cloud, desired: &Desired, lenient: bool) -> Result<Live, StateError> {
+    // Regions are read side by side, and within a region every kind.
+    let regions = desired.regions();
+    let reads = regions
+        .iter()
+        .map(|region| read_region(cloud, desired, region, lenient))
+        .collect();
     let mut live = Live::default();
-    let plan = desired.name.as_str();
-    for region in desired.regions() {
-        let region = region.as_str();
-        let ids = adopted_ids(desired, region);
-        let vpcs = owned_and_adopted!(cloud, describe_vpcs, region, plan, ids.vpcs, "VPC", lenient);
-        let subnets = owned_and_adopted!(
-            cloud,
-            describe_subnets,
-            region,
-            plan,
-            ids.subnets,
-            "subnet",
-            lenient
-        );
-        let tables = owned_and_adopted!(
-            cloud,
-            describe_route_tables,
-            region,
-            plan,
-            ids.route_tables,
-            "route table",
-            lenient
-        );
-        let groups: Vec<_> = cloud
-            .describe_security_groups(region, &Filter::Plan(plan.to_string()))
-            .await?
-            .into_iter()
-            .filter(|g| owned_by(&g.tags, plan))
-            .collect();
-        let endpoints: Vec<_> = cloud
-            .describe_endpoints(region, &Filter::Plan(plan.to_string()))
-            .await?
-            .into_iter()
-            .filter(|e| owned_by(&e.tags, plan))
-            .collect();
-        let peerings: Vec<_> = cloud
-            .describe_peerings(region, &Filter::Plan(plan.to_string()))
-            .await?
-            .into_iter()
-            .filter(|p| owned_by(&p.tags, plan))
-            .collect();
-        let wants_gateway = desired.endpoints.values().any(|e| {
-            e.endpoint_type() == EndpointType::Gateway
-                && desired.vpcs.get(&e.vpc).map(|v| v.region.as_str()) == Some(region)
-        });
-        let has_gateway = endpoints.iter().any(|e| e.endpoint_type == EndpointType::Gateway);
-        if wants_gateway || has_gateway {
-            if let Some(pl) = cloud.s3_prefix_list(region).await? {
-                live.s3_prefix_lists.insert(region.to_string(), pl);
-            }
-        }
-        live.vpcs.extend(vpcs);
-        live.subnets.extend(subnets);
-        live.route_tables.extend(tables);
-        live.security_groups.extend(groups);
-        live.endpoints.extend(endpoints);
-        live.peerings.extend(peerings);
+    for part in join_all(reads).await {
+        let part = part?;
+        live.vpcs.extend(part.vpcs);
+        live.subnets.extend(part.subnets);
+        live.route_tables.extend(part.route_tables);
+        live.security_groups.extend(part.security_groups);
+        live.endpoints.extend(part.endpoints);
+        live.peerings.extend(part.peerings);
+        live.s3_prefix_lists.extend(part.s3_prefix_lists);
     }
     dedupe_peerings(&mut live);
     read_peering_routes(cloud, &mut live).await?;
     Ok(live)
+}
+
+/// One region's share of [`read_with`].
+async fn read_region(
+    cloud: &dyn Cloud,
+    desired: &Desired,
+    region: &str,
+    lenient: bool,
+) -> Result<Live, StateError> {
+    let plan = desired.name.as_str();
+    let ids = adopted_ids(desired, region);
+    let by_plan = Filter::Plan(plan.to_string());
+    let (vpcs, subnets, route_tables, security_groups, endpoints, peerings) = tokio::try_join!(
+        async {
+            Ok::<_, StateError>(owned_and_adopted!(
+                cloud,
+                describe_vpcs,
+                region,
+                plan,
+                ids.vpcs,
+                "VPC",
+                lenient
+            ))
+        },
+        async {
+            Ok(owned_and_adopted!(
+                cloud,
+                describe_subnets,
+                region,
+                plan,
+                ids.subnets,
+                "subnet",
+                lenient
+            ))
+        },
+        async {
+            Ok(owned_and_adopted!(
+                cloud,
+                describe_route_tables,
+                region,
+                plan,
+                ids.route_tables,
+                "route table",
+                lenient
+            ))
+        },
+        async { Ok(cloud.describe_security_groups(region, &by_plan).await?) },
+        async { Ok(cloud.describe_endpoints(region, &by_plan).await?) },
+        async { Ok(cloud.describe_peerings(region, &by_plan).await?) },
+    )?;
+    let mut live = Live {
+        vpcs,
+        subnets,
+        route_tables,
+        security_groups: security_groups
+            .into_iter()
+            .filter(|g| owned_by(&g.tags, plan))
+            .collect(),
+        endpoints: endpoints
+            .into_iter()
+            .filter(|e| owned_by(&e.tags, plan))
+            .collect(),
+        peerings: peerings.into_iter().filter(|p| owned_by(&p.tags, plan)).collect(),
+        s3_prefix_lists: BTreeMap::new(),
+    };
+    let wants_gateway = desired.endpoints.values().any(|e| {
+        e.endpoint_type() == EndpointType::Gateway
+            && desired.vpcs.get(&e.vpc).map(|v| v.region.as_str()) == Some(region)
+    });
+    let has_gateway = live
+        .endpoints
+        .iter()
+        .any(|e| e.endpoint_type == EndpointType::Gateway);
+    if wants_gateway || has_gateway {
+        if let Some(pl) = cloud.s3_prefix_list(region).await? {
+            live.s3_prefix_lists.insert(region.to_string(), pl);
+        }
+    }
+    Ok(live)
+}
+
+/// Runs `futs` side by side; the results keep their order.
+async fn join_all<F: Future>(futs: Vec<F>) -> Vec<F::Output> {
+    let mut futs: Vec<Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in futs.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => out[i] = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
 }
 
 /// Route tables the plan no longer names can still route through a peering
@@ -219,11 +284,16 @@ async fn read_peering_routes(cloud: &dyn Cloud, live: &mut Live) -> Result<(), S
             by_region.entry(r.clone()).or_default().push(p.id.clone());
         }
     }
-    for (region, ids) in by_region {
-        let tables = cloud
-            .describe_route_tables(&region, &Filter::RoutesVia(ids))
-            .await?;
-        for t in tables {
+    let reads = by_region
+        .into_iter()
+        .map(|(region, ids)| async move {
+            cloud
+                .describe_route_tables(&region, &Filter::RoutesVia(ids))
+                .await
+        })
+        .collect();
+    for tables in join_all(reads).await {
+        for t in tables? {
             if !live.route_tables.iter().any(|known| known.id == t.id) {
                 live.route_tables.push(t);
             }

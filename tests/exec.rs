@@ -359,6 +359,7 @@ async fn parallelism_bounds_the_calls_in_flight_and_regions_run_side_by_side() {
         let cloud = MemoryCloud::new();
         cloud.set_latency(Duration::from_millis(100));
         let c = plan(&cloud, &d, Mode::Apply).await;
+        cloud.reset_calls();
         let t = tokio::time::Instant::now();
         let report = execute(&cloud, &c, &Silent, &with_parallelism(n)).await;
         assert!(report.ok(), "{:?}", report.failed);

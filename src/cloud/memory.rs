@@ -159,6 +159,7 @@ impl MemoryCloud {
     /// Clears the call log.
     pub fn reset_calls(&self) {
         self.lock().calls.clear();
+        self.max_flight.store(0, Ordering::SeqCst);
     }
 
     /// The next `times` calls of `op` fail with error `code` before taking
