@@ -430,7 +430,7 @@ async fn a_failure_in_one_region_does_not_stop_the_other() {
     assert_eq!(f.address.as_str(), "subnet.seoul.app-a");
     for n in &report.not_attempted {
         assert_eq!(
-            n.reason, "depends on create subnet.seoul.app-a, which did not finish",
+            n.reason, "depends on create subnet.seoul.app-a, which failed",
             "{n:?}"
         );
     }

@@ -139,8 +139,8 @@ pub async fn execute(
         }
     }
     let mut ready: BTreeSet<usize> = (0..total).filter(|&i| waiting[i] == 0).collect();
-    // Why a node will not run: the label of the failed step at its root.
-    let mut blocked: Vec<Option<String>> = vec![None; total];
+    // Why a node will not run: the step at its root, and what became of it.
+    let mut blocked: Vec<Option<(String, &'static str)>> = vec![None; total];
     let mut started = vec![false; total];
     let exec = Executor {
         cloud,
@@ -200,16 +200,18 @@ pub async fn execute(
                     label: n.label.clone(),
                     message: msg,
                 };
-                if e.is_interrupted() {
+                let fate = if e.is_interrupted() {
                     report.interrupted.push(f);
+                    "was interrupted"
                 } else {
                     report.failed.push(f);
-                }
+                    "failed"
+                };
                 // Everything downstream is blocked by this step.
                 let mut stack = dependents[i].clone();
                 while let Some(j) = stack.pop() {
                     if blocked[j].is_none() {
-                        blocked[j] = Some(n.label.clone());
+                        blocked[j] = Some((n.label.clone(), fate));
                         ready.remove(&j);
                         stack.extend(&dependents[j]);
                     }
@@ -222,7 +224,7 @@ pub async fn execute(
             continue;
         }
         let reason = match &blocked[i] {
-            Some(root) => format!("depends on {root}, which did not finish"),
+            Some((root, fate)) => format!("depends on {root}, which {fate}"),
             None => "the run was interrupted before it started".to_string(),
         };
         report.not_attempted.push(NotAttempted {
