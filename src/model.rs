@@ -10,6 +10,11 @@ use serde_json::Value;
 
 /// Tag carrying the plan name on every resource s3ep creates.
 pub const TAG_PLAN: &str = "s3ep:plan";
+/// Put on a VPC s3ep created once DNS hostnames are on. A created VPC
+/// without it (a run killed between CreateVpc and ModifyVpcAttribute) gets
+/// them turned on by the next apply. Read from the VPC's tags, so checking
+/// costs no call.
+pub const TAG_DNS: &str = "s3ep:dns-hostnames";
 /// Tag carrying the resource's address inside its plan.
 pub const TAG_KEY: &str = "s3ep:key";
 

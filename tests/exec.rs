@@ -310,20 +310,54 @@ async fn a_peering_left_pending_is_accepted_by_the_next_run() {
     assert_eq!(cloud.count("peering", "ap-northeast-2"), 1);
 }
 
-/// Regression: only a NotFound for the resource being deleted means "gone";
-/// DeleteVpcEndpoints answering InvalidRoute.NotFound is a failure, reported
-/// at once rather than after a wait for a deletion that never happens.
+/// Only a NotFound for the resource being deleted means "gone". Moto's
+/// DeleteVpcEndpoints answers InvalidRoute.NotFound when the prefix-list
+/// route was already removed (by a duplicate's deletion, or by hand): s3ep
+/// detaches the route tables and deletes again; if that fails too, the step
+/// fails at once rather than waiting for a deletion that never happens.
 #[tokio::test(start_paused = true)]
-async fn a_not_found_about_something_else_fails_the_delete() {
+async fn a_missing_gateway_route_does_not_block_the_endpoints_deletion() {
     let cloud = MemoryCloud::new();
     let d = lab();
     assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+    cloud.reset_calls();
     cloud.fail_next("DeleteVpcEndpoints", "InvalidRoute.NotFound", 1);
+    let report = run(&cloud, &d, Mode::Destroy, &with_parallelism(1)).await;
+    assert!(report.ok(), "{:?}", report.failed);
+    assert_eq!(cloud.call_count("ModifyVpcEndpoint"), 1, "tables detached once");
+    assert_eq!(cloud.count("endpoint", "ap-northeast-2"), 0);
+
+    let cloud = MemoryCloud::new();
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+    cloud.fail_next("DeleteVpcEndpoints", "InvalidRoute.NotFound", 2);
     let start = tokio::time::Instant::now();
-    let report = run(&cloud, &d, Mode::Destroy, &ExecOptions::default()).await;
+    let report = run(&cloud, &d, Mode::Destroy, &with_parallelism(1)).await;
     let f = one_failure(&report, "fails");
     assert!(f.message.contains("InvalidRoute.NotFound"), "{}", f.message);
     assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_vpc_left_without_dns_hostnames_is_repaired() {
+    let cloud = MemoryCloud::new();
+    let d = lab();
+    // The run dies between CreateVpc and the DNS step (here: it fails).
+    cloud.fail_next("ModifyVpcAttribute", "InternalError", 1);
+    let report = run(&cloud, &d, Mode::Apply, &with_parallelism(1)).await;
+    assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    let fix = c
+        .changes
+        .iter()
+        .find(|c| c.reason.contains("DNS hostnames"))
+        .expect("a change turning DNS hostnames on");
+    assert_eq!(fix.action, s3ep::diff::Action::Update);
+    cloud.reset_calls();
+    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+    // The other region went ahead in the first run: only the repair is left.
+    assert_eq!(cloud.call_count("ModifyVpcAttribute"), 1);
+    assert!(plan(&cloud, &d, Mode::Apply).await.is_empty());
+    assert_one_of_each(&cloud);
 }
 
 /// Every resource of the lab exactly once.

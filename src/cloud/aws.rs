@@ -6,8 +6,7 @@
 //!   [`AwsCloud::new`] gets its client built lazily on first use.
 //! * Retries of throttling and 5xx errors are left to the SDK's standard
 //!   retry mode ([`AwsSettings::max_attempts`]); this module adds no retry
-//!   layer of its own, except a short wait for a VPC that was just created
-//!   (`ModifyVpcAttribute` answering `InvalidVpcID.NotFound`). The creates
+//!   layer of its own. The creates
 //!   EC2 cannot make idempotent (CreateVpc, CreateSubnet,
 //!   CreateSecurityGroup, CreateVpcPeeringConnection: no client token) are
 //!   sent once: the executor retries them after looking for the resource by
@@ -26,7 +25,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
@@ -905,45 +904,25 @@ impl Cloud for AwsCloud {
                     .send(),
             )
             .await?;
-        let vpc_id = out
+        Ok(out
             .vpc()
             .and_then(|v| v.vpc_id())
             .ok_or_else(|| CloudError::missing(OP, region, "VpcId"))?
-            .to_string();
+            .to_string())
+    }
 
-        // Endpoints need DNS hostnames. A VPC just created can answer
-        // NotFound for a moment (eventual consistency): wait briefly.
-        const MODIFY: &str = "ModifyVpcAttribute";
-        let mut delay = Duration::from_millis(500);
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let res = self
-                .call(
-                    MODIFY,
-                    region,
-                    client
-                        .modify_vpc_attribute()
-                        .vpc_id(&vpc_id)
-                        .enable_dns_hostnames(ec2::AttributeBooleanValue::builder().value(true).build())
-                        .send(),
-                )
-                .await;
-            match res {
-                Ok(_) => return Ok(vpc_id),
-                Err(e) if e.is_not_found() && tries < 6 => {
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(8));
-                }
-                Err(mut e) => {
-                    e.message = format!(
-                        "VPC {vpc_id} was created but enabling DNS hostnames failed: {}",
-                        e.message
-                    );
-                    return Err(e);
-                }
-            }
-        }
+    async fn enable_dns_hostnames(&self, region: &str, vpc_id: &str) -> CloudResult<()> {
+        self.call(
+            "ModifyVpcAttribute",
+            region,
+            self.client(region)
+                .modify_vpc_attribute()
+                .vpc_id(vpc_id)
+                .enable_dns_hostnames(ec2::AttributeBooleanValue::builder().value(true).build())
+                .send(),
+        )
+        .await?;
+        Ok(())
     }
 
     async fn delete_vpc(&self, region: &str, vpc_id: &str) -> CloudResult<()> {

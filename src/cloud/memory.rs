@@ -445,6 +445,14 @@ impl Cloud for MemoryCloud {
             .await
     }
 
+    async fn enable_dns_hostnames(&self, region: &str, vpc_id: &str) -> CloudResult<()> {
+        self.call("ModifyVpcAttribute", region, |s, cx| {
+            s.reg(cx.region).vpc(cx, vpc_id)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn delete_vpc(&self, region: &str, vpc_id: &str) -> CloudResult<()> {
         self.call("DeleteVpc", region, |s, cx| s.delete_vpc(cx, vpc_id))
             .await

@@ -203,7 +203,11 @@ pub trait Cloud: Send + Sync {
 
     // --- VPCs and subnets ---
     /// Creates a VPC tagged with `tags` and turns on DNS hostnames.
+    /// CreateVpc only; DNS hostnames are turned on by
+    /// [`enable_dns_hostnames`](Cloud::enable_dns_hostnames).
     async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String>;
+    /// ModifyVpcAttribute `EnableDnsHostnames = true` (endpoints need it).
+    async fn enable_dns_hostnames(&self, region: &str, vpc_id: &str) -> CloudResult<()>;
     async fn delete_vpc(&self, region: &str, vpc_id: &str) -> CloudResult<()>;
     async fn create_subnet(
         &self,

@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::model::{
     Address, DEndpoint, Desired, EndpointKind, HttpsSource, LEndpoint, LPeering, LRouteTable, LSecurityGroup,
-    LSubnet, LVpc, Live, Ref, RouteDest, RulePeer, Source, Tags, TAG_KEY,
+    LSubnet, LVpc, Live, Ref, RouteDest, RulePeer, Source, Tags, TAG_DNS, TAG_KEY,
 };
 
 /// What happens to a resource.

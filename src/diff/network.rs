@@ -56,6 +56,32 @@ impl<'a> Differ<'a> {
                         create,
                         rank::VPC,
                     );
+                    if let (Fate::Kept(id), Some(l)) = (&fate, found) {
+                        if !l.tags.contains_key(TAG_DNS) {
+                            self.push(Change {
+                                scope: Vec::new(),
+                                address: address.clone(),
+                                action: Action::Update,
+                                reason:
+                                    "DNS hostnames not confirmed on (a run stopped after creating the VPC)"
+                                        .into(),
+                                region: l.region.clone(),
+                                id: Some(id.clone()),
+                                attrs: vec![AttrChange::new(
+                                    "enable_dns_hostnames",
+                                    None,
+                                    Some("true".into()),
+                                )],
+                                steps: vec![Step::create(
+                                    rank::VPC,
+                                    Op::EnableDnsHostnames {
+                                        region: l.region.clone(),
+                                        id: id.clone(),
+                                    },
+                                )],
+                            });
+                        }
+                    }
                     self.vpcs.insert(name.clone(), fate);
                 }
             }

@@ -100,6 +100,12 @@ pub enum Op {
         region: String,
         id: String,
     },
+    /// Turns DNS hostnames on and tags the VPC with `s3ep:dns-hostnames`
+    /// (CreateVpc does this too, right after creating).
+    EnableDnsHostnames {
+        region: String,
+        id: String,
+    },
     CreateSubnet {
         region: String,
         vpc: IdRef,

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use crate::cloud::{Cloud, CloudError, EndpointCreate, EndpointModify, Filter};
 use crate::diff::ops::{EndpointEdit, RouteTarget};
 use crate::diff::{Changes, IdRef, Op};
-use crate::model::{Address, EndpointType, RouteDest, Tags, TAG_PLAN};
+use crate::model::{Address, EndpointType, RouteDest, Tags, TAG_DNS, TAG_PLAN};
 
 pub use graph::{label, schedule};
 pub use retry::{PeeringStage, RetryPolicy, WaitError};
@@ -364,7 +364,13 @@ impl Executor<'_> {
                 )
                 .await?;
                 self.created(address, &id);
+                status("enabling DNS hostnames");
+                enable_dns_hostnames(c, p, region, &id, true).await?;
                 Ok(id)
+            }
+            Op::EnableDnsHostnames { region, id } => {
+                enable_dns_hostnames(c, p, region, id, false).await?;
+                Ok(id.clone())
             }
             Op::DeleteVpc { region, id } => {
                 p.delete("InvalidVpcID", || c.delete_vpc(region, id)).await?;
@@ -572,8 +578,33 @@ impl Executor<'_> {
                 Ok(id.clone())
             }
             Op::DeleteEndpoint { region, id } => {
-                p.delete("InvalidVpcEndpointId", || c.delete_endpoint(region, id))
-                    .await?;
+                match p.delete("InvalidVpcEndpointId", || c.delete_endpoint(region, id)).await {
+                    // Some emulators (moto) remove a gateway endpoint's
+                    // prefix-list routes by destination and fail when one is
+                    // already gone (taken by a duplicate's deletion, or by
+                    // hand): detach the route tables, then delete.
+                    Err(StepError::Cloud(e)) if e.code_starts_with("InvalidRoute.NotFound") => {
+                        status("detaching its route tables first");
+                        let filter = Filter::Ids(vec![id.clone()]);
+                        let found = c.describe_endpoints(region, &filter).await?;
+                        let tables = found
+                            .into_iter()
+                            .find(|x| x.id == *id)
+                            .map(|x| x.route_table_ids)
+                            .unwrap_or_default();
+                        if tables.is_empty() {
+                            return Err(e.into());
+                        }
+                        let detach = EndpointModify {
+                            remove_route_table_ids: tables,
+                            ..Default::default()
+                        };
+                        self.modify_endpoint(region, id, &detach, false).await?;
+                        p.delete("InvalidVpcEndpointId", || c.delete_endpoint(region, id))
+                            .await?;
+                    }
+                    r => r?,
+                }
                 status("waiting for deleted");
                 retry::wait_endpoint_deleted(c, region, id, p, status).await?;
                 Ok(id.clone())
@@ -748,6 +779,21 @@ impl Executor<'_> {
             f1 || f2 || f3,
         ))
     }
+}
+
+/// Turns DNS hostnames on, then records that in the `s3ep:dns-hostnames`
+/// tag, so a run killed in between is repaired by the next apply.
+async fn enable_dns_hostnames(
+    c: &dyn Cloud,
+    p: &RetryPolicy,
+    region: &str,
+    id: &str,
+    fresh: bool,
+) -> Result<(), StepError> {
+    p.fresh(fresh, || c.enable_dns_hostnames(region, id)).await?;
+    let tag: Tags = [(TAG_DNS.to_string(), "enabled".to_string())].into();
+    p.fresh(fresh, || c.set_tags(region, id, &tag)).await?;
+    Ok(())
 }
 
 /// The plan name a create's tags carry.
