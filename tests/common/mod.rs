@@ -493,3 +493,319 @@ pub fn action_of(plan_json: &Value, address: &str) -> Option<String> {
         .find(|c| c["address"] == address)
         .map(|c| c["action"].as_str().unwrap_or("").to_string())
 }
+
+// ---------------------------------------------------------------------------
+// Fault injection: scripts/faultproxy.py in front of a moto server, and s3ep
+// runs in the background (to be interrupted or killed).
+
+/// `s3ep ARGS…` as a Command with the same environment as `s3ep()` (test
+/// credentials, no AWS config files, no endpoint from the environment), not
+/// yet spawned.
+pub fn s3ep_command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3ep"));
+    cmd.args(args)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_EC2");
+    cmd
+}
+
+/// A process running in the background with stdout and stderr going to files;
+/// killed (SIGKILL) on drop if still running.
+pub struct Running {
+    child: Child,
+    desc: String,
+    _dir: tempfile::TempDir,
+    out_path: PathBuf,
+    err_path: PathBuf,
+    status: Option<ExitStatus>,
+}
+
+impl Running {
+    /// Spawns CMD with a null stdin.
+    pub fn spawn(mut cmd: Command) -> Running {
+        let dir = tempfile::tempdir().expect("tempdir for process output");
+        let out_path = dir.path().join("stdout");
+        let err_path = dir.path().join("stderr");
+        let out = std::fs::File::create(&out_path).expect("create stdout file");
+        let err = std::fs::File::create(&err_path).expect("create stderr file");
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err));
+        let desc = format!("{cmd:?}");
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {desc}: {e}"));
+        Running {
+            child,
+            desc,
+            _dir: dir,
+            out_path,
+            err_path,
+            status: None,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status if the process has ended (reaps it).
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().expect("try_wait");
+        }
+        self.status
+    }
+
+    /// Waits up to TIMEOUT for the process to end.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(st) = self.try_wait() {
+                return Some(st);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Sends SIGNAL (a name such as "INT", or "9") with the `kill` command,
+    /// unless the process has already ended. False if it had ended.
+    pub fn signal(&mut self, signal: &str) -> bool {
+        if self.try_wait().is_some() {
+            return false;
+        }
+        let st = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("run kill");
+        assert!(st.success(), "kill -{signal} {} failed: {st}", self.pid());
+        true
+    }
+
+    /// SIGKILL and reap. False if the process had already ended by itself.
+    pub fn kill9(&mut self) -> bool {
+        if self.try_wait().is_some() {
+            return false;
+        }
+        let _ = self.child.kill();
+        self.status = Some(self.child.wait().expect("wait after kill"));
+        true
+    }
+
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.out_path).unwrap_or_default()
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.err_path).unwrap_or_default()
+    }
+
+    /// For assertion messages: the command, its status, stdout and stderr.
+    pub fn show(&self) -> String {
+        format!(
+            "{}\nstatus: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.desc,
+            self.status,
+            self.stdout(),
+            self.stderr()
+        )
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// scripts/faultproxy.py in front of a moto server, on a free loopback port;
+/// killed on drop.
+pub struct Proxy {
+    child: Child,
+    port: u16,
+    // Kept open: the proxy's stdout (nothing more is written to it).
+    _stdout: std::process::ChildStdout,
+    _log_dir: tempfile::TempDir,
+    log_path: PathBuf,
+}
+
+impl Proxy {
+    /// Starts the proxy with `--upstream <moto> --port 0` and EXTRA arguments
+    /// (`--latency-ms 150`, `--seed 7`, …), and waits for its `listening on PORT`.
+    pub fn start(moto: &Moto, extra: &[&str]) -> Proxy {
+        use std::io::BufRead;
+        let script = repo_root().join("scripts").join("faultproxy.py");
+        let log_dir = tempfile::tempdir().expect("tempdir for proxy log");
+        let log_path = log_dir.path().join("proxy.log");
+        let log = std::fs::File::create(&log_path).expect("create proxy log");
+        let upstream = moto.url();
+        let mut child = Command::new(python_path())
+            .arg(&script)
+            .args(["--upstream", &upstream, "--port", "0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", script.display()));
+        let stdout = child.stdout.take().expect("proxy stdout");
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        let read = reader.read_line(&mut line);
+        let port = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|p| p.parse::<u16>().ok());
+        let port = match (read, port) {
+            (Ok(_), Some(port)) => port,
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "faultproxy did not start (first stdout line {line:?}):\n{}",
+                    std::fs::read_to_string(&log_path).unwrap_or_default()
+                );
+            }
+        };
+        Proxy {
+            child,
+            port,
+            _stdout: reader.into_inner(),
+            _log_dir: log_dir,
+            log_path,
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The proxy's stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// One control request; panics unless the answer is 200 with JSON.
+    fn control(&self, method: &str, path: &str, body: &str) -> Value {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port))
+            .unwrap_or_else(|e| panic!("connect to faultproxy on {}: {e}", self.port));
+        s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        );
+        s.write_all(req.as_bytes()).expect("write to faultproxy");
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).expect("read from faultproxy");
+        let (head, payload) = resp
+            .split_once("\r\n\r\n")
+            .unwrap_or_else(|| panic!("faultproxy answer without a header end: {resp:?}"));
+        let status = head.split_whitespace().nth(1).unwrap_or("");
+        assert_eq!(
+            status, "200",
+            "{method} {path} {body}: faultproxy answered:\n{resp}"
+        );
+        serde_json::from_str(payload)
+            .unwrap_or_else(|e| panic!("faultproxy answer is not JSON ({e}): {payload:?}"))
+    }
+
+    /// POST /__proxy/config with CHANGES (a JSON object); returns the new config.
+    pub fn config(&self, changes: Value) -> Value {
+        self.control("POST", "/__proxy/config", &changes.to_string())
+    }
+
+    /// GET /__proxy/stats.
+    pub fn stats(&self) -> Value {
+        self.control("GET", "/__proxy/stats", "")
+    }
+
+    /// POST /__proxy/reset (zeroes the counters).
+    pub fn reset(&self) {
+        self.control("POST", "/__proxy/reset", "");
+    }
+
+    /// Requests received and neither answered with a fault nor forwarded yet
+    /// (sleeping in the latency, or waiting for moto).
+    pub fn in_flight(stats: &Value) -> i64 {
+        let n = |v: &Value| v.as_i64().unwrap_or(0);
+        n(&stats["total_received"])
+            - n(&stats["total_forwarded"])
+            - n(&stats["injected"]["throttle"])
+            - n(&stats["injected"]["error"])
+    }
+
+    /// Waits until no request is in flight through the proxy (for instance
+    /// after the client was killed: requests it sent still reach moto).
+    pub fn wait_idle(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let st = self.stats();
+            if Proxy::in_flight(&st) <= 0 {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("faultproxy still has requests in flight after {timeout:?}:\n{st:#}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Polls the stats until PRED holds (returns those stats) or TIMEOUT passes
+    /// (returns None).
+    pub fn wait_stats(&self, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let st = self.stats();
+            if pred(&st) {
+                return Some(st);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Runs `s3ep --endpoint-url <this proxy> ARGS…` to completion.
+    pub fn s3ep(&self, args: &[&str]) -> Output {
+        let url = self.url();
+        let mut full: Vec<&str> = vec!["--endpoint-url", &url];
+        full.extend_from_slice(args);
+        s3ep(&full)
+    }
+
+    /// Starts `s3ep --endpoint-url <this proxy> ARGS…` in the background.
+    pub fn spawn_s3ep(&self, args: &[&str]) -> Running {
+        let url = self.url();
+        let mut full: Vec<&str> = vec!["--endpoint-url", &url];
+        full.extend_from_slice(args);
+        Running::spawn(s3ep_command(&full))
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
