@@ -27,6 +27,18 @@ async fn run(cloud: &MemoryCloud, d: &Desired, mode: Mode, opts: &ExecOptions) -
     execute(cloud, &c, &Silent, opts).await
 }
 
+/// The order creates of one VPC (region, in the lab) must follow.
+const CREATE_ORDER: [&str; 8] = [
+    "CreateVpc",
+    "CreateSubnet",
+    "CreateRouteTable",
+    "CreateSecurityGroup",
+    "AuthorizeSecurityGroupIngress",
+    "CreateVpcEndpoint",
+    "CreateVpcPeeringConnection",
+    "CreateRoute",
+];
+
 /// The one failed step of a run that must fail.
 fn one_failure(report: &Report, why: &str) -> Failure {
     assert_eq!(report.failed.len(), 1, "{why}: {:?}", report.failed);
@@ -83,17 +95,7 @@ async fn apply_walks_dependency_order() {
     cloud.reset_calls();
     assert!(execute(&cloud, &c, &Silent, &ExecOptions::default()).await.ok());
     let calls = cloud.calls();
-    let order = [
-        "CreateVpc",
-        "CreateSubnet",
-        "CreateRouteTable",
-        "CreateSecurityGroup",
-        "AuthorizeSecurityGroupIngress",
-        "CreateVpcEndpoint",
-        "CreateVpcPeeringConnection",
-        "CreateRoute",
-    ];
-    assert_order(&calls, &order);
+    assert_order(&calls, &CREATE_ORDER);
     // The peering is accepted in the accepter's region.
     let accept = &calls[first(&calls, "AcceptVpcPeeringConnection")];
     assert_eq!(accept.1, "us-east-1");
@@ -434,19 +436,7 @@ async fn dependency_order_holds_when_steps_overlap() {
     cloud.reset_calls();
     assert!(execute(&cloud, &c, &Silent, &with_parallelism(16)).await.ok());
     let calls = cloud.calls();
-    assert_order(
-        &calls,
-        &[
-            "CreateVpc",
-            "CreateSubnet",
-            "CreateRouteTable",
-            "CreateSecurityGroup",
-            "AuthorizeSecurityGroupIngress",
-            "CreateVpcEndpoint",
-            "CreateVpcPeeringConnection",
-            "CreateRoute",
-        ],
-    );
+    assert_order(&calls, &CREATE_ORDER);
     // Routes through the peering come after it is active, in both regions.
     assert!(first(&calls, "CreateRoute") > last(&calls, "AcceptVpcPeeringConnection"));
 }

@@ -578,7 +578,10 @@ impl Executor<'_> {
                 Ok(id.clone())
             }
             Op::DeleteEndpoint { region, id } => {
-                match p.delete("InvalidVpcEndpointId", || c.delete_endpoint(region, id)).await {
+                match p
+                    .delete("InvalidVpcEndpointId", || c.delete_endpoint(region, id))
+                    .await
+                {
                     // Some emulators (moto) remove a gateway endpoint's
                     // prefix-list routes by destination and fail when one is
                     // already gone (taken by a duplicate's deletion, or by

@@ -360,20 +360,7 @@ fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Output {
 /// Runs the built `s3ep ARGS…` with test credentials, no AWS config files, no
 /// terminal (stdin null). `Moto::s3ep` adds `--endpoint-url`.
 pub fn s3ep(args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3ep"));
-    cmd.args(args)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_EC2");
+    let cmd = s3ep_command(args);
     let mut out = run(cmd, None);
     // Keep the command line for failure messages.
     let line = format!("$ s3ep {}\n", args.join(" "));
