@@ -24,9 +24,15 @@ async fn plan(cloud: &MemoryCloud, d: &Desired, mode: Mode) -> Changes {
     diff(d, &live, mode).expect("diff")
 }
 
+/// Applies one step at a time: the in-memory ids then follow the schedule,
+/// whatever the timing, so snapshots that show ids are stable.
 async fn apply(cloud: &MemoryCloud, d: &Desired) {
     let c = plan(cloud, d, Mode::Apply).await;
-    assert!(execute(cloud, &c, &Silent, &ExecOptions::default()).await.ok());
+    let opts = ExecOptions {
+        parallelism: 1,
+        ..ExecOptions::default()
+    };
+    assert!(execute(cloud, &c, &Silent, &opts).await.ok());
 }
 
 fn human(d: &Desired, c: &Changes) -> String {
