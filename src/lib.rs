@@ -2,7 +2,8 @@
 //!
 //! Data flows one way: `plan` (load + validate) → `state` (read live EC2
 //! through `cloud`) → `diff` → `render` → `exec`. `commands` glues the steps
-//! together per CLI verb.
+//! together per CLI verb. `stop` is the Ctrl-C switch both `exec` and
+//! `cloud` (rate-limit pauses) listen to.
 
 pub mod cli;
 pub mod cloud;
@@ -13,4 +14,5 @@ pub mod model;
 pub mod plan;
 pub mod render;
 pub mod state;
+pub mod stop;
 pub mod warnings;

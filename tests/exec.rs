@@ -559,8 +559,8 @@ async fn throttling_of_a_tokenless_create_is_retried_with_backoff() {
 
 #[tokio::test(start_paused = true)]
 async fn apply_after_destroy_gets_a_new_endpoint_though_the_client_token_repeats() {
-    // An adopted VPC and table: the second apply's endpoint spec, and so its
-    // client token, is the same as the first's.
+    // An adopted VPC and table: the second apply's endpoint and route table
+    // specs, and so their client tokens, are the same as the first's.
     let cloud = MemoryCloud::new();
     let oob = cloud.oob();
     let vpc = oob.oob_create_vpc("us-east-1", "10.0.0.0/16".parse().unwrap(), &Default::default());
@@ -568,7 +568,7 @@ async fn apply_after_destroy_gets_a_new_endpoint_though_the_client_token_repeats
         .oob_create_route_table("us-east-1", &vpc, &Default::default())
         .unwrap();
     let y = format!(
-        "version: 1\nname: again\nvpcs:\n  v: {{ region: us-east-1, id: {vpc}, route_tables: {{ t: {{ id: {rtb} }} }} }}\n\
+        "version: 1\nname: again\nvpcs:\n  v: {{ region: us-east-1, id: {vpc}, route_tables: {{ t: {{ id: {rtb} }}, n: {{ subnets: [] }} }} }}\n\
          endpoints:\n  gw: {{ vpc: v, type: gateway, route_tables: [t] }}\n"
     );
     let d = s3ep::plan::load_str(&y, "again.yaml", Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
@@ -578,10 +578,16 @@ async fn apply_after_destroy_gets_a_new_endpoint_though_the_client_token_repeats
     cloud.reset_calls();
     let report = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
     assert!(report.ok(), "{:?}", report.failed);
-    // The repeated token answered with the deleted endpoint; a salted one
-    // created the new endpoint.
+    // The repeated tokens answered with the deleted endpoint and table;
+    // salted ones created new ones.
     assert_eq!(cloud.call_count("CreateVpcEndpoint"), 2);
+    assert_eq!(cloud.call_count("CreateRouteTable"), 2);
     assert_eq!(cloud.count("endpoint", "us-east-1"), 1);
+    assert_eq!(
+        cloud.count("route_table", "us-east-1"),
+        2,
+        "the adopted table and the new one"
+    );
     assert!(plan(&cloud, &d, Mode::Apply).await.is_empty());
 }
 

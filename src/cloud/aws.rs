@@ -25,10 +25,11 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types as ec2;
@@ -44,12 +45,13 @@ use crate::model::{
     EndpointType, LAssociation, LDnsEntry, LEndpoint, LPeering, LRoute, LRouteTable, LRule, LSecurityGroup,
     LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
 };
+use crate::stop::Stop;
 
 /// Description put on every inbound rule s3ep creates.
 const RULE_DESCRIPTION: &str = "s3ep: HTTPS to the S3 endpoint";
 
 /// How to reach AWS.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct AwsSettings {
     /// Named profile from the shared config files; `None` uses the default
     /// chain (environment, `AWS_PROFILE`, SSO, IMDS, …).
@@ -62,6 +64,11 @@ pub struct AwsSettings {
     pub max_attempts: u32,
     /// Client-side request-rate buckets per region (see [`RateLimits`]).
     pub rates: RateLimits,
+    /// Each attempt of a call may take this long before it counts as a
+    /// call without an answer (and is retried, or looked up by tags).
+    pub attempt_timeout: Duration,
+    /// Once fired (Ctrl-C), calls waiting for a rate token are not sent.
+    pub stop: Stop,
 }
 
 impl Default for AwsSettings {
@@ -71,6 +78,8 @@ impl Default for AwsSettings {
             endpoint_url: None,
             max_attempts: 3,
             rates: RateLimits::default(),
+            attempt_timeout: Duration::from_secs(30),
+            stop: Stop::default(),
         }
     }
 }
@@ -84,6 +93,8 @@ pub struct AwsCloud {
     clients: Mutex<HashMap<String, Client>>,
     /// Paces every call (every page of a read) per region and group.
     limiter: RateLimiter,
+    /// Ctrl-C: a call still waiting for its rate token is not sent.
+    stop: Stop,
 }
 
 impl std::fmt::Debug for AwsCloud {
@@ -110,7 +121,12 @@ impl AwsCloud {
     /// region.
     pub async fn new(settings: &AwsSettings, regions: &[String]) -> AwsCloud {
         let retry = RetryConfig::standard().with_max_attempts(settings.max_attempts.max(1));
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry);
+        let timeouts = TimeoutConfig::builder()
+            .operation_attempt_timeout(settings.attempt_timeout)
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(retry)
+            .timeout_config(timeouts);
         if let Some(profile) = settings.profile.as_deref().filter(|p| !p.is_empty()) {
             loader = loader.profile_name(profile);
         }
@@ -129,6 +145,7 @@ impl AwsCloud {
             sdk_config,
             clients: Mutex::new(clients),
             limiter: RateLimiter::new(settings.rates),
+            stop: settings.stop.clone(),
         }
     }
 
@@ -153,7 +170,9 @@ impl AwsCloud {
         F: Future<Output = Result<T, SdkError<E>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        self.limiter.acquire(region, op).await;
+        if !self.limiter.acquire(region, op, &self.stop).await {
+            return Err(CloudError::interrupted(op, region));
+        }
         timed(op, region, fut).await
     }
 
@@ -163,7 +182,9 @@ impl AwsCloud {
         F: Future<Output = Option<Result<T, SdkError<E>>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        self.limiter.acquire(region, op).await;
+        if !self.limiter.acquire(region, op, &self.stop).await {
+            return Err(CloudError::interrupted(op, region));
+        }
         timed_page(op, region, fut).await
     }
 }

@@ -85,6 +85,9 @@ pub struct CloudError {
     /// No answer came back (connection dropped or reset, timeout): the
     /// request may or may not have taken effect.
     pub no_response: bool,
+    /// Never sent: the run was interrupted (Ctrl-C) while the call waited
+    /// for its rate token.
+    pub interrupted: bool,
 }
 
 impl CloudError {
@@ -96,6 +99,15 @@ impl CloudError {
             message: message.into(),
             status: None,
             no_response: false,
+            interrupted: false,
+        }
+    }
+
+    /// A call not sent because the run was interrupted.
+    pub fn interrupted(op: &'static str, region: &str) -> Self {
+        CloudError {
+            interrupted: true,
+            ..CloudError::new(op, region, None, "not sent: the run was interrupted")
         }
     }
 

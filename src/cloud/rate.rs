@@ -12,9 +12,12 @@
 //! | other mutating calls                                        |    50 |        5 |
 //! | Describe calls                                              |   100 |       20 |
 //!
-//! A call that finds its bucket empty waits (in order of arrival) for its
-//! token rather than failing. The SDK's own retries of a call are not
-//! charged again: they are rare, and EC2's bucket is what finally counts.
+//! EC2 keeps a bucket per API action; grouping them in three buckets of
+//! those sizes is s3ep's approximation, conservative for every action of a
+//! group. A call that finds its bucket empty waits (in order of arrival, and
+//! only until Ctrl-C) for its token rather than failing. The SDK's own
+//! retries of a call are not charged again: they are rare, and EC2's bucket
+//! is what finally counts.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -23,6 +26,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use crate::stop::Stop;
 
 /// The bucket an EC2 operation draws from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,9 +86,9 @@ impl FromStr for Rate {
         let (b, r) = s.split_once('/').ok_or_else(bad)?;
         let burst: f64 = b.trim().parse().map_err(|_| bad())?;
         let refill: f64 = r.trim().parse().map_err(|_| bad())?;
-        if !(burst >= 1.0 && burst.is_finite() && refill > 0.0 && refill.is_finite()) {
+        if !((1.0..=1e9).contains(&burst) && (0.001..=1e9).contains(&refill)) {
             return Err(format!(
-                "`{s}`: the burst must be at least 1 and the refill rate above 0"
+                "`{s}`: the burst must be 1 to 1e9 and the refill rate 0.001 to 1e9 per second"
             ));
         }
         Ok(Rate::new(burst, refill))
@@ -173,22 +178,26 @@ impl RateLimiter {
         if b.tokens >= 0.0 {
             Duration::ZERO
         } else {
-            Duration::from_secs_f64(-b.tokens / refill)
+            Duration::try_from_secs_f64(-b.tokens / refill).unwrap_or(Duration::MAX)
         }
     }
 
-    /// Waits until a call of `op` in `region` may be sent.
-    pub async fn acquire(&self, region: &str, op: &str) {
+    /// Waits until a call of `op` in `region` may be sent; `false` when
+    /// `stop` ended (or, already fired, refused) a wait: the call must not be
+    /// sent. A call whose token is there goes ahead even after Ctrl-C, so a
+    /// step in flight can finish what it started.
+    pub async fn acquire(&self, region: &str, op: &str, stop: &Stop) -> bool {
         let wait = self.reserve(region, op);
-        if !wait.is_zero() {
-            tracing::debug!(
-                op,
-                region,
-                wait_ms = wait.as_millis() as u64,
-                "pacing for the EC2 rate bucket"
-            );
-            tokio::time::sleep(wait).await;
+        if wait.is_zero() {
+            return true;
         }
+        tracing::debug!(
+            op,
+            region,
+            wait_ms = wait.as_millis() as u64,
+            "pacing for the EC2 rate bucket"
+        );
+        stop.sleep(wait).await
     }
 }
 
@@ -210,7 +219,7 @@ mod tests {
     fn rates_parse_and_reject_nonsense() {
         assert_eq!("4/0.3".parse::<Rate>(), Ok(Rate::new(4.0, 0.3)));
         assert_eq!(" off ".parse::<Rate>(), Ok(Rate::UNLIMITED));
-        for bad in ["4", "a/b", "0/1", "4/0", "4/-1", "inf/1", ""] {
+        for bad in ["4", "a/b", "0/1", "4/0", "4/-1", "inf/1", "4/1e-30", "NaN/1", ""] {
             assert!(bad.parse::<Rate>().is_err(), "{bad} parsed");
         }
     }
@@ -221,7 +230,7 @@ mod tests {
         let start = Instant::now();
         let mut at = Vec::new();
         for _ in 0..6 {
-            l.acquire("us-east-1", "CreateVpcEndpoint").await;
+            l.acquire("us-east-1", "CreateVpcEndpoint", &Stop::new()).await;
             at.push(start.elapsed().as_secs_f64());
         }
         assert_eq!(&at[..4], &[0.0; 4]);
@@ -229,8 +238,8 @@ mod tests {
         assert!((at[5] - 2.0 / 0.3).abs() < 0.01, "{at:?}");
         // Other groups and other regions have their own buckets.
         let t = Instant::now();
-        l.acquire("us-east-1", "CreateVpc").await;
-        l.acquire("eu-west-1", "CreateVpcEndpoint").await;
+        l.acquire("us-east-1", "CreateVpc", &Stop::new()).await;
+        l.acquire("eu-west-1", "CreateVpcEndpoint", &Stop::new()).await;
         assert_eq!(t.elapsed(), Duration::ZERO);
     }
 
@@ -245,7 +254,7 @@ mod tests {
         for _ in 0..6 {
             let l = l.clone();
             tasks.push(tokio::spawn(async move {
-                l.acquire("r", "DescribeVpcs").await;
+                l.acquire("r", "DescribeVpcs", &Stop::new()).await;
                 start.elapsed()
             }));
         }
@@ -261,11 +270,29 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn ctrl_c_ends_the_wait_for_a_token() {
+        let l = std::sync::Arc::new(RateLimiter::new(RateLimits::default()));
+        let stop = Stop::new();
+        for _ in 0..4 {
+            assert!(l.acquire("r", "CreateVpcEndpoint", &stop).await);
+        }
+        let (l2, s2) = (l.clone(), stop.clone());
+        let t = Instant::now();
+        let waiting = tokio::spawn(async move { l2.acquire("r", "CreateVpcEndpoint", &s2).await });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        stop.fire();
+        assert!(!waiting.await.unwrap(), "interrupted, not sent");
+        assert!(t.elapsed() < Duration::from_secs(2));
+        // A token that is there is still handed out after Ctrl-C.
+        assert!(l.acquire("r", "DescribeVpcs", &stop).await);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn unlimited_never_waits() {
         let l = RateLimiter::new(RateLimits::unlimited());
         let t = Instant::now();
         for _ in 0..1000 {
-            l.acquire("r", "CreateVpcEndpoint").await;
+            l.acquire("r", "CreateVpcEndpoint", &Stop::new()).await;
         }
         assert_eq!(t.elapsed(), Duration::ZERO);
     }

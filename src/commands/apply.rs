@@ -14,7 +14,8 @@ use crate::warnings::{self, GATEWAY_ROUTE_SWITCH};
 
 pub async fn run(g: &Global, path: &Path, mode: Mode, yes: bool, dry_run: bool) -> anyhow::Result<u8> {
     let verb: &'static str = if mode == Mode::Apply { "apply" } else { "destroy" };
-    let ctx = super::read(g, path, mode).await?;
+    let stop = Stop::new();
+    let ctx = super::read(g, path, mode, &stop).await?;
     let changes = super::changes(&ctx, mode)?;
     let warns = if mode == Mode::Apply {
         warnings::for_apply(&ctx.desired, &changes)
@@ -68,7 +69,6 @@ pub async fn run(g: &Global, path: &Path, mode: Mode, yes: bool, dry_run: bool) 
         progress::Mode::Lines
     };
     let reporter = progress::Progress::new(mode_p);
-    let stop = Stop::new();
     let opts = ExecOptions {
         policy: RetryPolicy {
             wait_timeout: super::wait_timeout(g),

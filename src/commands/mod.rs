@@ -18,6 +18,7 @@ use crate::cloud::Cloud;
 use crate::diff::{self, Changes, Mode};
 use crate::model::{Desired, Live};
 use crate::state::StateError;
+use crate::stop::Stop;
 
 /// Runs the parsed command line; returns the exit status.
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -41,12 +42,14 @@ fn load(path: &Path) -> anyhow::Result<Desired> {
 }
 
 /// Connects one EC2 client per region of the plan.
-async fn connect(g: &Global, desired: &Desired) -> Arc<dyn Cloud> {
+async fn connect(g: &Global, desired: &Desired, stop: &Stop) -> Arc<dyn Cloud> {
     let settings = AwsSettings {
         profile: g.profile.clone(),
         endpoint_url: g.endpoint_url.clone(),
         max_attempts: g.max_attempts.max(1),
         rates: g.rates(),
+        stop: stop.clone(),
+        ..AwsSettings::default()
     };
     Arc::new(AwsCloud::new(&settings, &desired.regions()).await)
 }
@@ -60,9 +63,10 @@ struct Context {
 
 /// Loads the plan and reads live state. For `destroy`, adopted resources
 /// that no longer exist do not stop the read.
-async fn read(g: &Global, path: &Path, mode: Mode) -> anyhow::Result<Context> {
+/// `stop` is the run's Ctrl-C switch (only `apply`/`destroy` flip it).
+async fn read(g: &Global, path: &Path, mode: Mode, stop: &Stop) -> anyhow::Result<Context> {
     let desired = load(path)?;
-    let cloud = connect(g, &desired).await;
+    let cloud = connect(g, &desired, stop).await;
     let live = match mode {
         Mode::Apply => crate::state::read(cloud.as_ref(), &desired).await,
         Mode::Destroy => crate::state::read_lenient(cloud.as_ref(), &desired).await,

@@ -6,7 +6,7 @@ use crate::cli::Global;
 use crate::render::outputs;
 
 pub async fn run(g: &Global, path: &Path, json: bool) -> anyhow::Result<u8> {
-    let ctx = super::read(g, path, crate::diff::Mode::Apply).await?;
+    let ctx = super::read(g, path, crate::diff::Mode::Apply, &Default::default()).await?;
     let list = outputs::collect(&ctx.desired, &ctx.live);
     if json {
         super::out(&format!(

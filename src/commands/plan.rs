@@ -8,7 +8,7 @@ use crate::render;
 use crate::warnings;
 
 pub async fn run(g: &Global, path: &Path, json: bool, detailed: bool) -> anyhow::Result<u8> {
-    let ctx = super::read(g, path, Mode::Apply).await?;
+    let ctx = super::read(g, path, Mode::Apply, &Default::default()).await?;
     let changes = super::changes(&ctx, Mode::Apply)?;
     let warns = warnings::for_apply(&ctx.desired, &changes);
     if json {

@@ -90,7 +90,8 @@ impl VpcNames {
         let first = rest.split('.').next().unwrap_or("");
         match kind {
             "vpc" | "subnet" | "route_table" | "route" => {
-                out.insert(first.to_string());
+                // A VPC the plan does not name appears by id in addresses.
+                out.insert(self.token(first));
             }
             "endpoint" | "security_group" | "ingress" => {
                 if let Some(e) = desired.endpoints.get(first) {

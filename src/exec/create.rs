@@ -52,7 +52,9 @@ pub fn same_key(found: &Tags, wanted: &Tags) -> bool {
 /// * Throttling, 5xx and lost answers are retried here (`attempts` in all)
 ///   with jittered backoff; the SDK does not retry these calls.
 /// * After an attempt that may have taken effect, `find` looks for the
-///   resource by its tags first; if it is there, that id is the result.
+///   resource by its tags (for up to `lookup_window`, as a describe can lag
+///   a create) before the create is sent again; if it is there, that id is
+///   the result.
 /// * NotFound on a resource this run just created (`fresh`) is retried for
 ///   `fresh_timeout` (eventual consistency).
 pub async fn create_or_find<Fut, F, LFut, L>(
@@ -98,11 +100,38 @@ where
         if !p.pause(pause).await {
             return Err(StepError::Interrupted(err));
         }
-        if maybe_sent {
-            if let Some(id) = find().await? {
-                tracing::info!("{what}: {id} was created by an earlier attempt whose answer was lost");
+        if err.may_have_taken_effect() {
+            // This attempt may have worked: look for it for a while (a
+            // describe can lag a create) before sending another.
+            if let Some(id) = look(p, what, &mut find).await? {
                 return Ok(id);
             }
+        }
+    }
+}
+
+/// Looks for the resource by its tags until it shows or `lookup_window`
+/// has passed.
+async fn look<LFut, L>(p: &RetryPolicy, what: &str, find: &mut L) -> Result<Option<String>, StepError>
+where
+    L: FnMut() -> LFut,
+    LFut: Future<Output = Result<Option<String>, CloudError>>,
+{
+    let start = tokio::time::Instant::now();
+    let mut pauses = 0;
+    loop {
+        if let Some(id) = find().await? {
+            tracing::info!("{what}: {id} was created by an earlier attempt whose answer was lost");
+            return Ok(Some(id));
+        }
+        let waited = start.elapsed();
+        if waited >= p.lookup_window {
+            return Ok(None);
+        }
+        pauses += 1;
+        let pause = p.backoff(pauses).min(p.lookup_window - waited);
+        if !p.pause(pause).await {
+            return Ok(None);
         }
     }
 }

@@ -13,7 +13,8 @@
 //!   that free their names and CIDRs.
 //!
 //! Steps of one rank in one VPC (two subnets, three tables) and anything in
-//! VPCs that share nothing run side by side.
+//! VPCs that share nothing run side by side, except endpoint creates,
+//! modifies and deletes, which take turns within a VPC.
 
 use crate::diff::{Change, Changes, IdRef, Op, Phase, Step, ANY_SCOPE as ANY};
 use crate::model::Address;
@@ -63,7 +64,9 @@ pub fn build(changes: &Changes) -> Vec<Node<'_>> {
             .filter(|(_, a)| {
                 a.change_index == ci
                     || (a.step.phase == Phase::Create && refs.contains(&&a.change.address))
-                    || (order_key(a.step) != order_key(step) && scopes_meet(a.change, change))
+                    || ((order_key(a.step) != order_key(step)
+                        || (edits_endpoint(a.step) && edits_endpoint(step)))
+                        && scopes_meet(a.change, change))
             })
             .map(|(i, _)| i)
             .collect();
@@ -76,6 +79,18 @@ pub fn build(changes: &Changes) -> Vec<Node<'_>> {
         });
     }
     nodes
+}
+
+/// Creates, modifies and deletes of endpoints in one VPC run one at a time,
+/// in address order: two of them can name the same route table, subnet or
+/// group (one endpoint gives up a table another takes), and EC2 refuses the
+/// second while the first is in progress. EC2's rate for these calls is
+/// low anyway.
+fn edits_endpoint(s: &Step) -> bool {
+    matches!(
+        s.op,
+        Op::CreateEndpoint { .. } | Op::ModifyEndpoint { .. } | Op::DeleteEndpoint { .. }
+    )
 }
 
 fn scopes_meet(a: &Change, b: &Change) -> bool {

@@ -14,7 +14,6 @@
 pub mod create;
 pub mod graph;
 pub mod retry;
-pub mod stop;
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
@@ -28,9 +27,14 @@ use crate::diff::ops::{EndpointEdit, RouteTarget};
 use crate::diff::{Changes, IdRef, Op};
 use crate::model::{Address, EndpointType, RouteDest, Tags, TAG_DNS, TAG_PLAN};
 
+pub use crate::stop::Stop;
 pub use graph::{label, schedule};
 pub use retry::{PeeringStage, RetryPolicy, WaitError};
-pub use stop::Stop;
+
+/// How many client tokens a create tries before giving up.
+const TOKEN_SALTS: u32 = 16;
+/// How long a route table just created may take to become visible.
+const ROUTE_TABLE_VISIBLE: Duration = Duration::from_secs(15);
 
 /// Steps in flight at once unless `--parallelism` says otherwise.
 pub const DEFAULT_PARALLELISM: usize = 16;
@@ -259,10 +263,11 @@ impl StepError {
 
     /// Cut short by Ctrl-C.
     pub fn is_interrupted(&self) -> bool {
-        matches!(
-            self,
-            StepError::Interrupted(_) | StepError::Wait(WaitError::Interrupted { .. })
-        )
+        match self {
+            StepError::Interrupted(_) | StepError::Wait(WaitError::Interrupted { .. }) => true,
+            StepError::Cloud(e) | StepError::Wait(WaitError::Cloud(e)) => e.interrupted,
+            StepError::Wait(_) | StepError::Unresolved(_) => false,
+        }
     }
 }
 
@@ -319,6 +324,19 @@ impl Executor<'_> {
         m: &EndpointModify,
         fresh: bool,
     ) -> Result<(), StepError> {
+        self.modify_endpoint_with(&self.opts.policy, region, id, m, fresh)
+            .await
+    }
+
+    /// [`modify_endpoint`](Self::modify_endpoint) with retries bounded by `p`.
+    async fn modify_endpoint_with(
+        &self,
+        p: &RetryPolicy,
+        region: &str,
+        id: &str,
+        m: &EndpointModify,
+        fresh: bool,
+    ) -> Result<(), StepError> {
         let lock = self
             .modify_locks
             .lock()
@@ -328,10 +346,7 @@ impl Executor<'_> {
             .clone();
         let _guard = lock.lock().await;
         let c = self.cloud;
-        self.opts
-            .policy
-            .conflict(fresh, || c.modify_endpoint(region, id, m))
-            .await
+        p.conflict(fresh, || c.modify_endpoint(region, id, m)).await
     }
 
     /// Runs one operation; returns a short detail for progress output.
@@ -416,15 +431,12 @@ impl Executor<'_> {
                 tags,
             } => {
                 let (vpc, fresh) = self.resolve(vpc)?;
-                let token = create::client_token("route_table", tags, &serde_json::json!({ "vpc": vpc }), 0);
-                let id = p
-                    .fresh(fresh, || c.create_route_table(region, &vpc, tags, Some(&token)))
-                    .await?;
+                let id = self.create_route_table(region, &vpc, tags, fresh).await?;
                 self.created(address, &id);
                 let (subnets, _) = self.resolve_all(subnets)?;
                 for s in &subnets {
                     status(&format!("associating {s}"));
-                    p.fresh(true, || c.associate_route_table(region, &id, s)).await?;
+                    self.associate(region, &id, s, true).await?;
                 }
                 Ok(id)
             }
@@ -435,10 +447,7 @@ impl Executor<'_> {
             } => {
                 let (rt, f1) = self.resolve(route_table)?;
                 let (sn, f2) = self.resolve(subnet)?;
-                let assoc = p
-                    .fresh(f1 || f2, || c.associate_route_table(region, &rt, &sn))
-                    .await?;
-                Ok(assoc)
+                self.associate(region, &rt, &sn, f1 || f2).await
             }
             Op::Disassociate {
                 region,
@@ -553,11 +562,8 @@ impl Executor<'_> {
                     client_token: None,
                 };
                 let fresh = f0 || f1 || f2 || f3;
-                let ep = self.create_endpoint(region, spec, fresh).await?;
-                self.created(address, &ep.id);
-                status("waiting for available");
-                retry::wait_endpoint_available(c, region, &ep.id, p, status).await?;
-                Ok(ep.id)
+                let id = self.create_endpoint(address, region, spec, fresh, status).await?;
+                Ok(id)
             }
             Op::ModifyEndpoint {
                 region,
@@ -675,9 +681,13 @@ impl Executor<'_> {
                         .fresh(f1, || c.create_endpoint_route(region, &rt, dest, vpce))
                         .await
                     {
-                        Err(e) if !e.is_duplicate() && !e.is_interrupted() => {
+                        Err(StepError::Cloud(e))
+                            if e.code.is_some() && !e.is_transient() && !e.is_duplicate() =>
+                        {
                             // EC2 may refuse a hand-made route to a gateway
                             // endpoint; re-associating the table restores it.
+                            // Once detached, the table is re-attached even
+                            // after Ctrl-C: its subnets must not lose S3.
                             tracing::debug!(error = %e, "CreateRoute to {vpce} refused; re-associating {rt} instead");
                             status("re-associating the route table with the endpoint");
                             let remove = EndpointModify {
@@ -689,7 +699,12 @@ impl Executor<'_> {
                                 ..Default::default()
                             };
                             self.modify_endpoint(region, vpce, &remove, false).await?;
-                            self.modify_endpoint(region, vpce, &add, false).await
+                            let steady = RetryPolicy {
+                                stop: Stop::new(),
+                                ..p.clone()
+                            };
+                            self.modify_endpoint_with(&steady, region, vpce, &add, false)
+                                .await
                         }
                         r => r,
                     },
@@ -716,15 +731,18 @@ impl Executor<'_> {
     }
 
     /// CreateVpcEndpoint with a client token derived from the spec, then a
-    /// wait until it is available. A token EC2 answers with an endpoint that
-    /// has since been deleted (the same plan applied again after a destroy)
-    /// is replaced by a salted one.
+    /// wait until it is available. EC2 answers a token it has seen with the
+    /// endpoint it created then; when that one has since been deleted (the
+    /// same plan applied again after a destroy) or the token was used with
+    /// other parameters, the next salt gives a new token.
     async fn create_endpoint(
         &self,
+        address: &Address,
         region: &str,
         mut spec: EndpointCreate,
         fresh: bool,
-    ) -> Result<crate::model::LEndpoint, StepError> {
+        status: &(dyn Fn(&str) + Sync),
+    ) -> Result<String, StepError> {
         let c = self.cloud;
         let p = &self.opts.policy;
         let fingerprint = serde_json::json!({
@@ -736,30 +754,122 @@ impl Executor<'_> {
             "security_groups": spec.security_group_ids,
             "private_dns": spec.private_dns,
             "policy": spec.policy,
+            "tags": spec.tags,
         });
-        for salt in 0..3 {
+        for salt in 0..TOKEN_SALTS {
             spec.client_token = Some(create::client_token("endpoint", &spec.tags, &fingerprint, salt));
-            let ep = p.fresh(fresh, || c.create_endpoint(region, &spec)).await?;
-            if !ep.is_gone() {
-                return Ok(ep);
+            let ep = match p.fresh(fresh, || c.create_endpoint(region, &spec)).await {
+                Err(StepError::Cloud(e)) if e.code_starts_with("IdempotentParameterMismatch") => continue,
+                r => r?,
+            };
+            if ep.is_gone() {
+                tracing::info!(
+                    "{address}: the client token answered with {}, which is {}",
+                    ep.id,
+                    ep.state
+                );
+                continue;
             }
-            tracing::info!(
-                "client token of {} answered with {}, which is {}: creating with a new token",
-                spec.tags
-                    .get(crate::model::TAG_KEY)
-                    .map(String::as_str)
-                    .unwrap_or("endpoint"),
-                ep.id,
-                ep.state
-            );
+            self.created(address, &ep.id);
+            status("waiting for available");
+            match retry::wait_endpoint_available(c, region, &ep.id, p, status).await {
+                Err(WaitError::Failed { state, .. }) if matches!(state.as_str(), "deleted" | "deleting") => {
+                    tracing::info!(
+                        "{address}: the client token answered with {}, which is {state}",
+                        ep.id
+                    );
+                    continue;
+                }
+                r => r?,
+            }
+            return Ok(ep.id);
         }
-        Err(CloudError::new(
-            "CreateVpcEndpoint",
-            region,
-            None,
-            "every client token tried returned a deleted endpoint",
-        )
-        .into())
+        Err(no_fresh_token("CreateVpcEndpoint", region))
+    }
+
+    /// CreateRouteTable with a client token derived from the plan, the
+    /// address, the VPC and the tags. In a VPC this run did not create, a
+    /// token may have been used by an earlier run whose table is gone since:
+    /// the table is looked up, and a new salt used if it is not there.
+    async fn create_route_table(
+        &self,
+        region: &str,
+        vpc: &str,
+        tags: &Tags,
+        fresh: bool,
+    ) -> Result<String, StepError> {
+        let c = self.cloud;
+        let p = &self.opts.policy;
+        let fingerprint = serde_json::json!({ "vpc": vpc, "tags": tags });
+        for salt in 0..TOKEN_SALTS {
+            let token = create::client_token("route_table", tags, &fingerprint, salt);
+            let id = match p
+                .fresh(fresh, || c.create_route_table(region, vpc, tags, Some(&token)))
+                .await
+            {
+                Err(StepError::Cloud(e)) if e.code_starts_with("IdempotentParameterMismatch") => continue,
+                r => r?,
+            };
+            // A VPC created by this run is new: no earlier table can share
+            // its tokens.
+            if fresh || self.route_table_exists(region, &id).await? {
+                return Ok(id);
+            }
+            tracing::info!("the client token of a route table answered with {id}, which no longer exists");
+        }
+        Err(no_fresh_token("CreateRouteTable", region))
+    }
+
+    /// Whether route table `id` can be read, allowing a few seconds for a
+    /// table just created to become visible.
+    async fn route_table_exists(&self, region: &str, id: &str) -> Result<bool, StepError> {
+        let p = RetryPolicy {
+            fresh_timeout: ROUTE_TABLE_VISIBLE,
+            ..self.opts.policy.clone()
+        };
+        let filter = Filter::Ids(vec![id.to_string()]);
+        match p
+            .fresh(true, || self.cloud.describe_route_tables(region, &filter))
+            .await
+        {
+            Ok(list) => Ok(list.iter().any(|t| t.id == id)),
+            Err(StepError::Cloud(e)) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// AssociateRouteTable. An association whose answer was lost and that
+    /// the SDK sent again comes back `Resource.AlreadyAssociated`: when the
+    /// subnet is associated with this very table, that is success.
+    async fn associate(
+        &self,
+        region: &str,
+        rt: &str,
+        subnet: &str,
+        fresh: bool,
+    ) -> Result<String, StepError> {
+        let c = self.cloud;
+        match self
+            .opts
+            .policy
+            .fresh(fresh, || c.associate_route_table(region, rt, subnet))
+            .await
+        {
+            Err(StepError::Cloud(e)) if e.code_starts_with("Resource.AlreadyAssociated") => {
+                let tables = c
+                    .describe_route_tables(region, &Filter::Ids(vec![rt.to_string()]))
+                    .await?;
+                let assoc = tables
+                    .iter()
+                    .flat_map(|t| &t.associations)
+                    .find(|a| a.subnet_id.as_deref() == Some(subnet));
+                match assoc {
+                    Some(a) => Ok(a.id.clone()),
+                    None => Err(e.into()),
+                }
+            }
+            r => r,
+        }
     }
 
     /// Resolves an edit's references into ModifyVpcEndpoint lists; the flag
@@ -797,6 +907,17 @@ async fn enable_dns_hostnames(
     let tag: Tags = [(TAG_DNS.to_string(), "enabled".to_string())].into();
     p.fresh(fresh, || c.set_tags(region, id, &tag)).await?;
     Ok(())
+}
+
+/// Every client token tried answered with a resource that is gone.
+fn no_fresh_token(op: &'static str, region: &str) -> StepError {
+    CloudError::new(
+        op,
+        region,
+        None,
+        format!("all {TOKEN_SALTS} client tokens tried returned a deleted resource or a parameter mismatch"),
+    )
+    .into()
 }
 
 /// The plan name a create's tags carry.

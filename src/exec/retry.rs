@@ -8,9 +8,9 @@ use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
-use super::stop::Stop;
 use super::StepError;
 use crate::cloud::{Cloud, CloudError, Filter};
+use crate::stop::Stop;
 
 /// Bounds for retries and waits.
 #[derive(Debug, Clone)]
@@ -29,6 +29,9 @@ pub struct RetryPolicy {
     /// which s3ep retries itself instead of the SDK (looking for the
     /// resource by its tags before sending it again).
     pub attempts: u32,
+    /// How long a create that may have taken effect is looked for by its
+    /// tags before it is sent again.
+    pub lookup_window: Duration,
     /// Ends every pause early once flipped (Ctrl-C).
     pub stop: Stop,
 }
@@ -42,6 +45,7 @@ impl Default for RetryPolicy {
             min_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(5),
             attempts: 8,
+            lookup_window: Duration::from_secs(10),
             stop: Stop::default(),
         }
     }

@@ -1,5 +1,6 @@
 //! The interrupt switch: after Ctrl-C nothing new starts, calls in flight
-//! finish, and pauses (retry backoff, polls of a wait) end at once.
+//! finish, and pauses (retry backoff, polls of a wait, waits for a rate
+//! token) end at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
