@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cloud;
 pub mod commands;
 pub mod diff;
+pub mod emulator;
 pub mod exec;
 pub mod model;
 pub mod plan;
