@@ -45,6 +45,16 @@ pub struct Global {
           default_value_t = crate::exec::DEFAULT_PARALLELISM as u64,
           value_parser = clap::value_parser!(u64).range(1..=256))]
     pub parallelism: u64,
+    /// Emulator workarounds: `moto` turns on what only moto needs (gateway
+    /// prefix-list routes fixed by hand); `off` (the default) for real EC2.
+    #[arg(
+        long,
+        global = true,
+        value_name = "off|moto",
+        env = "S3EP_EMULATOR",
+        default_value = "off"
+    )]
+    pub emulator: crate::emulator::Emulator,
     /// Client-side rate bucket per region for CreateVpcEndpoint,
     /// ModifyVpcEndpoint and DeleteVpcEndpoints: BURST/REFILL_PER_SECOND, or off.
     #[arg(

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use s3ep::cloud::memory::MemoryCloud;
 use s3ep::diff::{diff, Changes, Mode};
+use s3ep::emulator::Emulator;
 use s3ep::exec::{execute, ExecOptions, Failure, Report, RetryPolicy, Silent};
 use s3ep::model::Desired;
 
@@ -27,17 +28,39 @@ async fn run(cloud: &MemoryCloud, d: &Desired, mode: Mode, opts: &ExecOptions) -
     execute(cloud, &c, &Silent, opts).await
 }
 
-/// The order creates of one VPC (region, in the lab) must follow.
-const CREATE_ORDER: [&str; 8] = [
-    "CreateVpc",
-    "CreateSubnet",
-    "CreateRouteTable",
-    "CreateSecurityGroup",
-    "AuthorizeSecurityGroupIngress",
-    "CreateVpcEndpoint",
-    "CreateVpcPeeringConnection",
-    "CreateRoute",
+/// What EC2 needs done before what, among the creates of one VPC (one
+/// region, in the lab): an operation waits only for the ids it uses.
+/// Pairs whose operations a region does not see are skipped.
+const CREATE_NEEDS: [(&str, &str); 10] = [
+    ("CreateVpc", "CreateSubnet"),
+    ("CreateVpc", "CreateRouteTable"),
+    ("CreateVpc", "CreateSecurityGroup"),
+    ("CreateVpc", "CreateVpcPeeringConnection"),
+    ("CreateSubnet", "AssociateRouteTable"),
+    ("CreateRouteTable", "AssociateRouteTable"),
+    ("CreateSecurityGroup", "AuthorizeSecurityGroupIngress"),
+    ("CreateSecurityGroup", "CreateVpcEndpoint"),
+    ("CreateRouteTable", "CreateRoute"),
+    ("CreateVpcPeeringConnection", "CreateRoute"),
 ];
+
+/// In every region, for each pair of [`CREATE_NEEDS`] (or `needs`), every
+/// call of the first ends before the first call of the second.
+fn assert_needs(calls: &[(String, String)], needs: &[(&str, &str)]) {
+    let regions: std::collections::BTreeSet<&str> = calls.iter().map(|(_, r)| r.as_str()).collect();
+    for r in regions {
+        let mine: Vec<(String, String)> = calls.iter().filter(|(_, x)| x == r).cloned().collect();
+        let has = |op: &str| mine.iter().any(|(o, _)| o == op);
+        for (a, b) in needs {
+            if has(a) && has(b) {
+                assert!(
+                    last(&mine, a) < first(&mine, b),
+                    "{a} must finish before {b} in {r}: {mine:?}"
+                );
+            }
+        }
+    }
+}
 
 /// The one failed step of a run that must fail.
 fn one_failure(report: &Report, why: &str) -> Failure {
@@ -95,7 +118,17 @@ async fn apply_walks_dependency_order() {
     cloud.reset_calls();
     assert!(execute(&cloud, &c, &Silent, &ExecOptions::default()).await.ok());
     let calls = cloud.calls();
-    assert_order(&calls, &CREATE_ORDER);
+    assert_needs(&calls, &CREATE_NEEDS);
+    // The gateway endpoint (Seoul) uses the route table; the interface
+    // endpoint (Virginia) its subnets and group.
+    let seoul: Vec<_> = calls
+        .iter()
+        .filter(|(_, r)| r == "ap-northeast-2")
+        .cloned()
+        .collect();
+    assert_needs(&seoul, &[("CreateRouteTable", "CreateVpcEndpoint")]);
+    let virginia: Vec<_> = calls.iter().filter(|(_, r)| r == "us-east-1").cloned().collect();
+    assert_needs(&virginia, &[("CreateSubnet", "CreateVpcEndpoint")]);
     // The peering is accepted in the accepter's region.
     let accept = &calls[first(&calls, "AcceptVpcPeeringConnection")];
     assert_eq!(accept.1, "us-east-1");
@@ -314,29 +347,76 @@ async fn a_peering_left_pending_is_accepted_by_the_next_run() {
 
 /// Only a NotFound for the resource being deleted means "gone". Moto's
 /// DeleteVpcEndpoints answers InvalidRoute.NotFound when the prefix-list
-/// route was already removed (by a duplicate's deletion, or by hand): s3ep
-/// detaches the route tables and deletes again; if that fails too, the step
-/// fails at once rather than waiting for a deletion that never happens.
+/// route was already removed (by a duplicate's deletion, or by hand): with
+/// the moto switch on, s3ep detaches the route tables and deletes again; if
+/// that fails too, or without the switch (real EC2 has no such failure), the
+/// step fails at once rather than waiting for a deletion that never happens.
 #[tokio::test(start_paused = true)]
-async fn a_missing_gateway_route_does_not_block_the_endpoints_deletion() {
+async fn a_missing_gateway_route_does_not_block_the_endpoints_deletion_on_moto() {
+    let moto = |n| ExecOptions {
+        emulator: Emulator::Moto,
+        ..with_parallelism(n)
+    };
     let cloud = MemoryCloud::new();
     let d = lab();
     assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
     cloud.reset_calls();
     cloud.fail_next("DeleteVpcEndpoints", "InvalidRoute.NotFound", 1);
-    let report = run(&cloud, &d, Mode::Destroy, &with_parallelism(1)).await;
+    let report = run(&cloud, &d, Mode::Destroy, &moto(1)).await;
     assert!(report.ok(), "{:?}", report.failed);
     assert_eq!(cloud.call_count("ModifyVpcEndpoint"), 1, "tables detached once");
     assert_eq!(cloud.count("endpoint", "ap-northeast-2"), 0);
 
+    for (opts, times, what) in [
+        (moto(1), 2, "twice on moto"),
+        (with_parallelism(1), 1, "once on EC2"),
+    ] {
+        let cloud = MemoryCloud::new();
+        assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+        cloud.reset_calls();
+        cloud.fail_next("DeleteVpcEndpoints", "InvalidRoute.NotFound", times);
+        let start = tokio::time::Instant::now();
+        let report = run(&cloud, &d, Mode::Destroy, &opts).await;
+        let f = one_failure(&report, what);
+        assert!(
+            f.message.contains("InvalidRoute.NotFound"),
+            "{what}: {}",
+            f.message
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{what}: {:?}",
+            start.elapsed()
+        );
+        if opts.emulator == Emulator::Off {
+            assert_eq!(
+                cloud.call_count("ModifyVpcEndpoint"),
+                0,
+                "no emulator workaround on EC2"
+            );
+        }
+    }
+}
+
+/// EC2 reports an endpoint that is already gone as an `Unsuccessful` item
+/// coded `InvalidVpcEndpoint.NotFound` (not `InvalidVpcEndpointId…`): a
+/// destroy racing another (here: everything it planned to delete was deleted
+/// by someone else in between) takes that as done.
+#[tokio::test(start_paused = true)]
+async fn a_destroy_racing_another_takes_gone_endpoints_as_done() {
     let cloud = MemoryCloud::new();
+    let d = lab();
     assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
-    cloud.fail_next("DeleteVpcEndpoints", "InvalidRoute.NotFound", 2);
-    let start = tokio::time::Instant::now();
-    let report = run(&cloud, &d, Mode::Destroy, &with_parallelism(1)).await;
-    let f = one_failure(&report, "fails");
-    assert!(f.message.contains("InvalidRoute.NotFound"), "{}", f.message);
-    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+    let first = plan(&cloud, &d, Mode::Destroy).await;
+    let second = plan(&cloud, &d, Mode::Destroy).await;
+    let opts = ExecOptions::default();
+    let (a, b) = tokio::join!(
+        execute(&cloud, &first, &Silent, &opts),
+        execute(&cloud, &second, &Silent, &opts)
+    );
+    assert!(a.ok(), "{:?}", a.failed);
+    assert!(b.ok(), "{:?}", b.failed);
+    assert!(plan(&cloud, &d, Mode::Destroy).await.is_empty());
 }
 
 #[tokio::test(start_paused = true)]
@@ -436,7 +516,7 @@ async fn dependency_order_holds_when_steps_overlap() {
     cloud.reset_calls();
     assert!(execute(&cloud, &c, &Silent, &with_parallelism(16)).await.ok());
     let calls = cloud.calls();
-    assert_order(&calls, &CREATE_ORDER);
+    assert_needs(&calls, &CREATE_NEEDS);
     // Routes through the peering come after it is active, in both regions.
     assert!(first(&calls, "CreateRoute") > last(&calls, "AcceptVpcPeeringConnection"));
 }
@@ -464,7 +544,13 @@ async fn a_failure_in_one_region_does_not_stop_the_other() {
         "{skipped:?}"
     );
     assert!(skipped.contains(&"create endpoint.seoul-s3"), "{skipped:?}");
-    assert!(skipped.contains(&"create peering.seoul-virginia"), "{skipped:?}");
+    // The peering uses only the VPCs: it goes ahead; its route in the
+    // failed subnet's table does not.
+    assert!(!skipped.contains(&"create peering.seoul-virginia"), "{skipped:?}");
+    assert!(
+        skipped.contains(&"create route.seoul.private.10.20.0.0/16"),
+        "{skipped:?}"
+    );
     // Each skipped step is listed once.
     let mut unique = skipped.clone();
     unique.dedup();
@@ -541,7 +627,7 @@ async fn throttling_of_a_tokenless_create_is_retried_with_backoff() {
             attempts: 4,
             ..RetryPolicy::default()
         },
-        parallelism: 1,
+        ..with_parallelism(1)
     };
     let report = run(&cloud, &d, Mode::Apply, &opts).await;
     assert!(!report.failed.is_empty());
@@ -558,9 +644,11 @@ async fn throttling_of_a_tokenless_create_is_retried_with_backoff() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn apply_after_destroy_gets_a_new_endpoint_though_the_client_token_repeats() {
+async fn apply_after_destroy_never_meets_an_earlier_runs_client_token() {
     // An adopted VPC and table: the second apply's endpoint and route table
-    // specs, and so their client tokens, are the same as the first's.
+    // specs are the same as the first's. EC2 answers a repeated token with
+    // the deleted endpoint (or a purged one); the tokens of each run are its
+    // own, so the second apply sends each create once.
     let cloud = MemoryCloud::new();
     let oob = cloud.oob();
     let vpc = oob.oob_create_vpc("us-east-1", "10.0.0.0/16".parse().unwrap(), &Default::default());
@@ -578,10 +666,8 @@ async fn apply_after_destroy_gets_a_new_endpoint_though_the_client_token_repeats
     cloud.reset_calls();
     let report = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
     assert!(report.ok(), "{:?}", report.failed);
-    // The repeated tokens answered with the deleted endpoint and table;
-    // salted ones created new ones.
-    assert_eq!(cloud.call_count("CreateVpcEndpoint"), 2);
-    assert_eq!(cloud.call_count("CreateRouteTable"), 2);
+    assert_eq!(cloud.call_count("CreateVpcEndpoint"), 1);
+    assert_eq!(cloud.call_count("CreateRouteTable"), 1);
     assert_eq!(cloud.count("endpoint", "us-east-1"), 1);
     assert_eq!(
         cloud.count("route_table", "us-east-1"),
@@ -596,6 +682,7 @@ async fn ctrl_c_starts_nothing_new_cuts_waits_short_and_reports() {
     let cloud = MemoryCloud::new();
     cloud.set_latency(Duration::from_millis(100));
     cloud.set_endpoint_pending_polls(1_000_000);
+    cloud.set_peering_active_polls(30);
     let d = lab();
     let c = plan(&cloud, &d, Mode::Apply).await;
     let opts = ExecOptions::default();
@@ -603,7 +690,8 @@ async fn ctrl_c_starts_nothing_new_cuts_waits_short_and_reports() {
     let start = tokio::time::Instant::now();
     let exec = execute(&cloud, &c, &Silent, &opts);
     let interrupt = async {
-        // Both endpoints are waiting for `available` by then.
+        // Both endpoints are waiting for `available` by then, and the
+        // peering for `active`.
         tokio::time::sleep(Duration::from_secs(20)).await;
         stop.fire();
     };
@@ -612,19 +700,87 @@ async fn ctrl_c_starts_nothing_new_cuts_waits_short_and_reports() {
     assert!(!report.ok());
     assert!(start.elapsed() < Duration::from_secs(22), "{:?}", start.elapsed());
     assert!(report.failed.is_empty(), "{:?}", report.failed);
-    assert_eq!(report.interrupted.len(), 2, "{:?}", report.interrupted);
+    assert_eq!(report.interrupted.len(), 3, "{:?}", report.interrupted);
     for f in &report.interrupted {
         assert!(f.message.contains("interrupted while waiting"), "{}", f.message);
     }
     assert!(report
         .not_attempted
         .iter()
-        .any(|n| n.label == "create peering.seoul-virginia"));
-    assert!(cloud.call_count("CreateVpcPeeringConnection") == 0);
+        .any(|n| n.label == "create route.seoul.private.10.20.0.0/16"));
+    assert_eq!(cloud.call_count("CreateRoute"), 0);
     // A re-run converges from there.
     cloud.set_endpoint_pending_polls(0);
+    cloud.set_peering_active_polls(0);
     cloud.set_latency(Duration::ZERO);
-    assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
+    let again = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
+    assert!(again.ok(), "{:?} {:?}", again.failed, again.not_attempted);
     assert!(plan(&cloud, &d, Mode::Apply).await.is_empty());
     assert_one_of_each(&cloud);
+}
+
+/// A step waits only for steps whose ids it uses, its own change's earlier
+/// steps, and the orders EC2 imposes: in the lab, the security group does
+/// not wait for the subnets, the ingress rules not for the route tables,
+/// and the longest chain of dependent steps is the peering's.
+#[tokio::test(start_paused = true)]
+async fn dependencies_come_from_real_references() {
+    use s3ep::exec::graph::{build, Why};
+    let cloud = MemoryCloud::new();
+    let d = lab();
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    let nodes = build(&c);
+    let find = |label: &str| {
+        nodes.iter().position(|n| n.label == label).unwrap_or_else(|| {
+            panic!(
+                "no step {label}: {:?}",
+                nodes.iter().map(|n| &n.label).collect::<Vec<_>>()
+            )
+        })
+    };
+    let waits = |a: &str, b: &str| nodes[find(a)].deps.contains(&find(b));
+    assert!(!waits(
+        "create security_group.virginia-s3",
+        "create subnet.virginia.ep-a"
+    ));
+    assert!(waits("create security_group.virginia-s3", "create vpc.virginia"));
+    assert!(waits(
+        "create endpoint.virginia-s3",
+        "create subnet.virginia.ep-b"
+    ));
+    assert!(waits(
+        "create endpoint.virginia-s3",
+        "create security_group.virginia-s3"
+    ));
+    assert!(!waits(
+        "create endpoint.virginia-s3",
+        "create route_table.virginia.private"
+    ));
+    assert!(waits(
+        "create endpoint.seoul-s3",
+        "create route_table.seoul.private"
+    ));
+    assert!(!waits("create endpoint.seoul-s3", "create subnet.seoul.app-a"));
+    // Every wait between creates of different changes uses an id.
+    for n in &nodes {
+        for (d, w) in n.deps.iter().zip(&n.why) {
+            if nodes[*d].change_index != n.change_index {
+                assert_eq!(*w, Why::UsesId, "{} waits for {}", n.label, nodes[*d].label);
+            }
+        }
+    }
+    // The longest chains end in a peering route: VPC → subnet → route
+    // table (created, then its subnets associated) → route, and VPC →
+    // peering (request, accept, active) → route.
+    let mut depth = vec![0usize; nodes.len()];
+    for i in 0..nodes.len() {
+        depth[i] = 1 + nodes[i].deps.iter().map(|&d| depth[d]).max().unwrap_or(0);
+    }
+    let (deepest, &len) = depth.iter().enumerate().max_by_key(|(_, d)| **d).unwrap();
+    assert_eq!(len, 4, "{}", nodes[deepest].label);
+    assert!(
+        nodes[deepest].label.starts_with("create route."),
+        "{}",
+        nodes[deepest].label
+    );
 }

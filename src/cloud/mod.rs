@@ -172,6 +172,13 @@ impl CloudError {
         c.ends_with(".notfound") || c.ends_with("notfound") || c == "invalidroute.notfound"
     }
 
+    /// Whether the error code is one of `codes`, ignoring case (moto and
+    /// AWS spell some codes differently).
+    pub fn is_code(&self, codes: &[&str]) -> bool {
+        let c = self.code_lower();
+        !c.is_empty() && codes.iter().any(|k| k.eq_ignore_ascii_case(&c))
+    }
+
     /// Whether the error code starts with `prefix`, ignoring case.
     pub fn code_starts_with(&self, prefix: &str) -> bool {
         self.code_lower().starts_with(&prefix.to_ascii_lowercase())

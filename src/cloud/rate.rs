@@ -2,9 +2,13 @@
 //! throttling buckets so that a large run paces itself instead of being
 //! throttled into failure.
 //!
-//! EC2 documents a token bucket per account, region and action group: a
-//! bucket holds up to `burst` tokens, every call takes one, and tokens come
-//! back at `refill` per second. The defaults here are EC2's published sizes:
+//! EC2 keeps a token bucket per account, region and API action ("Request
+//! throttling for the Amazon EC2 API", EC2 Developer Guide: "each API is
+//! evaluated individually, and you are throttled on the number of requests
+//! you make on a per-API basis"): a bucket holds up to `burst` tokens, every
+//! call takes one, and tokens come back at `refill` per second. The sizes
+//! depend on the action's group; the defaults here are EC2's published
+//! sizes:
 //!
 //! | group                                                       | burst | refill/s |
 //! |-------------------------------------------------------------|------:|---------:|
@@ -12,9 +16,9 @@
 //! | other mutating calls                                        |    50 |        5 |
 //! | Describe calls                                              |   100 |       20 |
 //!
-//! EC2 keeps a bucket per API action; grouping them in three buckets of
-//! those sizes is s3ep's approximation, conservative for every action of a
-//! group. A call that finds its bucket empty waits (in order of arrival, and
+//! s3ep keeps one bucket per region and action, like EC2, with its group's
+//! size: CreateVpcEndpoint calls never wait for CreateRoute calls. A call
+//! that finds its bucket empty waits (in order of arrival, and
 //! only until Ctrl-C) for its token rather than failing. The SDK's own
 //! retries of a call are not charged again: they are rare, and EC2's bucket
 //! is what finally counts.
@@ -140,11 +144,11 @@ struct Bucket {
     last: Instant,
 }
 
-/// Token buckets per region and group, shared by every call of a run.
+/// Token buckets per region and action, shared by every call of a run.
 #[derive(Debug)]
 pub struct RateLimiter {
     limits: RateLimits,
-    buckets: Mutex<HashMap<(String, Group), Bucket>>,
+    buckets: Mutex<HashMap<(String, String), Bucket>>,
 }
 
 impl RateLimiter {
@@ -167,7 +171,7 @@ impl RateLimiter {
             Ok(m) => m,
             Err(p) => p.into_inner(),
         };
-        let b = map.entry((region.to_string(), group)).or_insert(Bucket {
+        let b = map.entry((region.to_string(), op.to_string())).or_insert(Bucket {
             tokens: burst,
             last: now,
         });
@@ -236,11 +240,31 @@ mod tests {
         assert_eq!(&at[..4], &[0.0; 4]);
         assert!((at[4] - 1.0 / 0.3).abs() < 0.01, "{at:?}");
         assert!((at[5] - 2.0 / 0.3).abs() < 0.01, "{at:?}");
-        // Other groups and other regions have their own buckets.
+        // Other actions (of the same group too) and other regions have
+        // their own buckets, as in EC2.
         let t = Instant::now();
         l.acquire("us-east-1", "CreateVpc", &Stop::new()).await;
+        l.acquire("us-east-1", "DeleteVpcEndpoints", &Stop::new()).await;
         l.acquire("eu-west-1", "CreateVpcEndpoint", &Stop::new()).await;
         assert_eq!(t.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_action_has_its_own_bucket_of_its_groups_size() {
+        let l = RateLimiter::new(RateLimits::default());
+        let start = Instant::now();
+        for _ in 0..50 {
+            l.acquire("r", "CreateRoute", &Stop::new()).await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO, "a burst of 50");
+        l.acquire("r", "CreateSubnet", &Stop::new()).await;
+        assert_eq!(start.elapsed(), Duration::ZERO, "another action: its own bucket");
+        l.acquire("r", "CreateRoute", &Stop::new()).await;
+        assert!(
+            (start.elapsed().as_secs_f64() - 0.2).abs() < 0.01,
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -77,6 +77,7 @@ pub async fn run(g: &Global, path: &Path, mode: Mode, yes: bool, dry_run: bool) 
             ..RetryPolicy::default()
         },
         parallelism: g.parallelism as usize,
+        emulator: g.emulator,
     };
     let signals = tokio::spawn(interrupts(stop.clone(), verb));
     let report = exec::execute(ctx.cloud.as_ref(), &changes, &reporter, &opts).await;
@@ -85,6 +86,30 @@ pub async fn run(g: &Global, path: &Path, mode: Mode, yes: bool, dry_run: bool) 
     if !report.ok() {
         eprint!("{}", summary(verb, &report));
         return Ok(if report.stopped { 130 } else { 1 });
+    }
+    if mode == Mode::Apply && !report.created.is_empty() {
+        // The next `plan` finds these by their tags: wait until EC2 lists
+        // them that way (eventual consistency), so it sees no changes.
+        let settled = exec::settle::settle(
+            ctx.cloud.as_ref(),
+            &ctx.desired.name,
+            &changes,
+            &report.created,
+            &opts.policy,
+            SETTLE_TIMEOUT,
+        )
+        .await;
+        match settled {
+            Ok(late) if !late.is_empty() => {
+                let names: Vec<String> = late.iter().map(|a| a.to_string()).collect();
+                eprintln!(
+                    "warning: EC2 does not list {} by its tags yet; a `plan` run now may not see it",
+                    names.join(", ")
+                );
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("warning: could not check that EC2 lists what was created: {e}"),
+        }
     }
     if !g.quiet {
         let n = changes.summary();
@@ -99,6 +124,10 @@ pub async fn run(g: &Global, path: &Path, mode: Mode, yes: bool, dry_run: bool) 
     }
     Ok(0)
 }
+
+/// How long `apply` waits for EC2's tag-filtered Describe results to list
+/// what it created (see `exec::settle`).
+const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// First Ctrl-C: start nothing new, let calls in flight finish. Second:
 /// exit at once with 130.

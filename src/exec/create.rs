@@ -1,9 +1,14 @@
 //! Creates that never leave a second resource behind.
 //!
 //! * CreateVpcEndpoint and CreateRouteTable take a client token. s3ep
-//!   derives it from the plan name, the address and the resolved spec, so
-//!   any retry or re-run of the same create gets the same resource back from
-//!   EC2 (the SDK's own retry may re-send these safely).
+//!   derives it from the plan name, the address, the resolved spec and the
+//!   run's own random id, so every retry of that create within the run (the
+//!   SDK's, or s3ep's after a lost answer) gets the same resource back from
+//!   EC2, and a later run never meets a token an earlier run used: EC2
+//!   answers a reused token with the resource it made then, even when that
+//!   one has been deleted or purged since ("Ensuring idempotency in Amazon
+//!   EC2 API requests", EC2 API reference). A later run finds what an
+//!   earlier one made by its tags instead.
 //! * CreateVpc, CreateSubnet, CreateSecurityGroup and
 //!   CreateVpcPeeringConnection take no token. They are tagged at creation
 //!   (`s3ep:plan`, `s3ep:key`); the SDK sends them once, and when an attempt
@@ -21,9 +26,8 @@ use crate::model::{Tags, TAG_KEY, TAG_PLAN};
 
 /// A ClientToken (64 hex characters, EC2's maximum length) for a create of
 /// `kind` with `tags` (which carry the plan name and the address) and the
-/// resolved `spec`. `salt` > 0 asks for a new token when EC2 answered an
-/// earlier one with a resource that has since been deleted.
-pub fn client_token(kind: &str, tags: &Tags, spec: &serde_json::Value, salt: u32) -> String {
+/// resolved `spec`, in the run `run_id` ([`run_id`]).
+pub fn client_token(kind: &str, tags: &Tags, spec: &serde_json::Value, run_id: &str) -> String {
     let mut h = Sha256::new();
     for part in [
         "s3ep-client-token-v1",
@@ -31,12 +35,30 @@ pub fn client_token(kind: &str, tags: &Tags, spec: &serde_json::Value, salt: u32
         tags.get(TAG_PLAN).map(String::as_str).unwrap_or(""),
         tags.get(TAG_KEY).map(String::as_str).unwrap_or(""),
         &spec.to_string(),
-        &salt.to_string(),
+        run_id,
     ] {
         h.update(part.as_bytes());
         h.update([0u8]);
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A random id for one run of the executor (128 bits, hex), mixed into its
+/// client tokens.
+pub fn run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let half = |i: u8| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(nanos);
+        h.write_u32(std::process::id());
+        h.write_u8(i);
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(0), half(1))
 }
 
 /// Whether `tags` mark a resource as the one at this create's address.
@@ -148,25 +170,32 @@ mod tests {
     }
 
     #[test]
-    fn tokens_are_stable_and_differ_by_plan_address_spec_and_salt() {
+    fn tokens_are_stable_within_a_run_and_differ_by_plan_address_spec_and_run() {
         let spec = serde_json::json!({"vpc": "vpc-1"});
-        let t = client_token("endpoint", &tags("p", "endpoint.a"), &spec, 0);
+        let t = client_token("endpoint", &tags("p", "endpoint.a"), &spec, "r1");
         assert_eq!(t.len(), 64);
-        assert_eq!(t, client_token("endpoint", &tags("p", "endpoint.a"), &spec, 0));
+        assert_eq!(t, client_token("endpoint", &tags("p", "endpoint.a"), &spec, "r1"));
         for other in [
-            client_token("endpoint", &tags("q", "endpoint.a"), &spec, 0),
-            client_token("endpoint", &tags("p", "endpoint.b"), &spec, 0),
+            client_token("endpoint", &tags("q", "endpoint.a"), &spec, "r1"),
+            client_token("endpoint", &tags("p", "endpoint.b"), &spec, "r1"),
             client_token(
                 "endpoint",
                 &tags("p", "endpoint.a"),
                 &serde_json::json!({"vpc": "vpc-2"}),
-                0,
+                "r1",
             ),
-            client_token("endpoint", &tags("p", "endpoint.a"), &spec, 1),
-            client_token("route_table", &tags("p", "endpoint.a"), &spec, 0),
+            client_token("endpoint", &tags("p", "endpoint.a"), &spec, "r2"),
+            client_token("route_table", &tags("p", "endpoint.a"), &spec, "r1"),
         ] {
             assert_ne!(t, other);
         }
+    }
+
+    #[test]
+    fn run_ids_differ() {
+        let a = run_id();
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, run_id());
     }
 
     #[test]

@@ -2,22 +2,31 @@
 //!
 //! Steps are first put in one safe total order (deletes by descending rank,
 //! then creates and in-place changes by ascending rank; see [`schedule`]).
-//! A step then depends on an earlier step when
+//! A step then depends on an earlier step only for a reason it can name
+//! ([`Why`]):
 //! * both belong to the same change (a change's steps run in order);
-//! * it refers to a resource the earlier step's change creates
-//!   (`IdRef::Addr`); or
-//! * their changes touch a common VPC (`Change::scope`) and the two steps sit
-//!   at different places of the order (phase or rank): inside one VPC,
-//!   subnets wait for the VPC, endpoints for their tables and groups, a
-//!   deleted VPC for everything deleted in it, and creates for the deletes
-//!   that free their names and CIDRs.
+//! * it uses the id of a resource the earlier step creates (`IdRef::Addr`):
+//!   a subnet its VPC, an endpoint its tables, groups and subnets, a
+//!   peering route its table and its peering; or of a live resource the
+//!   earlier step changes (a route through a peering being accepted);
+//! * an order EC2 imposes inside one VPC (`Change::scope`):
+//!   - deletes run inside out: a resource is deleted after what sits in it
+//!     or uses it (DeleteVpc answers DependencyViolation while subnets,
+//!     groups or endpoints remain; a subnet or group while an endpoint's
+//!     network interface uses it; a peering while routes point at it);
+//!   - creates and in-place changes wait for the deletes of their VPC,
+//!     which free CIDRs, group names, associations and route tables;
+//!   - endpoint creates, modifies and deletes take turns (two can name one
+//!     route table, and EC2 refuses the second while the first is in
+//!     progress);
+//!   - endpoints wait for DNS hostnames being turned on in their VPC
+//!     (private DNS needs enableDnsHostnames).
 //!
-//! Steps of one rank in one VPC (two subnets, three tables) and anything in
-//! VPCs that share nothing run side by side, except endpoint creates,
-//! modifies and deletes, which take turns within a VPC.
+//! Nothing else waits: two creates in one VPC that share no id (a subnet
+//! and a security group, a route table and an ingress rule) run side by
+//! side, so the walk follows the critical path of real references.
 
 use crate::diff::{Change, Changes, IdRef, Op, Phase, Step, ANY_SCOPE as ANY};
-use crate::model::Address;
 
 /// One step with its place in the graph.
 #[derive(Debug)]
@@ -29,6 +38,8 @@ pub struct Node<'a> {
     pub label: String,
     /// Indices of the nodes this one waits for.
     pub deps: Vec<usize>,
+    /// Why it waits for each of `deps` (same order).
+    pub why: Vec<Why>,
 }
 
 /// Orders every step: deletes by descending rank, then creates by
@@ -58,27 +69,61 @@ pub fn build(changes: &Changes) -> Vec<Node<'_>> {
     let mut nodes: Vec<Node<'_>> = Vec::with_capacity(order.len());
     for (ci, change, step) in order {
         let refs = references(&step.op);
-        let deps = nodes
+        let (deps, whys) = nodes
             .iter()
             .enumerate()
-            .filter(|(_, a)| {
-                a.change_index == ci
-                    || (a.step.phase == Phase::Create && refs.contains(&&a.change.address))
-                    || ((order_key(a.step) != order_key(step)
-                        || (edits_endpoint(a.step) && edits_endpoint(step)))
-                        && scopes_meet(a.change, change))
-            })
-            .map(|(i, _)| i)
-            .collect();
+            .filter_map(|(i, a)| why(a, ci, change, step, &refs).map(|w| (i, w)))
+            .unzip();
         nodes.push(Node {
             change,
             step,
             change_index: ci,
             label: label(change, step),
             deps,
+            why: whys,
         });
     }
     nodes
+}
+
+/// Why a step waits for an earlier one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    SameChange,
+    UsesId,
+    DeleteInsideOut,
+    CreateAfterDelete,
+    EndpointTurns,
+    DnsHostnames,
+}
+
+/// Why step `b` (of change `cb` at index `bi`) waits for the earlier node
+/// `a`, if it does.
+fn why(a: &Node<'_>, bi: usize, cb: &Change, b: &Step, refs: &[&IdRef]) -> Option<Why> {
+    if a.change_index == bi {
+        return Some(Why::SameChange);
+    }
+    let used = |r: &&IdRef| match r {
+        IdRef::Addr(addr) => *addr == a.change.address,
+        IdRef::Id(id) => a.change.id.as_deref() == Some(id.as_str()),
+    };
+    if a.step.phase == Phase::Create && refs.iter().any(used) {
+        return Some(Why::UsesId);
+    }
+    if !scopes_meet(a.change, cb) {
+        return None;
+    }
+    match (a.step.phase, b.phase) {
+        (Phase::Delete, Phase::Delete) if a.step.rank != b.rank => Some(Why::DeleteInsideOut),
+        (Phase::Delete, Phase::Create) => Some(Why::CreateAfterDelete),
+        _ if edits_endpoint(a.step) && edits_endpoint(b) => Some(Why::EndpointTurns),
+        (Phase::Create, Phase::Create)
+            if matches!(a.step.op, Op::EnableDnsHostnames { .. }) && edits_endpoint(b) =>
+        {
+            Some(Why::DnsHostnames)
+        }
+        _ => None,
+    }
 }
 
 /// Creates, modifies and deletes of endpoints in one VPC run one at a time,
@@ -98,8 +143,9 @@ fn scopes_meet(a: &Change, b: &Change) -> bool {
     any(a) || any(b) || a.scope.iter().any(|s| b.scope.contains(s))
 }
 
-/// The addresses of resources this run creates that `op` refers to.
-fn references(op: &Op) -> Vec<&Address> {
+/// The resources `op` uses: addresses of resources this run creates, and
+/// ids of live ones (whose own change, an accept or a modify, comes first).
+fn references(op: &Op) -> Vec<&IdRef> {
     let mut refs: Vec<&IdRef> = Vec::new();
     match op {
         Op::CreateSubnet { vpc, .. } | Op::CreateSecurityGroup { vpc, .. } => refs.push(vpc),
@@ -140,12 +186,7 @@ fn references(op: &Op) -> Vec<&Address> {
         }
         _ => {}
     }
-    refs.into_iter()
-        .filter_map(|r| match r {
-            IdRef::Addr(a) => Some(a),
-            IdRef::Id(_) => None,
-        })
-        .collect()
+    refs
 }
 
 /// The label a step shows in progress output.

@@ -9,7 +9,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 use super::StepError;
-use crate::cloud::{Cloud, CloudError, Filter};
+use crate::cloud::CloudError;
 use crate::stop::Stop;
 
 /// Bounds for retries and waits.
@@ -30,7 +30,9 @@ pub struct RetryPolicy {
     /// resource by its tags before sending it again).
     pub attempts: u32,
     /// How long a create that may have taken effect is looked for by its
-    /// tags before it is sent again.
+    /// tags before it is sent again. EC2's tag filters lag behind creates
+    /// ("Eventual consistency in the Amazon EC2 API"); terraform-provider-aws
+    /// allows minutes for a new resource to be found.
     pub lookup_window: Duration,
     /// Ends every pause early once flipped (Ctrl-C).
     pub stop: Stop,
@@ -45,7 +47,7 @@ impl Default for RetryPolicy {
             min_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(5),
             attempts: 8,
-            lookup_window: Duration::from_secs(10),
+            lookup_window: Duration::from_secs(60),
             stop: Stop::default(),
         }
     }
@@ -164,17 +166,18 @@ impl RetryPolicy {
         .await
     }
 
-    /// Runs a delete: transient conflicts retried. A NotFound whose code
-    /// starts with `gone` (`InvalidVpcID` for DeleteVpc, …) means the thing
-    /// is already gone, which is what a delete wants; any other NotFound
-    /// (say `InvalidRoute.NotFound` from DeleteVpcEndpoints) is a failure.
-    pub async fn delete<Fut, F>(&self, gone: &str, f: F) -> Result<(), StepError>
+    /// Runs a delete: transient conflicts retried. An error whose code is
+    /// one of `gone` (the resource's own NotFound codes, compared ignoring
+    /// case) means the thing is already gone, which is what a delete wants;
+    /// any other NotFound (say `InvalidRoute.NotFound` from
+    /// DeleteVpcEndpoints) is a failure.
+    pub async fn delete<Fut, F>(&self, gone: &[&str], f: F) -> Result<(), StepError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(), CloudError>>,
     {
         match self.conflict(false, f).await {
-            Err(StepError::Cloud(e)) if e.is_not_found() && e.code_starts_with(gone) => Ok(()),
+            Err(StepError::Cloud(e)) if e.is_code(gone) => Ok(()),
             r => r,
         }
     }
@@ -182,7 +185,7 @@ impl RetryPolicy {
 
 /// Polls with backoff until `probe` returns `Some(result)`; the probe
 /// returns the last state it saw alongside. Times out after `wait_timeout`.
-async fn poll<T, Fut, F>(
+pub(crate) async fn poll<T, Fut, F>(
     p: &RetryPolicy,
     resource: &str,
     want: &'static str,
@@ -225,120 +228,4 @@ where
         }
         delay = (delay * 2).min(p.max_delay);
     }
-}
-
-/// Waits until endpoint `id` is `available`. `failed` and `rejected` end
-/// the wait with the endpoint's LastError. NotFound is eventual consistency.
-pub async fn wait_endpoint_available(
-    c: &dyn Cloud,
-    region: &str,
-    id: &str,
-    p: &RetryPolicy,
-    status: &(dyn Fn(&str) + Sync),
-) -> Result<(), WaitError> {
-    poll(p, id, "available", status, || async {
-        match c
-            .describe_endpoints(region, &Filter::Ids(vec![id.to_string()]))
-            .await
-        {
-            Ok(list) => match list.into_iter().find(|e| e.id == id) {
-                Some(e) if e.state == "available" => Ok((Some(()), e.state)),
-                Some(e) if matches!(e.state.as_str(), "failed" | "rejected" | "deleted" | "expired") => {
-                    Err(WaitError::Failed {
-                        resource: id.to_string(),
-                        state: e.state,
-                        detail: e.last_error,
-                    })
-                }
-                Some(e) => Ok((None, e.state)),
-                None => Ok((None, "not visible yet".into())),
-            },
-            Err(e) if e.is_not_found() => Ok((None, "not visible yet".into())),
-            Err(e) => Err(e.into()),
-        }
-    })
-    .await
-}
-
-/// Waits until endpoint `id` is `deleted` (or no longer listed).
-pub async fn wait_endpoint_deleted(
-    c: &dyn Cloud,
-    region: &str,
-    id: &str,
-    p: &RetryPolicy,
-    status: &(dyn Fn(&str) + Sync),
-) -> Result<(), WaitError> {
-    poll(p, id, "deleted", status, || async {
-        match c
-            .describe_endpoints(region, &Filter::Ids(vec![id.to_string()]))
-            .await
-        {
-            Ok(list) => match list.into_iter().find(|e| e.id == id) {
-                None => Ok((Some(()), "deleted".into())),
-                Some(e) if e.state == "deleted" => Ok((Some(()), e.state)),
-                // A failed endpoint being replaced can still read `failed`
-                // just after the delete: keep waiting (bounded by the timeout).
-                Some(e) => Ok((None, e.state)),
-            },
-            Err(e) if e.is_not_found() => Ok((Some(()), "deleted".into())),
-            Err(e) => Err(e.into()),
-        }
-    })
-    .await
-}
-
-/// How far along a peering must be for a wait to end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PeeringStage {
-    /// Ready to be accepted (`pending-acceptance`) or already past it. A
-    /// cross-region request is `initiating-request` at first, and is not
-    /// visible in the accepter's region at once.
-    Acceptable,
-    /// `active`.
-    Active,
-}
-
-/// Waits until peering `id`, read from `region`, reaches `stage`; returns
-/// the status it saw. `failed`, `rejected`, `expired` and `deleted` end the
-/// wait with an error naming the peering.
-pub async fn wait_peering(
-    c: &dyn Cloud,
-    region: &str,
-    id: &str,
-    stage: PeeringStage,
-    p: &RetryPolicy,
-    status: &(dyn Fn(&str) + Sync),
-) -> Result<String, WaitError> {
-    let want = match stage {
-        PeeringStage::Acceptable => "pending-acceptance",
-        PeeringStage::Active => "active",
-    };
-    poll(p, id, want, status, || async {
-        match c
-            .describe_peerings(region, &Filter::Ids(vec![id.to_string()]))
-            .await
-        {
-            Ok(list) => match list.into_iter().find(|x| x.id == id) {
-                Some(x) if matches!(x.status.as_str(), "failed" | "rejected" | "expired" | "deleted") => {
-                    Err(WaitError::Failed {
-                        resource: id.to_string(),
-                        state: x.status,
-                        detail: Some("check that the VPC CIDRs do not overlap".into()),
-                    })
-                }
-                Some(x) if x.status == "active" => Ok((Some(x.status.clone()), x.status)),
-                Some(x)
-                    if stage == PeeringStage::Acceptable
-                        && matches!(x.status.as_str(), "pending-acceptance" | "provisioning") =>
-                {
-                    Ok((Some(x.status.clone()), x.status))
-                }
-                Some(x) => Ok((None, x.status)),
-                None => Ok((None, "not visible yet".into())),
-            },
-            Err(e) if e.is_not_found() => Ok((None, "not visible yet".into())),
-            Err(e) => Err(e.into()),
-        }
-    })
-    .await
 }

@@ -1,0 +1,108 @@
+//! Route tables and their subnet associations: CreateRouteTable (with a
+//! client token), AssociateRouteTable, DisassociateRouteTable,
+//! DeleteRouteTable.
+
+use super::Status;
+use crate::cloud::Filter;
+use crate::diff::IdRef;
+use crate::exec::create::client_token;
+use crate::exec::{Ctx, StepError};
+use crate::model::{Address, Tags};
+
+/// DeleteRouteTable on a table that does not exist.
+pub const GONE: &[&str] = &["InvalidRouteTableID.NotFound"];
+/// DisassociateRouteTable of an association that does not exist.
+pub const ASSOCIATION_GONE: &[&str] = &["InvalidAssociationID.NotFound"];
+
+/// Creates the table with a client token of this run (a retry after a lost
+/// answer gets the same table back), then associates each subnet.
+pub async fn create(
+    cx: &Ctx<'_>,
+    address: &Address,
+    region: &str,
+    vpc: &IdRef,
+    subnets: &[IdRef],
+    tags: &Tags,
+    status: Status<'_>,
+) -> Result<String, StepError> {
+    let c = cx.cloud;
+    let (vpc, fresh) = cx.resolve(vpc)?;
+    let fingerprint = serde_json::json!({ "vpc": vpc, "tags": tags });
+    let token = client_token("route_table", tags, &fingerprint, &cx.run_id);
+    let id = cx
+        .policy()
+        .fresh(fresh, || c.create_route_table(region, &vpc, tags, Some(&token)))
+        .await?;
+    cx.created(address, &id);
+    let (subnets, _) = cx.resolve_all(subnets)?;
+    for s in &subnets {
+        status(&format!("associating {s}"));
+        associate_ids(cx, region, &id, s, true).await?;
+    }
+    Ok(id)
+}
+
+/// Associates a subnet with a table, either possibly created by this run.
+pub async fn associate(
+    cx: &Ctx<'_>,
+    region: &str,
+    table: &IdRef,
+    subnet: &IdRef,
+) -> Result<String, StepError> {
+    let (rt, f1) = cx.resolve(table)?;
+    let (sn, f2) = cx.resolve(subnet)?;
+    associate_ids(cx, region, &rt, &sn, f1 || f2).await
+}
+
+/// AssociateRouteTable. An association whose answer was lost and that the
+/// SDK sent again comes back `Resource.AlreadyAssociated`: when the subnet
+/// is associated with this very table, that is success.
+async fn associate_ids(
+    cx: &Ctx<'_>,
+    region: &str,
+    rt: &str,
+    subnet: &str,
+    fresh: bool,
+) -> Result<String, StepError> {
+    let c = cx.cloud;
+    match cx
+        .policy()
+        .fresh(fresh, || c.associate_route_table(region, rt, subnet))
+        .await
+    {
+        Err(StepError::Cloud(e)) if e.code_starts_with("Resource.AlreadyAssociated") => {
+            let tables = c
+                .describe_route_tables(region, &Filter::Ids(vec![rt.to_string()]))
+                .await?;
+            let assoc = tables
+                .iter()
+                .flat_map(|t| &t.associations)
+                .find(|a| a.subnet_id.as_deref() == Some(subnet));
+            match assoc {
+                Some(a) => Ok(a.id.clone()),
+                None => Err(e.into()),
+            }
+        }
+        r => r,
+    }
+}
+
+pub async fn disassociate(cx: &Ctx<'_>, region: &str, association_id: &str) -> Result<(), StepError> {
+    let c = cx.cloud;
+    cx.policy()
+        .delete(ASSOCIATION_GONE, || {
+            c.disassociate_route_table(region, association_id)
+        })
+        .await
+}
+
+/// Disassociates the table's subnets, then deletes it.
+pub async fn delete(cx: &Ctx<'_>, region: &str, id: &str, associations: &[String]) -> Result<(), StepError> {
+    let c = cx.cloud;
+    for a in associations {
+        disassociate(cx, region, a).await?;
+    }
+    cx.policy()
+        .delete(GONE, || c.delete_route_table(region, id))
+        .await
+}
