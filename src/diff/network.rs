@@ -3,6 +3,17 @@
 use super::*;
 
 impl<'a> Differ<'a> {
+    /// Appends `step` to the change just made at `address` when that change
+    /// creates the resource (a create or a replace): a later step of the
+    /// same create, which only what needs it waits for.
+    fn then(&mut self, address: &Address, step: Step) {
+        if let Some(c) = self.out.iter_mut().rev().find(|c| c.address == *address) {
+            if matches!(c.action, Action::Create | Action::Replace) {
+                c.steps.push(step);
+            }
+        }
+    }
+
     pub(super) fn vpcs(&mut self) -> Result<(), DiffError> {
         let live: Vec<&LVpc> = self.live.vpcs.iter().collect();
         let owned = by_key(live.iter().copied(), |v| &v.tags, |v| &v.id);
@@ -56,6 +67,16 @@ impl<'a> Differ<'a> {
                         create,
                         rank::VPC,
                     );
+                    self.then(
+                        &address,
+                        Step::create(
+                            rank::VPC,
+                            Op::EnableDnsHostnames {
+                                region: vpc.region.clone(),
+                                vpc: IdRef::Addr(address.clone()),
+                            },
+                        ),
+                    );
                     if let (Fate::Kept(id), Some(l)) = (&fate, found) {
                         if !l.tags.contains_key(TAG_DNS) {
                             self.push(Change {
@@ -76,7 +97,7 @@ impl<'a> Differ<'a> {
                                     rank::VPC,
                                     Op::EnableDnsHostnames {
                                         region: l.region.clone(),
-                                        id: id.clone(),
+                                        vpc: IdRef::Id(id.clone()),
                                     },
                                 )],
                             });
@@ -199,7 +220,6 @@ impl<'a> Differ<'a> {
                     Op::CreateRouteTable {
                         region: vpc.region.clone(),
                         vpc: vpc_fate.id_ref(&Address::vpc(vname)),
-                        subnets: subnet_refs.clone(),
                         tags: self.desired.tags_for(&address),
                     },
                 );
@@ -221,6 +241,19 @@ impl<'a> Differ<'a> {
                     create,
                     rank::ROUTE_TABLE,
                 );
+                for subnet in &subnet_refs {
+                    self.then(
+                        &address,
+                        Step::create(
+                            rank::ROUTE_TABLE,
+                            Op::Associate {
+                                region: vpc.region.clone(),
+                                route_table: IdRef::Addr(address.clone()),
+                                subnet: subnet.clone(),
+                            },
+                        ),
+                    );
+                }
                 if let (Fate::Kept(id), Some(l)) = (&fate, found) {
                     self.associations(&address, &vpc.region, id, l, &spec.subnets, &subnet_refs);
                 }

@@ -100,11 +100,12 @@ pub enum Op {
         region: String,
         id: String,
     },
-    /// Turns DNS hostnames on and tags the VPC with `s3ep:dns-hostnames`
-    /// (CreateVpc does this too, right after creating).
+    /// Turns DNS hostnames on and tags the VPC with `s3ep:dns-hostnames`:
+    /// the step after CreateVpc, and the repair of a VPC a stopped run left
+    /// without it. Only endpoints wait for it.
     EnableDnsHostnames {
         region: String,
-        id: String,
+        vpc: IdRef,
     },
     CreateSubnet {
         region: String,
@@ -117,11 +118,12 @@ pub enum Op {
         region: String,
         id: String,
     },
-    /// Creates the table, then associates each subnet.
+    /// Creates the table (its subnets are associated by the `Associate`
+    /// steps after it in the same change, so that what routes through the
+    /// table need not wait for them).
     CreateRouteTable {
         region: String,
         vpc: IdRef,
-        subnets: Vec<IdRef>,
         tags: Tags,
     },
     Associate {

@@ -103,8 +103,11 @@ fn why(a: &Node<'_>, bi: usize, cb: &Change, b: &Step, refs: &[&IdRef]) -> Optio
     if a.change_index == bi {
         return Some(Why::SameChange);
     }
+    // A new resource's id is known once the step that creates it is done
+    // (later steps of its change, say its subnet associations, need not be);
+    // a live resource's own change (an accept, a modify) comes first whole.
     let used = |r: &&IdRef| match r {
-        IdRef::Addr(addr) => *addr == a.change.address,
+        IdRef::Addr(addr) => *addr == a.change.address && makes_id(&a.step.op),
         IdRef::Id(id) => a.change.id.as_deref() == Some(id.as_str()),
     };
     if a.step.phase == Phase::Create && refs.iter().any(used) {
@@ -124,6 +127,19 @@ fn why(a: &Node<'_>, bi: usize, cb: &Change, b: &Step, refs: &[&IdRef]) -> Optio
         }
         _ => None,
     }
+}
+
+/// The step whose answer is a new resource's id.
+fn makes_id(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::CreateVpc { .. }
+            | Op::CreateSubnet { .. }
+            | Op::CreateRouteTable { .. }
+            | Op::CreateSecurityGroup { .. }
+            | Op::CreateEndpoint { .. }
+            | Op::CreatePeering { .. }
+    )
 }
 
 /// Creates, modifies and deletes of endpoints in one VPC run one at a time,
@@ -148,11 +164,10 @@ fn scopes_meet(a: &Change, b: &Change) -> bool {
 fn references(op: &Op) -> Vec<&IdRef> {
     let mut refs: Vec<&IdRef> = Vec::new();
     match op {
-        Op::CreateSubnet { vpc, .. } | Op::CreateSecurityGroup { vpc, .. } => refs.push(vpc),
-        Op::CreateRouteTable { vpc, subnets, .. } => {
-            refs.push(vpc);
-            refs.extend(subnets);
-        }
+        Op::CreateSubnet { vpc, .. }
+        | Op::CreateSecurityGroup { vpc, .. }
+        | Op::CreateRouteTable { vpc, .. }
+        | Op::EnableDnsHostnames { vpc, .. } => refs.push(vpc),
         Op::Associate {
             route_table, subnet, ..
         } => refs.extend([route_table, subnet]),

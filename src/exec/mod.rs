@@ -355,12 +355,9 @@ impl Ctx<'_> {
     async fn run(&self, address: &Address, op: &Op, status: Status<'_>) -> Result<String, StepError> {
         let done = |id: &str| Ok(id.to_string());
         match op {
-            Op::CreateVpc { region, cidr, tags } => {
-                vpc::create(self, address, region, *cidr, tags, status).await
-            }
-            Op::EnableDnsHostnames { region, id } => {
-                vpc::enable_dns_hostnames(self, region, id, false).await?;
-                done(id)
+            Op::CreateVpc { region, cidr, tags } => vpc::create(self, address, region, *cidr, tags).await,
+            Op::EnableDnsHostnames { region, vpc } => {
+                vpc::enable_dns_hostnames(self, region, vpc, status).await
             }
             Op::DeleteVpc { region, id } => {
                 vpc::delete(self, region, id).await?;
@@ -377,12 +374,9 @@ impl Ctx<'_> {
                 subnet::delete(self, region, id).await?;
                 done(id)
             }
-            Op::CreateRouteTable {
-                region,
-                vpc,
-                subnets,
-                tags,
-            } => route_table::create(self, address, region, vpc, subnets, tags, status).await,
+            Op::CreateRouteTable { region, vpc, tags } => {
+                route_table::create(self, address, region, vpc, tags).await
+            }
             Op::Associate {
                 region,
                 route_table,

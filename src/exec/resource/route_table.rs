@@ -2,7 +2,6 @@
 //! client token), AssociateRouteTable, DisassociateRouteTable,
 //! DeleteRouteTable.
 
-use super::Status;
 use crate::cloud::Filter;
 use crate::diff::IdRef;
 use crate::exec::create::client_token;
@@ -15,15 +14,14 @@ pub const GONE: &[&str] = &["InvalidRouteTableID.NotFound"];
 pub const ASSOCIATION_GONE: &[&str] = &["InvalidAssociationID.NotFound"];
 
 /// Creates the table with a client token of this run (a retry after a lost
-/// answer gets the same table back), then associates each subnet.
+/// answer gets the same table back). Its subnets are associated by the
+/// next steps of the same change.
 pub async fn create(
     cx: &Ctx<'_>,
     address: &Address,
     region: &str,
     vpc: &IdRef,
-    subnets: &[IdRef],
     tags: &Tags,
-    status: Status<'_>,
 ) -> Result<String, StepError> {
     let c = cx.cloud;
     let (vpc, fresh) = cx.resolve(vpc)?;
@@ -34,11 +32,6 @@ pub async fn create(
         .fresh(fresh, || c.create_route_table(region, &vpc, tags, Some(&token)))
         .await?;
     cx.created(address, &id);
-    let (subnets, _) = cx.resolve_all(subnets)?;
-    for s in &subnets {
-        status(&format!("associating {s}"));
-        associate_ids(cx, region, &id, s, true).await?;
-    }
     Ok(id)
 }
 

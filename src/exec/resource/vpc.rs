@@ -5,6 +5,7 @@ use ipnet::Ipv4Net;
 
 use super::Status;
 use crate::cloud::Filter;
+use crate::diff::IdRef;
 use crate::exec::create::{create_or_find, same_key};
 use crate::exec::{Ctx, StepError};
 use crate::model::{Address, Tags, TAG_DNS, TAG_PLAN};
@@ -12,15 +13,14 @@ use crate::model::{Address, Tags, TAG_DNS, TAG_PLAN};
 /// DeleteVpc/DescribeVpcs on a VPC that does not exist.
 pub const GONE: &[&str] = &["InvalidVpcID.NotFound"];
 
-/// Creates the VPC (or finds the one an earlier attempt made), then turns
-/// DNS hostnames on.
+/// Creates the VPC (or finds the one an earlier attempt made). DNS
+/// hostnames are the next step of the same change ([`enable_dns_hostnames`]).
 pub async fn create(
     cx: &Ctx<'_>,
     address: &Address,
     region: &str,
     cidr: Ipv4Net,
     tags: &Tags,
-    status: Status<'_>,
 ) -> Result<String, StepError> {
     let c = cx.cloud;
     let find = || async {
@@ -40,8 +40,6 @@ pub async fn create(
     )
     .await?;
     cx.created(address, &id);
-    status("enabling DNS hostnames");
-    enable_dns_hostnames(cx, region, &id, true).await?;
     Ok(id)
 }
 
@@ -50,14 +48,17 @@ pub async fn create(
 pub async fn enable_dns_hostnames(
     cx: &Ctx<'_>,
     region: &str,
-    id: &str,
-    fresh: bool,
-) -> Result<(), StepError> {
+    vpc: &IdRef,
+    status: Status<'_>,
+) -> Result<String, StepError> {
     let (c, p) = (cx.cloud, cx.policy());
+    let (vpc, fresh) = cx.resolve(vpc)?;
+    let id = vpc.as_str();
+    status("enabling DNS hostnames");
     p.fresh(fresh, || c.enable_dns_hostnames(region, id)).await?;
     let tag: Tags = [(TAG_DNS.to_string(), "enabled".to_string())].into();
     p.fresh(fresh, || c.set_tags(region, id, &tag)).await?;
-    Ok(())
+    Ok(vpc.clone())
 }
 
 pub async fn delete(cx: &Ctx<'_>, region: &str, id: &str) -> Result<(), StepError> {
