@@ -1,10 +1,13 @@
-//! End-to-end test harness: one private moto server (EC2 emulator) per test,
+//! End-to-end test harness: one private moto server (EC2 emulator; plain moto or
+//! the strict EC2 mode of scripts/strict_ec2.py) per test,
 //! the built `s3ep` binary run against it, and boto3 for out-of-band actions and
 //! checks.
 //!
 //! `scripts/test.sh` installs moto into `<repo>/.venv` and exports
 //! `S3EP_MOTO_SERVER` and `S3EP_PYTHON`; without them the harness falls back to
-//! `<repo>/.venv/bin/{moto_server,python}`.
+//! `<repo>/.venv/bin/{moto_server,python}`. `Moto::start_default()` runs the
+//! emulator named by `S3EP_TEST_EMULATOR` (`moto`, the default for now, or
+//! `strict`); `Moto::start()` is always plain moto.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -52,19 +55,69 @@ fn free_port() -> u16 {
     l.local_addr().expect("local_addr").port()
 }
 
-/// A moto server on a free loopback port, killed on drop.
+/// Which EC2 emulator a `Moto` runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Emulator {
+    /// Plain moto (`moto_server`, S3EP_MOTO_SERVER).
+    Moto,
+    /// moto with `scripts/strict_ec2.py`'s patches (run by S3EP_PYTHON): EC2's
+    /// client tokens, lags, error codes, dependencies… (see that file and
+    /// docs/ec2-and-moto.md, "Strict EC2 mode").
+    Strict,
+}
+
+impl Emulator {
+    /// `S3EP_TEST_EMULATOR` = `moto` (default for now) or `strict`.
+    pub fn from_env() -> Emulator {
+        match std::env::var("S3EP_TEST_EMULATOR").unwrap_or_default().trim() {
+            "" | "moto" => Emulator::Moto,
+            "strict" => Emulator::Strict,
+            other => panic!("S3EP_TEST_EMULATOR={other:?}: expected moto or strict"),
+        }
+    }
+}
+
+pub fn strict_script_path() -> PathBuf {
+    repo_root().join("scripts").join("strict_ec2.py")
+}
+
+/// A moto server (plain or strict) on a free loopback port, killed on drop.
 pub struct Moto {
     child: Child,
     port: u16,
+    emulator: Emulator,
     _log_dir: tempfile::TempDir,
     log_path: PathBuf,
 }
 
 impl Moto {
-    /// Starts a fresh moto server, waits until it accepts connections, and warms it
-    /// up with one EC2 call. Panics (with moto's log) if that fails.
+    /// Starts a fresh plain moto server, waits until it accepts connections, and
+    /// warms it up with one EC2 call. Panics (with moto's log) if that fails.
     pub fn start() -> Moto {
-        let server = moto_server_path();
+        Moto::start_with(Emulator::Moto, &[])
+    }
+
+    /// Like `start`, but the strict EC2 mode (scripts/strict_ec2.py) with its
+    /// default knobs.
+    pub fn start_strict() -> Moto {
+        Moto::start_with(Emulator::Strict, &[])
+    }
+
+    /// The emulator chosen by `S3EP_TEST_EMULATOR` (`moto` unless set).
+    pub fn start_default() -> Moto {
+        Moto::start_with(Emulator::from_env(), &[])
+    }
+
+    /// Starts EMULATOR with extra environment variables ENV (the strict mode's
+    /// knobs, e.g. `("S3EP_STRICT_LAG", "0")`).
+    pub fn start_with(emulator: Emulator, env: &[(&str, &str)]) -> Moto {
+        let (program, pre_args): (PathBuf, Vec<String>) = match emulator {
+            Emulator::Moto => (moto_server_path(), vec![]),
+            Emulator::Strict => (
+                python_path(),
+                vec![strict_script_path().to_string_lossy().into_owned()],
+            ),
+        };
         let mut last_err = String::new();
         // A port picked by bind(0) can be taken by someone else before moto binds
         // it; retry a few times with a new port.
@@ -74,16 +127,19 @@ impl Moto {
             let log_path = log_dir.path().join("moto.log");
             let log = std::fs::File::create(&log_path).expect("create moto log");
             let log2 = log.try_clone().expect("clone moto log");
-            let child = Command::new(&server)
+            let child = Command::new(&program)
+                .args(&pre_args)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .envs(env.iter().copied())
                 .stdin(Stdio::null())
                 .stdout(Stdio::from(log))
                 .stderr(Stdio::from(log2))
                 .spawn()
-                .unwrap_or_else(|e| panic!("spawn {}: {e}", server.display()));
+                .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
             let mut moto = Moto {
                 child,
                 port,
+                emulator,
                 _log_dir: log_dir,
                 log_path,
             };
@@ -95,7 +151,12 @@ impl Moto {
                 Err(e) => last_err = e, // moto dropped (killed) here
             }
         }
-        panic!("moto_server did not start: {last_err}");
+        panic!("{emulator:?} emulator did not start: {last_err}");
+    }
+
+    /// Which emulator this is.
+    pub fn emulator(&self) -> Emulator {
+        self.emulator
     }
 
     fn wait_ready(&mut self) -> Result<(), String> {
