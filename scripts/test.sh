@@ -11,4 +11,9 @@ scripts/moto.sh install
 export S3EP_MOTO_SERVER="$PWD/.venv/bin/moto_server"
 export S3EP_PYTHON="$PWD/.venv/bin/python"
 
+# The end-to-end and fault tests run against the strict EC2 mode
+# (scripts/strict_ec2.py: moto patched to behave like EC2 where s3ep relies
+# on it); S3EP_TEST_EMULATOR=moto runs them against plain moto instead.
+export S3EP_TEST_EMULATOR="${S3EP_TEST_EMULATOR:-strict}"
+
 exec cargo test --all-targets "$@"

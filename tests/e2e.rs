@@ -100,7 +100,7 @@ const SMALL_ADDRESSES: &[&str] = &[
 /// The harness itself: moto starts, boto3 talks to it, the helpers work.
 #[test]
 fn harness_starts_moto() {
-    let moto = Moto::start();
+    let moto = Moto::start_default();
     let vpcs = moto.py_json(r#"print(json.dumps(ec2("us-east-1").describe_vpcs()["Vpcs"]))"#);
     assert!(vpcs.is_array(), "describe_vpcs: {vpcs}");
     // Ownership helper: a tagged VPC is found, an untagged one is not.
@@ -113,7 +113,7 @@ fn harness_starts_moto() {
     assert_eq!(moto.owned_keys("harness", LAB_REGIONS), vec!["vpc.x".to_string()]);
     assert!(moto.owned("other", LAB_REGIONS).is_empty());
     // A second server is a separate world.
-    let other = Moto::start();
+    let other = Moto::start_default();
     assert_ne!(other.url(), moto.url());
     assert!(other.owned("harness", LAB_REGIONS).is_empty());
 }
@@ -121,7 +121,7 @@ fn harness_starts_moto() {
 /// 1. The cross-region lab: plan, apply, converge, drift repair, outputs, destroy.
 #[test]
 fn lab_end_to_end() {
-    let moto = Moto::start();
+    let moto = Moto::start_default();
     let plans = Plans::new();
     let name = "e2e-lab";
     let plan = plans.shipped("cross-region-lab.yaml", name);
@@ -363,12 +363,51 @@ fn lab_end_to_end() {
     // And the plan wants to create everything again.
     let out = moto.s3ep(&["plan", &plan, "--detailed-exitcode"]);
     assert_exit(&out, 2, "plan after destroy");
+
+    // Apply again after destroy: the same plan, the same addresses (on EC2,
+    // a client token reused from the first apply would answer with the
+    // deleted endpoint); converged in one apply.
+    let out = moto.s3ep(&["apply", &plan, "--yes"]);
+    assert_exit(&out, 0, "apply again after destroy");
+    assert_no_changes(&moto, &plan, "after the second apply");
+    assert_keys_eq(
+        &moto.owned_keys(name, LAB_REGIONS),
+        LAB_ADDRESSES,
+        "resources after the second apply",
+    );
+
+    // Two destroys at once: each finds the other's deletions done (EC2's
+    // Unsuccessful InvalidVpcEndpoint.NotFound, NotFound on deletes, the
+    // interface endpoint's `deleting` holding its subnets and group).
+    let url = moto.url();
+    let destroy = |_: u8| {
+        common::Running::spawn(common::s3ep_command(&common::endpoint_args(
+            &url,
+            moto.emulator(),
+            &["destroy", &plan, "--yes"],
+        )))
+    };
+    let mut both = [destroy(1), destroy(2)];
+    for (i, d) in both.iter_mut().enumerate() {
+        let status = d.wait_timeout(std::time::Duration::from_secs(300));
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "destroy {} of two at once: {status:?}\n{}",
+            i + 1,
+            d.show()
+        );
+    }
+    let left = moto.owned(name, LAB_REGIONS);
+    assert!(
+        left.is_empty(),
+        "resources left after two destroys at once: {left:#?}"
+    );
 }
 
 /// 2. Adoption: adopted VPC/subnet/route table and foreign resources survive destroy.
 #[test]
 fn adoption_leaves_foreign_resources_alone() {
-    let moto = Moto::start();
+    let moto = Moto::start_default();
     let name = "e2e-adopt";
     let ids = moto.py_json(
         r#"
@@ -544,7 +583,7 @@ fn adoption_leaves_foreign_resources_alone() {
 /// 3. Two plans on one server: destroying one leaves the other untouched.
 #[test]
 fn plans_are_isolated() {
-    let moto = Moto::start();
+    let moto = Moto::start_default();
     let plans = Plans::new();
     let a = plans.write("a.yaml", &small_plan("e2e-iso-a", 31));
     let b = plans.write("b.yaml", &small_plan("e2e-iso-b", 32));
@@ -594,7 +633,7 @@ fn plans_are_isolated() {
 /// 4. Without --yes and without a terminal, apply and destroy refuse and change nothing.
 #[test]
 fn no_tty_refuses_without_yes() {
-    let moto = Moto::start();
+    let moto = Moto::start_default();
     let plans = Plans::new();
     let name = "e2e-notty";
     let plan = plans.shipped("cross-region-lab.yaml", name);
@@ -643,7 +682,7 @@ fn no_tty_refuses_without_yes() {
 /// 5. --dry-run makes no mutating call.
 #[test]
 fn dry_run_changes_nothing() {
-    let moto = Moto::start();
+    let moto = Moto::start_default();
     let plans = Plans::new();
     let name = "e2e-dry";
     let plan = plans.shipped("gateway-only.yaml", name);

@@ -271,7 +271,7 @@ fn tail_lines(s: &str, n: usize) -> String {
 /// RequestLimitExceeded after `--max-attempts 2`, without anything reaching moto.
 #[test]
 fn proxy_throttling_everything_fails_plan_with_request_limit_exceeded() {
-    let moto = Moto::start();
+    let moto = Moto::start_default();
     let proxy = Proxy::start(&moto, &["--seed", "3"]);
     let plans = Plans::new();
     let plan = plans.shipped(LAB, "fault-proxy");
@@ -333,7 +333,7 @@ fn proxy_throttling_everything_fails_plan_with_request_limit_exceeded() {
 #[test]
 fn throttles_and_server_errors_converge_in_one_apply() {
     let t0 = Instant::now();
-    let moto = Moto::start();
+    let moto = Moto::start_default();
     let seed = seeds(&[20240601])[0].to_string();
     let proxy = Proxy::start(
         &moto,
@@ -530,7 +530,7 @@ fn lost_answer_round(moto: &Moto, proxy: &Proxy, plans: &Plans, seed: u64) -> Re
 #[test]
 fn lost_responses_converge_within_two_more_applies() {
     let t0 = Instant::now();
-    let moto = Moto::start();
+    let moto = Moto::start_default();
     let proxy = Proxy::start(&moto, &[]);
     let plans = Plans::new();
 
@@ -564,7 +564,7 @@ fn lost_responses_converge_within_two_more_applies() {
 #[test]
 fn kill_9_at_several_points_then_reapply_converges() {
     let t0 = Instant::now();
-    let moto = Moto::start();
+    let moto = Moto::start_default();
     let proxy = Proxy::start(&moto, &[]);
     let name = "fault-kill";
     let plans = Plans::new();
@@ -636,7 +636,7 @@ fn kill_9_at_several_points_then_reapply_converges() {
 #[test]
 fn sigint_during_a_slow_apply_exits_130_with_a_summary() {
     let t0 = Instant::now();
-    let moto = Moto::start();
+    let moto = Moto::start_default();
     let proxy = Proxy::start(&moto, &["--latency-ms", "400", "--seed", "4"]);
     let name = "fault-sigint";
     let plans = Plans::new();
@@ -713,7 +713,7 @@ fn sigint_during_a_slow_apply_exits_130_with_a_summary() {
 /// (2 s of latency each here).
 #[test]
 fn second_sigint_exits_130_at_once() {
-    let moto = Moto::start();
+    let moto = Moto::start_default();
     let proxy = Proxy::start(&moto, &["--latency-ms", "2000"]);
     let plans = Plans::new();
     let plan = plans.shipped(LAB, "fault-sigint2");

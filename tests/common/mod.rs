@@ -67,11 +67,11 @@ pub enum Emulator {
 }
 
 impl Emulator {
-    /// `S3EP_TEST_EMULATOR` = `moto` (default for now) or `strict`.
+    /// `S3EP_TEST_EMULATOR` = `strict` (the default) or `moto`.
     pub fn from_env() -> Emulator {
         match std::env::var("S3EP_TEST_EMULATOR").unwrap_or_default().trim() {
-            "" | "moto" => Emulator::Moto,
-            "strict" => Emulator::Strict,
+            "moto" => Emulator::Moto,
+            "" | "strict" => Emulator::Strict,
             other => panic!("S3EP_TEST_EMULATOR={other:?}: expected moto or strict"),
         }
     }
@@ -204,11 +204,11 @@ impl Moto {
     }
 
     /// Runs `s3ep --endpoint-url <this moto> ARGS…` (no terminal: stdin is null).
+    /// Against plain moto, s3ep's moto workarounds are on (`--emulator moto`);
+    /// against strict mode, s3ep runs exactly as against EC2.
     pub fn s3ep(&self, args: &[&str]) -> Output {
         let url = self.url();
-        let mut full: Vec<&str> = vec!["--endpoint-url", &url];
-        full.extend_from_slice(args);
-        s3ep(&full)
+        s3ep(&endpoint_args(&url, self.emulator(), args))
     }
 
     /// Runs python with a boto3 prelude and SCRIPT (dedented); returns stdout.
@@ -546,6 +546,17 @@ pub fn action_of(plan_json: &Value, address: &str) -> Option<String> {
 // Fault injection: scripts/faultproxy.py in front of a moto server, and s3ep
 // runs in the background (to be interrupted or killed).
 
+/// `--endpoint-url URL [--emulator moto] ARGS…`: the moto workarounds only
+/// for plain moto.
+pub fn endpoint_args<'a>(url: &'a str, emulator: Emulator, args: &[&'a str]) -> Vec<&'a str> {
+    let mut full: Vec<&str> = vec!["--endpoint-url", url];
+    if emulator == Emulator::Moto {
+        full.extend_from_slice(&["--emulator", "moto"]);
+    }
+    full.extend_from_slice(args);
+    full
+}
+
 /// `s3ep ARGS…` as a Command with the same environment as `s3ep()` (test
 /// credentials, no AWS config files, no endpoint from the environment), not
 /// yet spawned.
@@ -686,6 +697,8 @@ impl Drop for Running {
 pub struct Proxy {
     child: Child,
     port: u16,
+    /// The emulator behind it (for s3ep's `--emulator`).
+    emulator: Emulator,
     // Kept open: the proxy's stdout (nothing more is written to it).
     _stdout: std::process::ChildStdout,
     _log_dir: tempfile::TempDir,
@@ -733,6 +746,7 @@ impl Proxy {
         Proxy {
             child,
             port,
+            emulator: moto.emulator(),
             _stdout: reader.into_inner(),
             _log_dir: log_dir,
             log_path,
@@ -837,17 +851,13 @@ impl Proxy {
     /// Runs `s3ep --endpoint-url <this proxy> ARGS…` to completion.
     pub fn s3ep(&self, args: &[&str]) -> Output {
         let url = self.url();
-        let mut full: Vec<&str> = vec!["--endpoint-url", &url];
-        full.extend_from_slice(args);
-        s3ep(&full)
+        s3ep(&endpoint_args(&url, self.emulator, args))
     }
 
     /// Starts `s3ep --endpoint-url <this proxy> ARGS…` in the background.
     pub fn spawn_s3ep(&self, args: &[&str]) -> Running {
         let url = self.url();
-        let mut full: Vec<&str> = vec!["--endpoint-url", &url];
-        full.extend_from_slice(args);
-        Running::spawn(s3ep_command(&full))
+        Running::spawn(s3ep_command(&endpoint_args(&url, self.emulator, args)))
     }
 }
 
