@@ -62,13 +62,13 @@ fn load(yaml: &str) -> Desired {
     }
 }
 
-async fn plan(cloud: &MemoryCloud, d: &Desired, mode: Mode) -> Changes {
+async fn plan(cloud: &dyn Cloud, d: &Desired, mode: Mode) -> Changes {
     let live = s3ep::state::read(cloud, d).await.expect("read live state");
     diff(d, &live, mode).expect("diff")
 }
 
 /// Executes the diff and asserts the run succeeded.
-async fn apply(cloud: &MemoryCloud, d: &Desired, mode: Mode) -> Changes {
+async fn apply(cloud: &dyn Cloud, d: &Desired, mode: Mode) -> Changes {
     let changes = plan(cloud, d, mode).await;
     let report = execute(cloud, &changes, &Silent, &ExecOptions::default()).await;
     assert!(report.ok(), "apply failed: {:?}", report.failed);
@@ -76,7 +76,7 @@ async fn apply(cloud: &MemoryCloud, d: &Desired, mode: Mode) -> Changes {
 }
 
 /// Applies and asserts the next plan is empty.
-async fn converge(cloud: &MemoryCloud, d: &Desired, mode: Mode) {
+async fn converge(cloud: &dyn Cloud, d: &Desired, mode: Mode) {
     apply(cloud, d, mode).await;
     let again = plan(cloud, d, mode).await;
     assert!(again.is_empty(), "not converged: {:#?}", actions(&again));
@@ -852,4 +852,322 @@ async fn the_missing_adopted_id_is_the_one_named() {
     // destroy reads leniently: the existing subnet is still read.
     let live = s3ep::state::read_lenient(&cloud, &d).await.expect("lenient");
     assert!(live.subnets.iter().any(|s| s.id == s1));
+}
+
+/// An in-memory EC2 whose tag filters lag behind creates, as EC2's do
+/// ("Eventual consistency in the Amazon EC2 API", EC2 Developer Guide): the
+/// ids in `hidden` are missing from every `Filter::Plan` result, while
+/// Describe by id (and every other call) answers as the inner cloud does.
+struct TagLag {
+    inner: MemoryCloud,
+    hidden: std::sync::Mutex<std::collections::BTreeSet<String>>,
+}
+
+impl TagLag {
+    fn new() -> Self {
+        TagLag {
+            inner: MemoryCloud::new(),
+            hidden: Default::default(),
+        }
+    }
+
+    fn hide(&self, id: &str) {
+        self.hidden.lock().unwrap().insert(id.to_string());
+    }
+
+    fn lag<T>(&self, filter: &s3ep::cloud::Filter, items: Vec<T>, id: impl Fn(&T) -> &str) -> Vec<T> {
+        if !matches!(filter, s3ep::cloud::Filter::Plan(_)) {
+            return items;
+        }
+        let hidden = self.hidden.lock().unwrap();
+        items.into_iter().filter(|x| !hidden.contains(id(x))).collect()
+    }
+}
+
+mod tag_lag_impl {
+    use super::TagLag;
+    use ipnet::Ipv4Net;
+    use s3ep::cloud::{Cloud, CloudResult, EndpointCreate, EndpointModify, Filter};
+    use s3ep::model::{
+        LEndpoint, LPeering, LRouteTable, LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags,
+    };
+
+    #[async_trait::async_trait]
+    impl Cloud for TagLag {
+        async fn describe_vpcs(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LVpc>> {
+            let r = self.inner.describe_vpcs(region, filter).await?;
+            Ok(self.lag(filter, r, |x| &x.id))
+        }
+        async fn describe_subnets(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LSubnet>> {
+            let r = self.inner.describe_subnets(region, filter).await?;
+            Ok(self.lag(filter, r, |x| &x.id))
+        }
+        async fn describe_route_tables(
+            &self,
+            region: &str,
+            filter: &Filter,
+        ) -> CloudResult<Vec<LRouteTable>> {
+            let r = self.inner.describe_route_tables(region, filter).await?;
+            Ok(self.lag(filter, r, |x| &x.id))
+        }
+        async fn describe_security_groups(
+            &self,
+            region: &str,
+            filter: &Filter,
+        ) -> CloudResult<Vec<LSecurityGroup>> {
+            let r = self.inner.describe_security_groups(region, filter).await?;
+            Ok(self.lag(filter, r, |x| &x.id))
+        }
+        async fn describe_endpoints(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LEndpoint>> {
+            let r = self.inner.describe_endpoints(region, filter).await?;
+            Ok(self.lag(filter, r, |x| &x.id))
+        }
+        async fn describe_peerings(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LPeering>> {
+            let r = self.inner.describe_peerings(region, filter).await?;
+            Ok(self.lag(filter, r, |x| &x.id))
+        }
+        async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>> {
+            self.inner.s3_prefix_list(region).await
+        }
+        async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
+            self.inner.create_vpc(region, cidr, tags).await
+        }
+        async fn enable_dns_hostnames(&self, region: &str, vpc_id: &str) -> CloudResult<()> {
+            self.inner.enable_dns_hostnames(region, vpc_id).await
+        }
+        async fn delete_vpc(&self, region: &str, vpc_id: &str) -> CloudResult<()> {
+            self.inner.delete_vpc(region, vpc_id).await
+        }
+        async fn create_subnet(
+            &self,
+            region: &str,
+            vpc_id: &str,
+            az: &str,
+            cidr: Ipv4Net,
+            tags: &Tags,
+        ) -> CloudResult<String> {
+            self.inner.create_subnet(region, vpc_id, az, cidr, tags).await
+        }
+        async fn delete_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<()> {
+            self.inner.delete_subnet(region, subnet_id).await
+        }
+        async fn create_route_table(
+            &self,
+            region: &str,
+            vpc_id: &str,
+            tags: &Tags,
+            client_token: Option<&str>,
+        ) -> CloudResult<String> {
+            self.inner
+                .create_route_table(region, vpc_id, tags, client_token)
+                .await
+        }
+        async fn delete_route_table(&self, region: &str, rtb_id: &str) -> CloudResult<()> {
+            self.inner.delete_route_table(region, rtb_id).await
+        }
+        async fn associate_route_table(
+            &self,
+            region: &str,
+            rtb_id: &str,
+            subnet_id: &str,
+        ) -> CloudResult<String> {
+            self.inner.associate_route_table(region, rtb_id, subnet_id).await
+        }
+        async fn disassociate_route_table(&self, region: &str, association_id: &str) -> CloudResult<()> {
+            self.inner.disassociate_route_table(region, association_id).await
+        }
+        async fn create_peering_route(
+            &self,
+            region: &str,
+            rtb_id: &str,
+            dest: &RouteDest,
+            peering_id: &str,
+        ) -> CloudResult<()> {
+            self.inner
+                .create_peering_route(region, rtb_id, dest, peering_id)
+                .await
+        }
+        async fn delete_route(&self, region: &str, rtb_id: &str, dest: &RouteDest) -> CloudResult<()> {
+            self.inner.delete_route(region, rtb_id, dest).await
+        }
+        async fn create_endpoint_route(
+            &self,
+            region: &str,
+            rtb_id: &str,
+            dest: &RouteDest,
+            endpoint_id: &str,
+        ) -> CloudResult<()> {
+            self.inner
+                .create_endpoint_route(region, rtb_id, dest, endpoint_id)
+                .await
+        }
+        async fn set_tags(&self, region: &str, resource_id: &str, tags: &Tags) -> CloudResult<()> {
+            self.inner.set_tags(region, resource_id, tags).await
+        }
+        async fn create_security_group(
+            &self,
+            region: &str,
+            vpc_id: &str,
+            name: &str,
+            description: &str,
+            tags: &Tags,
+        ) -> CloudResult<String> {
+            self.inner
+                .create_security_group(region, vpc_id, name, description, tags)
+                .await
+        }
+        async fn delete_security_group(&self, region: &str, sg_id: &str) -> CloudResult<()> {
+            self.inner.delete_security_group(region, sg_id).await
+        }
+        async fn authorize_https_ingress(
+            &self,
+            region: &str,
+            sg_id: &str,
+            peer: &RulePeer,
+            tags: &Tags,
+        ) -> CloudResult<()> {
+            self.inner
+                .authorize_https_ingress(region, sg_id, peer, tags)
+                .await
+        }
+        async fn revoke_https_ingress(&self, region: &str, sg_id: &str, peer: &RulePeer) -> CloudResult<()> {
+            self.inner.revoke_https_ingress(region, sg_id, peer).await
+        }
+        async fn create_endpoint(&self, region: &str, spec: &EndpointCreate) -> CloudResult<LEndpoint> {
+            self.inner.create_endpoint(region, spec).await
+        }
+        async fn modify_endpoint(
+            &self,
+            region: &str,
+            endpoint_id: &str,
+            change: &EndpointModify,
+        ) -> CloudResult<()> {
+            self.inner.modify_endpoint(region, endpoint_id, change).await
+        }
+        async fn delete_endpoint(&self, region: &str, endpoint_id: &str) -> CloudResult<()> {
+            self.inner.delete_endpoint(region, endpoint_id).await
+        }
+        async fn create_peering(
+            &self,
+            region: &str,
+            vpc_id: &str,
+            peer_vpc_id: &str,
+            peer_region: &str,
+            tags: &Tags,
+        ) -> CloudResult<String> {
+            self.inner
+                .create_peering(region, vpc_id, peer_vpc_id, peer_region, tags)
+                .await
+        }
+        async fn accept_peering(&self, region: &str, peering_id: &str) -> CloudResult<()> {
+            self.inner.accept_peering(region, peering_id).await
+        }
+        async fn delete_peering(&self, region: &str, peering_id: &str) -> CloudResult<()> {
+            self.inner.delete_peering(region, peering_id).await
+        }
+    }
+}
+
+/// Regression (issue 7): a `plan` right after `apply`, while EC2's tag
+/// filter does not list the new peering and gateway endpoint yet, failed
+/// with "route table … already routes … to pcx-…, which this plan does not
+/// own" (and would have created a second endpoint). The targets the routes
+/// name are described by id and owned by their own tags: no change, and the
+/// extra reads are one call per kind per region that names them.
+#[tokio::test]
+async fn targets_missing_from_a_lagging_tag_filter_are_owned_by_their_own_tags() {
+    let cloud = TagLag::new();
+    let d = load(LAB);
+    converge(&cloud, &d, Mode::Apply).await;
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let pcx = live.peerings[0].id.clone();
+    let gw = live
+        .endpoints
+        .iter()
+        .find(|e| e.endpoint_type == s3ep::model::EndpointType::Gateway)
+        .unwrap()
+        .id
+        .clone();
+    cloud.hide(&pcx);
+    cloud.hide(&gw);
+    cloud.inner.reset_calls();
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    assert!(c.is_empty(), "{:#?}", actions(&c));
+    let calls = cloud.inner.calls();
+    let count = |op: &str, region: &str| calls.iter().filter(|(o, r)| o == op && r == region).count();
+    // The tag-filtered read, then the ids the routes name, in both regions
+    // (both tables route through the peering); the endpoint only in Seoul.
+    assert_eq!(
+        count("DescribeVpcPeeringConnections", "ap-northeast-2"),
+        2,
+        "{calls:?}"
+    );
+    assert_eq!(
+        count("DescribeVpcPeeringConnections", "us-east-1"),
+        2,
+        "{calls:?}"
+    );
+    assert_eq!(count("DescribeVpcEndpoints", "ap-northeast-2"), 2, "{calls:?}");
+    assert_eq!(count("DescribeVpcEndpoints", "us-east-1"), 1, "{calls:?}");
+    // Destroy deletes them too, though the tag filter still misses them.
+    let c = plan(&cloud, &d, Mode::Destroy).await;
+    assert!(
+        has(&c, "peering.seoul-virginia", Action::Delete),
+        "{:#?}",
+        actions(&c)
+    );
+    assert!(has(&c, "endpoint.seoul-s3", Action::Delete), "{:#?}", actions(&c));
+}
+
+/// The peering's tags live in the requester's region; a route naming it only
+/// from the accepter's side is confirmed by one more read there. A target
+/// that does not exist any more (a blackhole) is skipped, not an error, and
+/// left alone.
+#[tokio::test]
+async fn a_lagging_peering_named_only_from_the_accepter_side_is_read_in_the_requester_region() {
+    let cloud = TagLag::new();
+    let d = load(LAB);
+    converge(&cloud, &d, Mode::Apply).await;
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let pcx = live.peerings[0].id.clone();
+    let seoul_rt = live
+        .route_tables
+        .iter()
+        .find(|t| t.tags.get("s3ep:key").map(String::as_str) == Some("route_table.seoul.private"))
+        .unwrap()
+        .id
+        .clone();
+    let seoul_route = RouteDest::Cidr("10.20.0.0/16".parse().unwrap());
+    cloud
+        .inner
+        .oob_delete_route("ap-northeast-2", &seoul_rt, &seoul_route)
+        .unwrap();
+    // The table also routes to a gateway endpoint that no longer exists.
+    let gone = RouteDest::Cidr("10.99.0.0/16".parse().unwrap());
+    cloud
+        .inner
+        .oob_add_route("ap-northeast-2", &seoul_rt, &gone, "vpce-00000000")
+        .unwrap();
+    cloud.hide(&pcx);
+    cloud.inner.reset_calls();
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    assert_exact(&c, &[("route.seoul.private.10.20.0.0/16", Action::Create)]);
+    let step = &c.changes[0].steps[0];
+    assert!(format!("{:?}", step.op).contains(&pcx), "{step:?}");
+    let calls = cloud.inner.calls();
+    let count = |op: &str, region: &str| calls.iter().filter(|(o, r)| o == op && r == region).count();
+    assert_eq!(
+        count("DescribeVpcPeeringConnections", "us-east-1"),
+        2,
+        "{calls:?}"
+    );
+    // The tag-filtered read, then the id from the requester's side.
+    assert_eq!(
+        count("DescribeVpcPeeringConnections", "ap-northeast-2"),
+        2,
+        "{calls:?}"
+    );
+    // The unknown endpoint: the batch, then alone (both NotFound).
+    assert_eq!(count("DescribeVpcEndpoints", "ap-northeast-2"), 3, "{calls:?}");
+    converge(&cloud, &d, Mode::Apply).await;
 }
