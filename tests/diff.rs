@@ -1171,3 +1171,123 @@ async fn a_lagging_peering_named_only_from_the_accepter_side_is_read_in_the_requ
     assert_eq!(count("DescribeVpcEndpoints", "ap-northeast-2"), 3, "{calls:?}");
     converge(&cloud, &d, Mode::Apply).await;
 }
+
+/// Adds to `live` an empty twin of the owned resource at `key`, with an id
+/// lower than any real one, as EC2's random ids give half the time.
+fn add_empty_twin(live: &mut s3ep::model::Live, key: &str) -> String {
+    let is = |tags: &Tags| tags.get("s3ep:key").map(String::as_str) == Some(key);
+    let kind = key.split('.').next().unwrap();
+    let id = match kind {
+        "vpc" => {
+            let mut v = live.vpcs.iter().find(|v| is(&v.tags)).unwrap().clone();
+            v.id = "vpc-0".into();
+            live.vpcs.push(v);
+            "vpc-0"
+        }
+        "subnet" => {
+            let mut s = live.subnets.iter().find(|s| is(&s.tags)).unwrap().clone();
+            s.id = "subnet-0".into();
+            live.subnets.push(s);
+            "subnet-0"
+        }
+        "route_table" => {
+            let mut t = live.route_tables.iter().find(|t| is(&t.tags)).unwrap().clone();
+            t.id = "rtb-0".into();
+            t.associations.clear();
+            t.routes.retain(|r| r.gateway_id.as_deref() == Some("local"));
+            live.route_tables.push(t);
+            "rtb-0"
+        }
+        other => panic!("no twin for {other}"),
+    };
+    id.to_string()
+}
+
+/// Issue 7: of two resources claiming one address, the one other resources
+/// use is kept, whatever the ids; the empty twin (here the lower id) is
+/// deleted as a duplicate and nothing else changes.
+#[tokio::test]
+async fn duplicates_keep_the_one_in_use_not_the_lowest_id() {
+    let cloud = MemoryCloud::new();
+    let d = load(LAB);
+    converge(&cloud, &d, Mode::Apply).await;
+    let base = s3ep::state::read(&cloud, &d).await.unwrap();
+    for key in [
+        "vpc.seoul",
+        "vpc.virginia",
+        "subnet.virginia.ep-a",
+        "subnet.seoul.app-a",
+        "route_table.seoul.private",
+        "route_table.virginia.private",
+    ] {
+        let mut live = base.clone();
+        let twin = add_empty_twin(&mut live, key);
+        let c = diff(&d, &live, Mode::Apply).expect("diff");
+        assert_exact(&c, &[(key, Action::Delete)]);
+        assert_eq!(c.changes[0].id.as_deref(), Some(twin.as_str()), "{key}");
+        assert!(
+            c.changes[0].reason.contains("duplicate"),
+            "{key}: {}",
+            c.changes[0].reason
+        );
+    }
+}
+
+/// Between twins equally unused, the lowest id is kept: the choice is
+/// stable from one run to the next.
+#[tokio::test]
+async fn unused_duplicates_keep_the_lowest_id() {
+    let cloud = MemoryCloud::new();
+    let d = load(LAB);
+    converge(&cloud, &d, Mode::Apply).await;
+    let mut live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let seoul = Some("route_table.seoul.private");
+    let mut a = live
+        .route_tables
+        .iter()
+        .find(|t| t.tags.get("s3ep:key").map(String::as_str) == seoul)
+        .unwrap()
+        .clone();
+    a.associations.clear();
+    a.routes.retain(|r| r.gateway_id.as_deref() == Some("local"));
+    let spare = LAB.replace(
+        "      private: { subnets: [app-a] }\n",
+        "      private: { subnets: [app-a] }\n      spare: { subnets: [] }\n",
+    );
+    let d = load(&spare);
+    a.tags = d.tags_for(&s3ep::model::Address::route_table("seoul", "spare"));
+    let mut b = a.clone();
+    a.id = "rtb-2".into();
+    b.id = "rtb-1".into();
+    live.route_tables.push(a);
+    live.route_tables.push(b);
+    let c = diff(&d, &live, Mode::Apply).expect("diff");
+    assert_exact(&c, &[("route_table.seoul.spare", Action::Delete)]);
+    assert_eq!(c.changes[0].id.as_deref(), Some("rtb-2"));
+}
+
+/// The same on the in-memory EC2, executed: an empty VPC made before the
+/// apply and tagged for `vpc.seoul` afterwards loses to the VPC in use.
+#[tokio::test]
+async fn an_empty_twin_vpc_is_deleted_and_the_used_one_kept() {
+    let cloud = MemoryCloud::new();
+    let d = load(LAB);
+    let empty = cloud.oob_create_vpc("ap-northeast-2", "10.10.0.0/16".parse().unwrap(), &Tags::new());
+    converge(&cloud, &d, Mode::Apply).await;
+    let used = s3ep::state::read(&cloud, &d).await.unwrap().vpcs;
+    let used = used
+        .iter()
+        .find(|v| v.region == "ap-northeast-2")
+        .unwrap()
+        .id
+        .clone();
+    let tags = d.tags_for(&s3ep::model::Address::vpc("seoul"));
+    cloud.oob_set_tags("ap-northeast-2", &empty, &tags).unwrap();
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    assert_exact(&c, &[("vpc.seoul", Action::Delete)]);
+    assert_eq!(c.changes[0].id.as_deref(), Some(empty.as_str()));
+    converge(&cloud, &d, Mode::Apply).await;
+    let left = s3ep::state::read(&cloud, &d).await.unwrap().vpcs;
+    assert!(left.iter().any(|v| v.id == used), "{left:?}");
+    assert_eq!(cloud.count("vpc", "ap-northeast-2"), 1);
+}
