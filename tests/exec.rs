@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use s3ep::cloud::memory::MemoryCloud;
 use s3ep::diff::{diff, Changes, Mode};
+use s3ep::emulator::Emulator;
 use s3ep::exec::{execute, ExecOptions, Failure, Report, RetryPolicy, Silent};
 use s3ep::model::Desired;
 
@@ -19,7 +20,7 @@ fn lab() -> Desired {
 
 async fn plan(cloud: &MemoryCloud, d: &Desired, mode: Mode) -> Changes {
     let live = s3ep::state::read(cloud, d).await.expect("read");
-    diff(d, &live, mode).expect("diff")
+    diff(d, &live, mode, Emulator::Off).expect("diff")
 }
 
 async fn run(cloud: &MemoryCloud, d: &Desired, mode: Mode, opts: &ExecOptions) -> Report {

@@ -5,6 +5,9 @@
 //! the attribute changes people read, and the `Step`s the executor runs.
 //! Steps refer to resources that do not exist yet by address (`IdRef::Addr`);
 //! the executor resolves those as it creates them.
+//!
+//! The emulator switch ([`Emulator`]) only adds what an emulator needs and
+//! real EC2 does by itself (see `peering.rs`, `gateway_routes`).
 
 mod cleanup;
 use cleanup::explicit_associations;
@@ -24,6 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnet::Ipv4Net;
 use serde::Serialize;
 
+use crate::emulator::Emulator;
 use crate::model::{
     Address, DEndpoint, Desired, EndpointKind, HttpsSource, LEndpoint, LPeering, LRouteTable, LSecurityGroup,
     LSubnet, LVpc, Live, Ref, RouteDest, RulePeer, Source, Tags, TAG_DNS, TAG_KEY,
@@ -248,6 +252,7 @@ struct Differ<'a> {
     desired: &'a Desired,
     live: &'a Live,
     mode: Mode,
+    emulator: Emulator,
     out: Vec<Change>,
     vpcs: BTreeMap<String, Fate>,
     vpc_cidrs: BTreeMap<String, Ipv4Net>,
@@ -328,12 +333,15 @@ fn use_counts<'a>(live: &'a Live, plan: &str) -> BTreeMap<&'a str, usize> {
 
 /// Diffs `desired` against `live`. In `Mode::Destroy` the plan's resources
 /// are all treated as absent, so every owned resource is deleted; adopted
-/// ones never are.
-pub fn diff(desired: &Desired, live: &Live, mode: Mode) -> Result<Changes, DiffError> {
+/// ones never are. `emulator` is `Emulator::Off` for real EC2; with
+/// `Emulator::Moto` a gateway endpoint's missing prefix-list route is
+/// restored by a CreateRoute (on EC2 such routes are EC2's own).
+pub fn diff(desired: &Desired, live: &Live, mode: Mode, emulator: Emulator) -> Result<Changes, DiffError> {
     let mut d = Differ {
         desired,
         live,
         mode,
+        emulator,
         out: Vec::new(),
         vpcs: BTreeMap::new(),
         vpc_cidrs: BTreeMap::new(),
