@@ -7,6 +7,14 @@
 //! regions and kinds, never on the number of resources. Ownership is
 //! re-checked on each result's own tags: a server-side filter may be ignored
 //! (moto ignores peering filters) or wrong.
+//!
+//! A tag filter may also lag: EC2 is eventually consistent ("Eventual
+//! consistency in the Amazon EC2 API", EC2 Developer Guide), so a peering or
+//! endpoint created a moment ago can be missing from the `tag:s3ep:plan`
+//! result. Peerings and gateway endpoints that the routes read point at, yet
+//! no tag-filtered read listed, are described by id and kept when their own
+//! tags say this plan owns them; only then can the diff call a route target
+//! foreign. That read happens only when such ids exist.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -166,6 +174,7 @@ async fn read_with(cloud: &dyn Cloud, desired: &Desired, lenient: bool) -> Resul
         live.peerings.extend(part.peerings);
         live.s3_prefix_lists.extend(part.s3_prefix_lists);
     }
+    read_route_targets(cloud, desired.name.as_str(), &mut live).await?;
     dedupe_peerings(&mut live);
     read_peering_routes(cloud, &mut live).await?;
     Ok(live)
@@ -272,6 +281,117 @@ pub(crate) async fn join_all<F: Future>(futs: Vec<F>) -> Vec<F::Output> {
     })
     .await;
     out.into_iter().flatten().collect()
+}
+
+/// Ids per region, as a list for `Filter::Ids`.
+type IdsByRegion = BTreeMap<String, BTreeSet<String>>;
+
+/// Peerings and gateway endpoints that routes of the tables read point at,
+/// missing from what the tag-filtered reads listed (EC2's tag filters lag
+/// behind creates: "Eventual consistency in the Amazon EC2 API", EC2
+/// Developer Guide). Each is described by id in its table's region (one call
+/// per kind per region, none when nothing is missing) and added when its own
+/// tags say `plan` owns it. A cross-region peering read from its accepter's
+/// region may not carry the tags s3ep gave it in the requester's region: such
+/// a record is read again, by id, in the requester's region.
+async fn read_route_targets(cloud: &dyn Cloud, plan: &str, live: &mut Live) -> Result<(), StateError> {
+    let known_pcx: BTreeSet<&str> = live.peerings.iter().map(|p| p.id.as_str()).collect();
+    let known_vpce: BTreeSet<&str> = live.endpoints.iter().map(|e| e.id.as_str()).collect();
+    let mut pcx = IdsByRegion::new();
+    let mut vpce = IdsByRegion::new();
+    for t in &live.route_tables {
+        for r in &t.routes {
+            if let Some(p) = r.peering_id.as_deref().filter(|p| !known_pcx.contains(p)) {
+                pcx.entry(t.region.clone()).or_default().insert(p.to_string());
+            }
+            // A gateway endpoint is a route's GatewayId (`vpce-…`).
+            if let Some(e) = r
+                .gateway_id
+                .as_deref()
+                .filter(|g| g.starts_with("vpce-") && !known_vpce.contains(g))
+            {
+                vpce.entry(t.region.clone()).or_default().insert(e.to_string());
+            }
+        }
+    }
+    if pcx.is_empty() && vpce.is_empty() {
+        return Ok(());
+    }
+    let (peerings, endpoints) = tokio::try_join!(
+        describe_by_ids(pcx, |region, ids| async move {
+            cloud.describe_peerings(&region, &Filter::Ids(ids)).await
+        }),
+        describe_by_ids(vpce, |region, ids| async move {
+            cloud.describe_endpoints(&region, &Filter::Ids(ids)).await
+        }),
+    )?;
+    let mut owned: Vec<crate::model::LPeering> = Vec::new();
+    let mut again = IdsByRegion::new();
+    for p in peerings {
+        if owned_by(&p.tags, plan) {
+            owned.push(p);
+        } else if let Some(req) = p.requester_region.clone().filter(|r| *r != p.region) {
+            again.entry(req).or_default().insert(p.id);
+        }
+    }
+    again.retain(|_, ids| {
+        ids.retain(|id| !owned.iter().any(|p| &p.id == id));
+        !ids.is_empty()
+    });
+    if !again.is_empty() {
+        let more = describe_by_ids(again, |region, ids| async move {
+            cloud.describe_peerings(&region, &Filter::Ids(ids)).await
+        })
+        .await?;
+        owned.extend(more.into_iter().filter(|p| owned_by(&p.tags, plan)));
+    }
+    for p in &owned {
+        tracing::debug!("peering {} is owned but was not listed by its tag (yet)", p.id);
+    }
+    live.peerings.extend(owned);
+    for e in endpoints.into_iter().filter(|e| owned_by(&e.tags, plan)) {
+        if !live.endpoints.iter().any(|known| known.id == e.id) {
+            tracing::debug!("endpoint {} is owned but was not listed by its tag (yet)", e.id);
+            live.endpoints.push(e);
+        }
+    }
+    Ok(())
+}
+
+/// Describes `ids` with one call per region, side by side. EC2 fails the
+/// whole call when one id is unknown (a route can outlive its target, as a
+/// blackhole): only then each id is asked alone, and unknown ones dropped.
+async fn describe_by_ids<T, F, Fut>(ids: IdsByRegion, describe: F) -> Result<Vec<T>, StateError>
+where
+    F: Fn(String, Vec<String>) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, CloudError>>,
+{
+    let describe = &describe;
+    let reads = ids
+        .into_iter()
+        .map(|(region, ids)| async move {
+            let ids: Vec<String> = ids.into_iter().collect();
+            match describe(region.clone(), ids.clone()).await {
+                Err(e) if e.is_not_found() => {
+                    let mut each = Vec::new();
+                    for id in ids {
+                        match describe(region.clone(), vec![id]).await {
+                            Ok(found) => each.extend(found),
+                            Err(e) if e.is_not_found() => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    Ok(each)
+                }
+                r => r,
+            }
+        })
+        .collect();
+    let mut out = Vec::new();
+    for r in join_all(reads).await {
+        out.extend(r?);
+    }
+    Ok(out)
 }
 
 /// Route tables the plan no longer names can still route through a peering

@@ -20,7 +20,7 @@ fn lab() -> Desired {
 
 async fn plan(cloud: &MemoryCloud, d: &Desired, mode: Mode) -> Changes {
     let live = s3ep::state::read(cloud, d).await.expect("read");
-    diff(d, &live, mode).expect("diff")
+    diff(d, &live, mode, Emulator::Off).expect("diff")
 }
 
 async fn run(cloud: &MemoryCloud, d: &Desired, mode: Mode, opts: &ExecOptions) -> Report {

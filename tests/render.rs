@@ -5,6 +5,7 @@ use std::path::Path;
 
 use s3ep::cloud::memory::MemoryCloud;
 use s3ep::diff::{diff, Changes, Mode};
+use s3ep::emulator::Emulator;
 use s3ep::exec::{execute, ExecOptions, Silent};
 use s3ep::model::Desired;
 use s3ep::render;
@@ -21,7 +22,7 @@ fn load(yaml: &str) -> Desired {
 
 async fn plan(cloud: &MemoryCloud, d: &Desired, mode: Mode) -> Changes {
     let live = s3ep::state::read(cloud, d).await.expect("read");
-    diff(d, &live, mode).expect("diff")
+    diff(d, &live, mode, Emulator::Off).expect("diff")
 }
 
 /// Applies one step at a time: the in-memory ids then follow the schedule,

@@ -16,6 +16,7 @@ use crate::cli::{Cli, Command, Global};
 use crate::cloud::aws::{AwsCloud, AwsSettings};
 use crate::cloud::Cloud;
 use crate::diff::{self, Changes, Mode};
+use crate::emulator::Emulator;
 use crate::model::{Desired, Live};
 use crate::state::StateError;
 use crate::stop::Stop;
@@ -59,6 +60,8 @@ struct Context {
     desired: Desired,
     cloud: Arc<dyn Cloud>,
     live: Live,
+    /// Emulator workarounds in the diff (`Emulator::Off` for real EC2).
+    emulator: Emulator,
 }
 
 /// Loads the plan and reads live state. For `destroy`, adopted resources
@@ -66,6 +69,7 @@ struct Context {
 /// `stop` is the run's Ctrl-C switch (only `apply`/`destroy` flip it).
 async fn read(g: &Global, path: &Path, mode: Mode, stop: &Stop) -> anyhow::Result<Context> {
     let desired = load(path)?;
+    let emulator = g.emulator;
     let cloud = connect(g, &desired, stop).await;
     let live = match mode {
         Mode::Apply => crate::state::read(cloud.as_ref(), &desired).await,
@@ -83,12 +87,17 @@ async fn read(g: &Global, path: &Path, mode: Mode, stop: &Stop) -> anyhow::Resul
         }
         Err(e) => return Err(e).context("reading live state"),
     };
-    Ok(Context { desired, cloud, live })
+    Ok(Context {
+        desired,
+        cloud,
+        live,
+        emulator,
+    })
 }
 
 /// Diffs; an error is reported at the plan key it is about.
 fn changes(ctx: &Context, mode: Mode) -> anyhow::Result<Changes> {
-    diff::diff(&ctx.desired, &ctx.live, mode).map_err(|e| {
+    diff::diff(&ctx.desired, &ctx.live, mode, ctx.emulator).map_err(|e| {
         let origin = &ctx.desired.origin;
         if e.key.is_empty() {
             anyhow::anyhow!("{}: {e}", origin.file)

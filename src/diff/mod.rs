@@ -5,6 +5,9 @@
 //! the attribute changes people read, and the `Step`s the executor runs.
 //! Steps refer to resources that do not exist yet by address (`IdRef::Addr`);
 //! the executor resolves those as it creates them.
+//!
+//! The emulator switch ([`Emulator`]) only adds what an emulator needs and
+//! real EC2 does by itself (see `peering.rs`, `gateway_routes`).
 
 mod cleanup;
 use cleanup::explicit_associations;
@@ -24,6 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnet::Ipv4Net;
 use serde::Serialize;
 
+use crate::emulator::Emulator;
 use crate::model::{
     Address, DEndpoint, Desired, EndpointKind, HttpsSource, LEndpoint, LPeering, LRouteTable, LSecurityGroup,
     LSubnet, LVpc, Live, Ref, RouteDest, RulePeer, Source, Tags, TAG_DNS, TAG_KEY,
@@ -222,7 +226,7 @@ fn key_of(tags: &Tags) -> Option<&str> {
 }
 
 /// Owned live resources grouped by their `s3ep:key`; within a key, sorted by
-/// id so the one kept among duplicates is stable.
+/// id (see [`Differ::claim`] for which duplicate is kept).
 fn by_key<'a, T>(
     items: impl Iterator<Item = &'a T>,
     tags: impl Fn(&T) -> &Tags,
@@ -248,6 +252,7 @@ struct Differ<'a> {
     desired: &'a Desired,
     live: &'a Live,
     mode: Mode,
+    emulator: Emulator,
     out: Vec<Change>,
     vpcs: BTreeMap<String, Fate>,
     vpc_cidrs: BTreeMap<String, Ipv4Net>,
@@ -258,16 +263,85 @@ struct Differ<'a> {
     peerings: BTreeMap<String, Fate>,
     /// Owned live ids that a desired resource claimed; the rest is deleted.
     claimed: BTreeSet<String>,
+    /// How many live resources use each id (see [`use_counts`]).
+    uses: BTreeMap<&'a str, usize>,
+}
+
+/// How many other live resources use each live id: a VPC's owned subnets,
+/// route tables, groups, endpoints and peerings; a subnet's route-table
+/// associations and the endpoints in it; a route table's associations and
+/// the gateway endpoints listing it; a group's endpoints and the rules that
+/// name it; a gateway endpoint's and a peering's routes. Among duplicates of
+/// one address the most used one is kept: EC2 ids are random, so the lowest
+/// id is as likely to be an empty twin as the one in use.
+fn use_counts<'a>(live: &'a Live, plan: &str) -> BTreeMap<&'a str, usize> {
+    let mut uses: BTreeMap<&'a str, usize> = BTreeMap::new();
+    let mut add = |id: &'a str| *uses.entry(id).or_default() += 1;
+    let owned = |tags: &Tags| crate::model::owned_by(tags, plan);
+    for s in live.subnets.iter().filter(|s| owned(&s.tags)) {
+        add(&s.vpc_id);
+    }
+    for t in &live.route_tables {
+        if owned(&t.tags) {
+            add(&t.vpc_id);
+        }
+        for a in &t.associations {
+            add(&t.id);
+            if let Some(s) = a.subnet_id.as_deref() {
+                add(s);
+            }
+        }
+        for r in &t.routes {
+            if let Some(p) = r.peering_id.as_deref() {
+                add(p);
+            }
+            if let Some(g) = r.gateway_id.as_deref().filter(|g| g.starts_with("vpce-")) {
+                add(g);
+            }
+        }
+    }
+    for g in &live.security_groups {
+        if owned(&g.tags) {
+            add(&g.vpc_id);
+        }
+        for r in &g.ingress {
+            if let RulePeer::Group(other) = &r.peer {
+                add(other);
+            }
+        }
+    }
+    for e in live.endpoints.iter().filter(|e| !e.is_gone()) {
+        if owned(&e.tags) {
+            add(&e.vpc_id);
+        }
+        for id in e
+            .route_table_ids
+            .iter()
+            .chain(&e.subnet_ids)
+            .chain(&e.security_group_ids)
+        {
+            add(id);
+        }
+    }
+    for p in live.peerings.iter().filter(|p| !p.is_gone() && owned(&p.tags)) {
+        for v in [&p.requester_vpc_id, &p.accepter_vpc_id].into_iter().flatten() {
+            add(v);
+        }
+    }
+    uses
 }
 
 /// Diffs `desired` against `live`. In `Mode::Destroy` the plan's resources
 /// are all treated as absent, so every owned resource is deleted; adopted
-/// ones never are.
-pub fn diff(desired: &Desired, live: &Live, mode: Mode) -> Result<Changes, DiffError> {
+/// ones never are. `emulator` is `Emulator::Off` for real EC2; with
+/// `Emulator::Moto` a gateway endpoint's missing prefix-list route is
+/// restored by a CreateRoute (on EC2 such routes are EC2's own).
+pub fn diff(desired: &Desired, live: &Live, mode: Mode, emulator: Emulator) -> Result<Changes, DiffError> {
     let mut d = Differ {
         desired,
         live,
         mode,
+        emulator,
         out: Vec::new(),
         vpcs: BTreeMap::new(),
         vpc_cidrs: BTreeMap::new(),
@@ -279,6 +353,7 @@ pub fn diff(desired: &Desired, live: &Live, mode: Mode) -> Result<Changes, DiffE
         // What the plan adopts is never deleted, even if it carries this
         // plan's tags (say, a VPC s3ep created that a later plan adopts).
         claimed: desired.adopted_ids().into_iter().collect(),
+        uses: use_counts(live, &desired.name),
     };
     if mode == Mode::Apply {
         d.vpcs()?;
@@ -364,14 +439,21 @@ impl<'a> Differ<'a> {
             .unwrap_or_default()
     }
 
-    /// Picks the owned live resource for `address` among duplicates; marks
-    /// it claimed. The others stay unclaimed and are deleted as duplicates.
+    /// Picks the owned live resource for `address` among duplicates: the one
+    /// other live resources use most, the lowest id among equals (stable).
+    /// Marks it claimed; the others stay unclaimed and are deleted as
+    /// duplicates.
     fn claim<'b, T>(&mut self, found: Option<&Vec<&'b T>>, id: impl Fn(&T) -> &str) -> Option<&'b T> {
-        let first = found.and_then(|v| v.first().copied());
-        if let Some(f) = first {
+        let uses = |x: &T| self.uses.get(id(x)).copied().unwrap_or(0);
+        let best = found.and_then(|v| {
+            v.iter()
+                .copied()
+                .max_by(|a, b| uses(a).cmp(&uses(b)).then_with(|| id(b).cmp(id(a))))
+        });
+        if let Some(f) = best {
             self.claimed.insert(id(f).to_string());
         }
-        first
+        best
     }
 
     /// Adds an update when an owned resource lacks the tags the plan gives it.

@@ -135,8 +135,8 @@ impl<'a> Differ<'a> {
         (vpc, t.id.clone())
     }
 
-    /// Routes through peerings, and gateway-endpoint routes missing from
-    /// tables the endpoint is associated with.
+    /// Routes through peerings, and (on an emulator only) gateway-endpoint
+    /// routes missing from tables the endpoint is associated with.
     pub(super) fn peering_routes(&mut self) -> Result<(), DiffError> {
         let owned_pcx: BTreeSet<&str> = self
             .live
@@ -259,7 +259,9 @@ impl<'a> Differ<'a> {
                     }
                 }
             }
-            self.gateway_routes();
+            if self.emulator.is_moto() {
+                self.gateway_routes();
+            }
         }
         // Routes through peerings this plan owns that the plan no longer wants.
         let mut deletes = Vec::new();
@@ -298,8 +300,17 @@ impl<'a> Differ<'a> {
         Ok(())
     }
 
-    /// A gateway endpoint kept in place must have its prefix-list route in
-    /// every route table it is associated with; a missing one is restored.
+    /// moto only: a gateway endpoint kept in place must have its prefix-list
+    /// route in every route table it is associated with; a missing one is
+    /// restored by CreateRoute. moto's ModifyVpcEndpoint never adds or removes
+    /// those routes, so on moto a missing one is drift s3ep must repair.
+    ///
+    /// Never on real EC2: there the endpoint's routes are EC2's own. EC2 adds
+    /// them when the endpoint is created or a table is added to it (a moment
+    /// after the call returns: a missing one is propagation in progress, not
+    /// drift), and they cannot be created by hand ("Gateway endpoints", AWS
+    /// PrivateLink guide: the routes are managed through the endpoint's route
+    /// tables; see `crate::emulator`).
     fn gateway_routes(&mut self) {
         let mut add = Vec::new();
         for (ename, ep) in &self.desired.endpoints {
