@@ -10,15 +10,9 @@ pub(super) const MAX_POLICY_CHARS: usize = 20_480;
 /// The DNS-name suffix the in-memory cloud gives every interface endpoint.
 pub const DNS_SUFFIX: &str = "abcd1234";
 
-/// AWS's default endpoint policy: full access.
-pub fn default_endpoint_policy() -> Value {
-    serde_json::json!({
-        "Version": "2008-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}
-        ]
-    })
-}
+/// AWS's default endpoint policy (full access): the same document `diff`
+/// compares live policies against, so the two cannot drift apart.
+pub use crate::diff::default_policy as default_endpoint_policy;
 
 /// The S3 prefix-list id the in-memory cloud uses in `region`
 /// (deterministic: `pl-` and 8 hex digits derived from the region name).

@@ -47,8 +47,8 @@ use serde_json::Value;
 
 use super::{Cloud, CloudError, CloudResult, EndpointCreate, EndpointModify, Filter};
 use crate::model::{
-    EndpointType, LAssociation, LDnsEntry, LEndpoint, LPeering, LRoute, LRouteTable, LRule, LSecurityGroup,
-    LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
+    cidrs_overlap, EndpointType, LAssociation, LDnsEntry, LEndpoint, LPeering, LRoute, LRouteTable, LRule,
+    LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
 };
 
 // ---------------------------------------------------------------------------

@@ -3,10 +3,6 @@
 
 use super::*;
 
-pub(super) fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
-    a.contains(&b.network()) || b.contains(&a.network())
-}
-
 pub(super) struct Vpc {
     pub(super) id: String,
     pub(super) cidr: Ipv4Net,
@@ -197,7 +193,7 @@ impl Inner {
         }
         if r.subnets
             .values()
-            .any(|s| s.vpc_id == vpc_id && overlaps(&s.cidr, &cidr))
+            .any(|s| s.vpc_id == vpc_id && cidrs_overlap(&s.cidr, &cidr))
         {
             return Err(cx.err(
                 "InvalidSubnet.Conflict",

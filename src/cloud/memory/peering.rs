@@ -141,7 +141,7 @@ impl Inner {
             }
         }
         let status = match peer_cidr {
-            Some(pc) if !overlaps(&pc, &cidr) => PcxState::PendingAcceptance,
+            Some(pc) if !cidrs_overlap(&pc, &cidr) => PcxState::PendingAcceptance,
             // Cross-region: an unknown peer VPC or overlapping CIDRs fail
             // the request asynchronously.
             _ => PcxState::Failed,
