@@ -4,6 +4,53 @@
 
 use super::*;
 
+/// Resource ids as EC2 makes them: `<prefix>-` and 17 hex digits ("From
+/// January 2016 to June 2018, we changed the IDs of these resource types to
+/// use 17 characters after the hyphen", EC2 User Guide, Resource IDs:
+/// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/resource-ids.html).
+/// EC2's ids carry no order, so neither do these: code that picks "the
+/// lowest id" among duplicates picks at random, as it would on EC2.
+///
+/// The digits come from SipHash under `RandomState`'s per-process random
+/// keys over a counter: no dependency, and a fresh sequence per cloud.
+pub(super) struct IdSource {
+    keys: std::collections::hash_map::RandomState,
+    seq: u64,
+    issued: std::collections::HashSet<String>,
+}
+
+impl Default for IdSource {
+    fn default() -> Self {
+        IdSource {
+            keys: std::collections::hash_map::RandomState::new(),
+            seq: 0,
+            issued: Default::default(),
+        }
+    }
+}
+
+impl IdSource {
+    fn draw(&mut self) -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        self.seq += 1;
+        let mut h = self.keys.build_hasher();
+        h.write_u64(self.seq);
+        h.finish()
+    }
+
+    /// `<prefix>-` and 17 random lower-case hex digits, never issued before
+    /// by this cloud.
+    pub(super) fn next(&mut self, prefix: &str) -> String {
+        loop {
+            let (hi, lo) = (self.draw() & 0xf, self.draw());
+            let id = format!("{prefix}-{hi:x}{lo:016x}");
+            if self.issued.insert(id.clone()) {
+                return id;
+            }
+        }
+    }
+}
+
 /// The context of one call: which operation, in which region, and whether
 /// describes advance the pending counters.
 pub(super) struct Cx<'a> {
@@ -66,7 +113,7 @@ pub(super) const PCX: Kind = Kind {
 
 #[derive(Default)]
 pub(super) struct Inner {
-    pub(super) counters: HashMap<&'static str, u64>,
+    pub(super) ids: IdSource,
     pub(super) regions: BTreeMap<String, Region>,
     /// Peerings are global: one record seen from both regions.
     pub(super) peerings: BTreeMap<String, Peering>,
@@ -131,10 +178,9 @@ pub(super) fn pick(cx: &Cx, filter: &Filter, kind: &Kind, items: Vec<Meta>) -> C
 }
 
 impl Inner {
+    /// A new id with `prefix`, random like EC2's (see [`IdSource`]).
     pub(super) fn id(&mut self, prefix: &'static str) -> String {
-        let n = self.counters.entry(prefix).or_insert(0);
-        *n += 1;
-        format!("{prefix}-{:017x}", *n)
+        self.ids.next(prefix)
     }
 
     pub(super) fn reg(&mut self, region: &str) -> &mut Region {
