@@ -392,6 +392,12 @@ impl fmt::Display for Address {
 // Live state: what EC2 says exists. Only SDK-free types.
 // ---------------------------------------------------------------------------
 
+/// Whether two CIDR blocks share any address (EC2 refuses overlapping subnets
+/// in a VPC and peerings between overlapping VPCs).
+pub fn cidrs_overlap(a: &Ipv4Net, b: &Ipv4Net) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
 /// The region of an AWS service name `com.amazonaws.<region>.<service>`.
 pub fn service_region(service: &str) -> Option<&str> {
     let rest = service.strip_prefix("com.amazonaws.")?;

@@ -1,6 +1,8 @@
 //! Snapshot tests of the rendered plan (human and JSON) and of outputs, on
-//! the in-memory EC2 whose ids are deterministic.
+//! the in-memory EC2. Its ids are random like EC2's, so every snapshot goes
+//! through [`Ids::redact`] first.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use s3ep::cloud::memory::MemoryCloud;
@@ -10,6 +12,93 @@ use s3ep::exec::{execute, ExecOptions, Silent};
 use s3ep::model::Desired;
 use s3ep::render;
 use s3ep::warnings;
+
+/// Replaces each in-memory EC2 id (`vpc-` and 17 hex digits, and so on) by
+/// a placeholder numbered per prefix in order of first appearance
+/// (`vpc-[1]`, `vpc-[2]`, …), one numbering per test: snapshots stay stable
+/// and still show which mentions are the same resource. AWS-managed
+/// prefix-list ids (`pl-` and 8 digits) are fixed per region and stay.
+#[derive(Default)]
+struct Ids {
+    seen: HashMap<String, String>,
+    per_prefix: HashMap<String, usize>,
+}
+
+const ID_PREFIXES: [&str; 7] = ["vpc", "subnet", "rtbassoc", "rtb", "sg", "vpce", "pcx"];
+const ID_DIGITS: usize = 17;
+
+impl Ids {
+    fn redact(&mut self, text: &str) -> String {
+        let bytes = text.as_bytes();
+        let word = |b: u8| b.is_ascii_alphanumeric();
+        let mut out = String::with_capacity(text.len());
+        let mut i = 0;
+        'scan: while i < bytes.len() {
+            if i == 0 || !word(bytes[i - 1]) {
+                for prefix in ID_PREFIXES {
+                    let start = i + prefix.len() + 1;
+                    let end = start + ID_DIGITS;
+                    let is_id = text[i..].starts_with(prefix)
+                        && bytes.get(start - 1) == Some(&b'-')
+                        && end <= bytes.len()
+                        && bytes[start..end]
+                            .iter()
+                            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                        && !bytes.get(end).copied().is_some_and(word);
+                    if is_id {
+                        let id = &text[i..end];
+                        let placeholder = match self.seen.get(id) {
+                            Some(p) => p.clone(),
+                            None => {
+                                let k = self.per_prefix.entry(prefix.to_string()).or_default();
+                                *k += 1;
+                                let p = format!("{prefix}-[{k}]");
+                                self.seen.insert(id.to_string(), p.clone());
+                                p
+                            }
+                        };
+                        out.push_str(&placeholder);
+                        i = end;
+                        continue 'scan;
+                    }
+                }
+            }
+            let ch = text[i..].chars().next().unwrap_or_default();
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+        out
+    }
+
+    /// [`redact`](Self::redact) on every string of a JSON document.
+    fn redact_json(&mut self, v: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::String(s) => Value::String(self.redact(&s)),
+            Value::Array(a) => Value::Array(a.into_iter().map(|x| self.redact_json(x)).collect()),
+            Value::Object(o) => Value::Object(
+                o.into_iter()
+                    .map(|(k, x)| (self.redact(&k), self.redact_json(x)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+}
+
+#[test]
+fn redaction_numbers_ids_per_prefix_and_leaves_the_rest() {
+    let mut ids = Ids::default();
+    let text = "vpc-0123456789abcdef0 rtb-00000000000000003 vpc-fedcba98765432100 \
+                *.vpce-0a1b2c3d4e5f60718-abcd1234.s3 vpc-0123456789abcdef0 pl-63a5400a \
+                vpc-0123456789abcdef (16) xvpc-0123456789abcdef0 vpc-0123456789abcdef01";
+    assert_eq!(
+        ids.redact(text),
+        "vpc-[1] rtb-[1] vpc-[2] \
+                *.vpce-[1]-abcd1234.s3 vpc-[1] pl-63a5400a \
+                vpc-0123456789abcdef (16) xvpc-0123456789abcdef0 vpc-0123456789abcdef01"
+    );
+}
 
 fn lab() -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/cross-region-lab.yaml"))
@@ -25,15 +114,11 @@ async fn plan(cloud: &MemoryCloud, d: &Desired, mode: Mode) -> Changes {
     diff(d, &live, mode, Emulator::Off).expect("diff")
 }
 
-/// Applies one step at a time: the in-memory ids then follow the schedule,
-/// whatever the timing, so snapshots that show ids are stable.
+/// Applies the plan. Snapshots show ids only through [`Ids::redact`], so
+/// neither the random ids nor the order steps ran in change them.
 async fn apply(cloud: &MemoryCloud, d: &Desired) {
     let c = plan(cloud, d, Mode::Apply).await;
-    let opts = ExecOptions {
-        parallelism: 1,
-        ..ExecOptions::default()
-    };
-    assert!(execute(cloud, &c, &Silent, &opts).await.ok());
+    assert!(execute(cloud, &c, &Silent, &ExecOptions::default()).await.ok());
 }
 
 fn human(d: &Desired, c: &Changes) -> String {
@@ -45,9 +130,10 @@ async fn lab_from_nothing() {
     let cloud = MemoryCloud::new();
     let d = load(&lab());
     let c = plan(&cloud, &d, Mode::Apply).await;
-    insta::assert_snapshot!("lab_create_human", human(&d, &c));
+    let mut ids = Ids::default();
+    insta::assert_snapshot!("lab_create_human", ids.redact(&human(&d, &c)));
     let json = render::json::plan(&d.name, &c, &warnings::for_apply(&d, &c));
-    insta::assert_json_snapshot!("lab_create_json", json);
+    insta::assert_json_snapshot!("lab_create_json", ids.redact_json(json));
 }
 
 #[tokio::test]
@@ -56,9 +142,10 @@ async fn lab_no_changes() {
     let d = load(&lab());
     apply(&cloud, &d).await;
     let c = plan(&cloud, &d, Mode::Apply).await;
-    insta::assert_snapshot!("lab_no_changes_human", human(&d, &c));
+    let mut ids = Ids::default();
+    insta::assert_snapshot!("lab_no_changes_human", ids.redact(&human(&d, &c)));
     let json = render::json::plan(&d.name, &c, &warnings::for_apply(&d, &c));
-    insta::assert_json_snapshot!("lab_no_changes_json", json);
+    insta::assert_json_snapshot!("lab_no_changes_json", ids.redact_json(json));
 }
 
 #[tokio::test]
@@ -81,7 +168,7 @@ async fn lab_updates_and_replaces() {
         );
     let d2 = load(&edited);
     let c = plan(&cloud, &d2, Mode::Apply).await;
-    insta::assert_snapshot!("lab_update_human", human(&d2, &c));
+    insta::assert_snapshot!("lab_update_human", Ids::default().redact(&human(&d2, &c)));
 }
 
 #[tokio::test]
@@ -90,7 +177,8 @@ async fn lab_destroy() {
     let d = load(&lab());
     apply(&cloud, &d).await;
     let c = plan(&cloud, &d, Mode::Destroy).await;
-    insta::assert_snapshot!("lab_destroy_human", render::human::plan(&d.name, &c, &[]));
+    let text = render::human::plan(&d.name, &c, &[]);
+    insta::assert_snapshot!("lab_destroy_human", Ids::default().redact(&text));
 }
 
 #[tokio::test]
@@ -100,6 +188,13 @@ async fn lab_outputs() {
     apply(&cloud, &d).await;
     let live = s3ep::state::read(&cloud, &d).await.unwrap();
     let out = render::outputs::collect(&d, &live);
-    insta::assert_snapshot!("lab_outputs_human", render::outputs::human(&d.name, &out));
-    insta::assert_json_snapshot!("lab_outputs_json", render::outputs::json(&d.name, &out));
+    let mut ids = Ids::default();
+    insta::assert_snapshot!(
+        "lab_outputs_human",
+        ids.redact(&render::outputs::human(&d.name, &out))
+    );
+    insta::assert_json_snapshot!(
+        "lab_outputs_json",
+        ids.redact_json(render::outputs::json(&d.name, &out))
+    );
 }

@@ -17,8 +17,8 @@ use super::schema::{
     join, Named, RawDocument, RawEndpoint, RawPeering, RawPlan, RawPolicy, RawVpc, Sp, StrList,
 };
 use crate::model::{
-    DEndpoint, DPeering, DRouteTable, DSecurityGroup, DSubnet, DVpc, Desired, EndpointKind, HttpsRule,
-    HttpsSource, Origin, Ref, RouteTableSpec, Source, SubnetSpec,
+    cidrs_overlap, DEndpoint, DPeering, DRouteTable, DSecurityGroup, DSubnet, DVpc, Desired, EndpointKind,
+    HttpsRule, HttpsSource, Origin, Ref, RouteTableSpec, Source, SubnetSpec,
 };
 
 /// Longest tag key AWS accepts, in characters.
@@ -683,7 +683,7 @@ impl Validator<'_> {
                 return None;
             }
         }
-        if let Some((other, other_net)) = created.iter().find(|(_, o)| overlaps(o, &net)) {
+        if let Some((other, other_net)) = created.iter().find(|(_, o)| cidrs_overlap(o, &net)) {
             self.sink.at(
                 &key,
                 c.pos,
@@ -1221,7 +1221,7 @@ impl Validator<'_> {
                 let rc = self.vpcs.get(&r.v).and_then(|i| i.cidr);
                 let ac = self.vpcs.get(&a.v).and_then(|i| i.cidr);
                 if let (Some(rc), Some(ac)) = (rc, ac) {
-                    if overlaps(&rc, &ac) {
+                    if cidrs_overlap(&rc, &ac) {
                         self.sink.at(
                             path,
                             a.pos,
@@ -1303,9 +1303,4 @@ fn known(what: &str, names: &[String]) -> String {
     } else {
         format!("its {what}s: {}", list(names))
     }
-}
-
-/// Whether two CIDR blocks share any address.
-fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
-    a.contains(&b.network()) || b.contains(&a.network())
 }

@@ -54,11 +54,13 @@ fn interface(vpc: &str, subnets: &[&str], sgs: &[&str]) -> EndpointCreate {
     }
 }
 
+/// `<prefix>-` and 17 lower-case hex digits (8 for AWS-managed prefix lists).
 fn is_id(id: &str, prefix: &str) -> bool {
+    let len = if prefix == "pl" { 8 } else { 17 };
     id.strip_prefix(prefix)
         .and_then(|rest| rest.strip_prefix('-'))
         .is_some_and(|hex| {
-            (8..=17).contains(&hex.len())
+            hex.len() == len
                 && hex
                     .chars()
                     .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
@@ -82,13 +84,17 @@ async fn endpoint_state(c: &MemoryCloud, id: &str) -> String {
 }
 
 #[tokio::test]
-async fn ids_and_prefix_lists_are_deterministic() {
+async fn ids_are_random_like_ec2_and_the_prefix_list_is_fixed_per_region() {
     let c = MemoryCloud::new();
     let vpc = c
         .create_vpc(R, net("10.0.0.0/16"), &tags("p", "vpc.a"))
         .await
         .unwrap();
-    assert_eq!(vpc, "vpc-00000000000000001");
+    let other = MemoryCloud::new()
+        .create_vpc(R, net("10.0.0.0/16"), &Tags::new())
+        .await
+        .unwrap();
+    assert_ne!(vpc, other, "two clouds draw different ids");
     let subnet = c
         .create_subnet(R, &vpc, "us-east-1a", net("10.0.1.0/24"), &Tags::new())
         .await
@@ -118,6 +124,28 @@ async fn ids_and_prefix_lists_are_deterministic() {
     assert!(is_id(&p1, "pl") && is_id(&p2, "pl") && p1 != p2);
     assert_eq!(Some(p1), MemoryCloud::new().s3_prefix_list(R).await.unwrap());
     assert_eq!(c.call_count("DescribeManagedPrefixLists"), 2);
+}
+
+#[tokio::test]
+async fn ids_carry_no_creation_order() {
+    let c = MemoryCloud::new();
+    let vpc = c.create_vpc(R, net("10.0.0.0/16"), &Tags::new()).await.unwrap();
+    let mut made = Vec::new();
+    for i in 0..24 {
+        let cidr = net(&format!("10.0.{i}.0/24"));
+        made.push(
+            c.create_subnet(R, &vpc, "us-east-1a", cidr, &Tags::new())
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(made.iter().all(|id| is_id(id, "subnet")));
+    let mut sorted = made.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), made.len(), "ids are unique");
+    // 24 random ids come out in creation order once in 24! tries.
+    assert_ne!(sorted, made, "ids sort in creation order: not random");
 }
 
 #[tokio::test]
@@ -173,7 +201,9 @@ async fn describe_honours_filters_and_sorts() {
         .describe_vpcs(R, &Filter::Ids(vec![foreign.clone(), a.clone()]))
         .await
         .unwrap();
-    assert_eq!(ids(by_id), vec![a.clone(), foreign.clone()]);
+    let mut want = vec![a.clone(), foreign.clone()];
+    want.sort();
+    assert_eq!(ids(by_id), want);
     let in_vpcs = c.describe_vpcs(R, &Filter::Vpcs(vec![b.clone()])).await.unwrap();
     assert_eq!(ids(in_vpcs), vec![b.clone()]);
     let missing = |s: &str| Filter::Ids(vec![s.to_string()]);

@@ -1,0 +1,443 @@
+//! S3 gateway and interface endpoints: their states, client tokens, the
+//! prefix-list routes gateway endpoints own, and the checks CreateVpcEndpoint
+//! and ModifyVpcEndpoint make.
+
+use super::*;
+
+/// Largest endpoint policy EC2 accepts, in characters.
+pub(super) const MAX_POLICY_CHARS: usize = 20_480;
+
+/// The DNS-name suffix the in-memory cloud gives every interface endpoint.
+pub const DNS_SUFFIX: &str = "abcd1234";
+
+/// AWS's default endpoint policy (full access): the same document `diff`
+/// compares live policies against, so the two cannot drift apart.
+pub use crate::diff::default_policy as default_endpoint_policy;
+
+/// The S3 prefix-list id the in-memory cloud uses in `region`
+/// (deterministic: `pl-` and 8 hex digits derived from the region name).
+pub fn s3_prefix_list_id(region: &str) -> String {
+    format!("pl-{:08x}", fnv1a(region) as u32)
+}
+
+/// The service name of S3 in `region`.
+pub(super) fn s3_service(region: &str) -> String {
+    format!("com.amazonaws.{region}.s3")
+}
+
+pub(super) fn fnv1a(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum EpState {
+    /// Pending for this many more describes.
+    Pending(usize),
+    Available,
+    /// Deleting for this many more describes.
+    Deleting(usize),
+    Deleted,
+}
+
+impl EpState {
+    pub(super) fn label(self) -> &'static str {
+        match self {
+            EpState::Pending(_) => "pending",
+            EpState::Available => "available",
+            EpState::Deleting(_) => "deleting",
+            EpState::Deleted => "deleted",
+        }
+    }
+
+    /// The state a describe shows, advancing the countdown.
+    pub(super) fn observe(&mut self) -> &'static str {
+        match self {
+            EpState::Pending(0) => *self = EpState::Available,
+            EpState::Deleting(0) => *self = EpState::Deleted,
+            EpState::Pending(n) => {
+                *n -= 1;
+                return "pending";
+            }
+            EpState::Deleting(n) => {
+                *n -= 1;
+                return "deleting";
+            }
+            EpState::Available | EpState::Deleted => {}
+        }
+        self.label()
+    }
+}
+
+pub(super) struct Endpoint {
+    pub(super) id: String,
+    pub(super) vpc_id: String,
+    pub(super) endpoint_type: EndpointType,
+    pub(super) service: String,
+    pub(super) state: EpState,
+    pub(super) route_table_ids: Vec<String>,
+    pub(super) subnet_ids: Vec<String>,
+    pub(super) security_group_ids: Vec<String>,
+    pub(super) private_dns: bool,
+    pub(super) policy: Value,
+    pub(super) tags: Tags,
+}
+
+impl Endpoint {
+    pub(super) fn view(&self, region: &str, state: &str) -> LEndpoint {
+        let dns_entries = match self.endpoint_type {
+            EndpointType::Gateway => Vec::new(),
+            EndpointType::Interface => {
+                let name = format!("{}-{DNS_SUFFIX}.s3.{region}.vpce.amazonaws.com", self.id);
+                let zone = Some(format!("Z{:012X}", fnv1a(region) & 0xFFFF_FFFF_FFFF));
+                vec![
+                    LDnsEntry {
+                        dns_name: format!("*.{name}"),
+                        hosted_zone_id: zone.clone(),
+                    },
+                    LDnsEntry {
+                        dns_name: name,
+                        hosted_zone_id: zone,
+                    },
+                ]
+            }
+        };
+        LEndpoint {
+            id: self.id.clone(),
+            region: region.to_string(),
+            vpc_id: self.vpc_id.clone(),
+            endpoint_type: self.endpoint_type,
+            service: self.service.clone(),
+            state: state.to_string(),
+            route_table_ids: self.route_table_ids.clone(),
+            subnet_ids: self.subnet_ids.clone(),
+            security_group_ids: self.security_group_ids.clone(),
+            private_dns: self.private_dns,
+            policy: Some(self.policy.clone()),
+            dns_entries,
+            last_error: None,
+            tags: self.tags.clone(),
+        }
+    }
+}
+
+impl Region {
+    pub(super) fn endpoint(&self, cx: &Cx, id: &str) -> CloudResult<&Endpoint> {
+        self.endpoints.get(id).ok_or_else(|| cx.missing(&VPCE, id))
+    }
+
+    /// Endpoints that still hold their resources (anything but `deleted`).
+    pub(super) fn live_endpoints(&self) -> impl Iterator<Item = &Endpoint> {
+        self.endpoints.values().filter(|e| e.state != EpState::Deleted)
+    }
+
+    /// Checks that every subnet exists, is in `vpc_id` and that no two share
+    /// an AZ.
+    pub(super) fn check_subnets(&self, cx: &Cx, vpc_id: &str, ids: &[String]) -> CloudResult<()> {
+        let mut azs = BTreeSet::new();
+        for id in ids {
+            let s = self.subnet(cx, id)?;
+            if s.vpc_id != vpc_id {
+                return Err(cx.invalid(format!("The subnet {id} is not in VPC {vpc_id}")));
+            }
+            if !azs.insert(s.az.as_str()) {
+                return Err(cx.err(
+                    "DuplicateSubnetsInSameZone",
+                    format!("Found another VPC endpoint subnet in the availability zone of {id}. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service."),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that each table exists in `vpc_id` and can take the S3
+    /// prefix-list route.
+    pub(super) fn check_gateway_tables(&self, cx: &Cx, vpc_id: &str, ids: &[String]) -> CloudResult<()> {
+        let pl = RouteDest::PrefixList(s3_prefix_list_id(cx.region));
+        for id in ids {
+            let t = self.rtb(cx, id)?;
+            if t.vpc_id != vpc_id {
+                return Err(cx.invalid(format!("The route table {id} does not belong to VPC {vpc_id}")));
+            }
+            if t.routes.iter().any(|r| r.dest == pl) {
+                return Err(route_exists(cx, id, &pl));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn dedup(ids: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for id in ids {
+        if !out.contains(id) {
+            out.push(id.clone());
+        }
+    }
+    out
+}
+
+pub(super) fn check_policy(cx: &Cx, policy: &Value) -> CloudResult<()> {
+    let len = serde_json::to_string(policy).map(|s| s.len()).unwrap_or(0);
+    if !policy.is_object() || len > MAX_POLICY_CHARS {
+        return Err(cx.err(
+            "InvalidPolicyDocument",
+            "The policy document must be a JSON object of at most 20480 characters",
+        ));
+    }
+    Ok(())
+}
+
+impl Inner {
+    pub(super) fn describe_endpoints(&mut self, cx: &Cx, filter: &Filter) -> CloudResult<Vec<LEndpoint>> {
+        let r = self.reg(cx.region);
+        let metas = r
+            .endpoints
+            .values()
+            .map(|e| Meta {
+                id: &e.id,
+                tags: &e.tags,
+                vpcs: [&e.vpc_id, &e.vpc_id],
+            })
+            .collect();
+        let ids = pick(cx, filter, &VPCE, metas)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in &ids {
+            if let Some(e) = r.endpoints.get_mut(id) {
+                let state = if cx.observe {
+                    e.state.observe()
+                } else {
+                    e.state.label()
+                };
+                out.push(e.view(cx.region, state));
+            }
+        }
+        Ok(out)
+    }
+
+    // --- endpoints ---
+
+    pub(super) fn create_endpoint(
+        &mut self,
+        cx: &Cx,
+        spec: &EndpointCreate,
+        polls: usize,
+    ) -> CloudResult<LEndpoint> {
+        let r = self.reg(cx.region);
+        if let Some((earlier, id)) = spec.client_token.as_ref().and_then(|t| r.endpoint_tokens.get(t)) {
+            if earlier != spec {
+                return Err(cx.err(
+                    "IdempotentParameterMismatch",
+                    "The client token has been used with different parameters",
+                ));
+            }
+            let e = r.endpoint(cx, id)?;
+            return Ok(e.view(cx.region, e.state.label()));
+        }
+        r.vpc(cx, &spec.vpc_id)?;
+        if spec.service != s3_service(cx.region) {
+            return Err(cx.err(
+                "InvalidServiceName",
+                format!("The Vpc Endpoint Service '{}' does not exist", spec.service),
+            ));
+        }
+        let route_tables = dedup(&spec.route_table_ids);
+        let subnets = dedup(&spec.subnet_ids);
+        let mut groups = dedup(&spec.security_group_ids);
+        match spec.endpoint_type {
+            EndpointType::Gateway => {
+                if !subnets.is_empty() || !groups.is_empty() {
+                    return Err(cx.err(
+                        "InvalidParameter",
+                        "Subnets and security groups are not supported for gateway endpoints",
+                    ));
+                }
+                r.check_gateway_tables(cx, &spec.vpc_id, &route_tables)?;
+            }
+            EndpointType::Interface => {
+                if !route_tables.is_empty() {
+                    return Err(cx.err(
+                        "InvalidParameter",
+                        "Route tables are not supported for interface endpoints",
+                    ));
+                }
+                r.check_subnets(cx, &spec.vpc_id, &subnets)?;
+                r.check_groups(cx, &spec.vpc_id, &groups)?;
+                if groups.is_empty() {
+                    // AWS attaches the VPC's default security group.
+                    groups.extend(
+                        r.groups
+                            .values()
+                            .filter(|g| g.vpc_id == spec.vpc_id && g.default)
+                            .map(|g| g.id.clone()),
+                    );
+                }
+            }
+        }
+        if let Some(p) = &spec.policy {
+            check_policy(cx, p)?;
+        }
+        let id = self.id("vpce");
+        let r = self.reg(cx.region);
+        let pl = RouteDest::PrefixList(s3_prefix_list_id(cx.region));
+        for t in &route_tables {
+            r.rtb_mut(cx, t)?.routes.push(Route {
+                dest: pl.clone(),
+                target: Target::Gateway(id.clone()),
+            });
+        }
+        let endpoint = Endpoint {
+            id: id.clone(),
+            vpc_id: spec.vpc_id.clone(),
+            endpoint_type: spec.endpoint_type,
+            service: spec.service.clone(),
+            state: if polls > 0 {
+                EpState::Pending(polls)
+            } else {
+                EpState::Available
+            },
+            route_table_ids: route_tables,
+            subnet_ids: subnets,
+            security_group_ids: groups,
+            private_dns: spec.endpoint_type == EndpointType::Interface && spec.private_dns.unwrap_or(false),
+            policy: spec.policy.clone().unwrap_or_else(default_endpoint_policy),
+            tags: spec.tags.clone(),
+        };
+        let view = endpoint.view(cx.region, endpoint.state.label());
+        r.endpoints.insert(id.clone(), endpoint);
+        if let Some(t) = &spec.client_token {
+            r.endpoint_tokens.insert(t.clone(), (spec.clone(), id));
+        }
+        Ok(view)
+    }
+
+    pub(super) fn modify_endpoint(&mut self, cx: &Cx, id: &str, change: &EndpointModify) -> CloudResult<()> {
+        let r = self.reg(cx.region);
+        let e = r.endpoint(cx, id)?;
+        match e.state {
+            EpState::Deleted => return Err(cx.missing(&VPCE, id)),
+            EpState::Deleting(_) => {
+                return Err(cx.err(
+                    "IncorrectState",
+                    format!("The VPC endpoint {id} is being deleted"),
+                ))
+            }
+            EpState::Pending(_) | EpState::Available => {}
+        }
+        let add_tables: Vec<String> = dedup(&change.add_route_table_ids)
+            .into_iter()
+            .filter(|t| !e.route_table_ids.contains(t))
+            .collect();
+        let mut subnets: Vec<String> = e
+            .subnet_ids
+            .iter()
+            .filter(|s| !change.remove_subnet_ids.contains(s))
+            .cloned()
+            .collect();
+        for s in &change.add_subnet_ids {
+            if !subnets.contains(s) {
+                subnets.push(s.clone());
+            }
+        }
+        let mut groups: Vec<String> = e
+            .security_group_ids
+            .iter()
+            .filter(|g| !change.remove_security_group_ids.contains(g))
+            .cloned()
+            .collect();
+        for g in &change.add_security_group_ids {
+            if !groups.contains(g) {
+                groups.push(g.clone());
+            }
+        }
+        match e.endpoint_type {
+            EndpointType::Gateway => {
+                if !change.add_subnet_ids.is_empty()
+                    || !change.remove_subnet_ids.is_empty()
+                    || !change.add_security_group_ids.is_empty()
+                    || !change.remove_security_group_ids.is_empty()
+                    || change.private_dns.is_some()
+                {
+                    return Err(cx.err(
+                        "InvalidParameter",
+                        "Subnets, security groups and private DNS are not supported for gateway endpoints",
+                    ));
+                }
+                r.check_gateway_tables(cx, &e.vpc_id, &add_tables)?;
+            }
+            EndpointType::Interface => {
+                if !change.add_route_table_ids.is_empty() || !change.remove_route_table_ids.is_empty() {
+                    return Err(cx.err(
+                        "InvalidParameter",
+                        "Route tables are not supported for interface endpoints",
+                    ));
+                }
+                r.check_subnets(cx, &e.vpc_id, &subnets)?;
+                r.check_groups(cx, &e.vpc_id, &groups)?;
+            }
+        }
+        if let Some(Some(p)) = &change.policy {
+            check_policy(cx, p)?;
+        }
+        // Everything checked: apply.
+        let pl = RouteDest::PrefixList(s3_prefix_list_id(cx.region));
+        let owned =
+            |route: &Route| route.dest == pl && matches!(&route.target, Target::Gateway(g) if g == id);
+        let removed: Vec<String> = e
+            .route_table_ids
+            .iter()
+            .filter(|t| change.remove_route_table_ids.contains(t))
+            .cloned()
+            .collect();
+        for t in &removed {
+            if let Some(table) = r.route_tables.get_mut(t) {
+                table.routes.retain(|route| !owned(route));
+            }
+        }
+        for t in &add_tables {
+            r.rtb_mut(cx, t)?.routes.push(Route {
+                dest: pl.clone(),
+                target: Target::Gateway(id.to_string()),
+            });
+        }
+        let e = r.endpoints.get_mut(id).ok_or_else(|| cx.missing(&VPCE, id))?;
+        e.route_table_ids.retain(|t| !removed.contains(t));
+        e.route_table_ids.extend(add_tables);
+        e.subnet_ids = subnets;
+        e.security_group_ids = groups;
+        match &change.policy {
+            Some(Some(p)) => e.policy = p.clone(),
+            Some(None) => e.policy = default_endpoint_policy(),
+            None => {}
+        }
+        if let Some(dns) = change.private_dns {
+            e.private_dns = dns;
+        }
+        Ok(())
+    }
+
+    pub(super) fn delete_endpoint(&mut self, cx: &Cx, id: &str) -> CloudResult<()> {
+        let polls = self.endpoint_polls;
+        let r = self.reg(cx.region);
+        match r.endpoint(cx, id)?.state {
+            EpState::Deleting(_) | EpState::Deleted => return Ok(()),
+            EpState::Pending(_) | EpState::Available => {}
+        }
+        for t in r.route_tables.values_mut() {
+            t.routes
+                .retain(|route| !matches!(&route.target, Target::Gateway(g) if g == id));
+        }
+        if let Some(e) = r.endpoints.get_mut(id) {
+            e.state = if polls > 0 {
+                EpState::Deleting(polls)
+            } else {
+                EpState::Deleted
+            };
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,158 @@
+//! Security groups (each VPC's default group included) and their HTTPS
+//! ingress rules.
+
+use super::*;
+
+pub(super) struct Group {
+    pub(super) id: String,
+    pub(super) vpc_id: String,
+    pub(super) name: String,
+    pub(super) default: bool,
+    pub(super) rules: Vec<LRule>,
+    pub(super) tags: Tags,
+}
+
+impl Region {
+    pub(super) fn group(&self, cx: &Cx, id: &str) -> CloudResult<&Group> {
+        self.groups.get(id).ok_or_else(|| cx.missing(&SG, id))
+    }
+
+    pub(super) fn group_mut(&mut self, cx: &Cx, id: &str) -> CloudResult<&mut Group> {
+        self.groups.get_mut(id).ok_or_else(|| cx.missing(&SG, id))
+    }
+
+    pub(super) fn check_groups(&self, cx: &Cx, vpc_id: &str, ids: &[String]) -> CloudResult<()> {
+        for id in ids {
+            if self.group(cx, id)?.vpc_id != vpc_id {
+                return Err(cx.invalid(format!("The security group {id} does not belong to VPC {vpc_id}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Inner {
+    pub(super) fn describe_groups(&mut self, cx: &Cx, filter: &Filter) -> CloudResult<Vec<LSecurityGroup>> {
+        let r = self.reg(cx.region);
+        let metas = r
+            .groups
+            .values()
+            .map(|g| Meta {
+                id: &g.id,
+                tags: &g.tags,
+                vpcs: [&g.vpc_id, &g.vpc_id],
+            })
+            .collect();
+        let ids = pick(cx, filter, &SG, metas)?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| r.groups.get(id))
+            .map(|g| LSecurityGroup {
+                id: g.id.clone(),
+                region: cx.region.to_string(),
+                vpc_id: g.vpc_id.clone(),
+                name: g.name.clone(),
+                ingress: g.rules.clone(),
+                tags: g.tags.clone(),
+            })
+            .collect())
+    }
+
+    // --- security groups ---
+
+    pub(super) fn create_group(
+        &mut self,
+        cx: &Cx,
+        vpc_id: &str,
+        name: &str,
+        _description: &str,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        let r = self.reg(cx.region);
+        r.vpc(cx, vpc_id)?;
+        if name.is_empty() || name.starts_with("sg-") {
+            return Err(cx.invalid(format!("Invalid security group name '{name}'")));
+        }
+        if r.groups.values().any(|g| g.vpc_id == vpc_id && g.name == name) {
+            return Err(cx.err(
+                "InvalidGroup.Duplicate",
+                format!("The security group '{name}' already exists for VPC '{vpc_id}'"),
+            ));
+        }
+        let id = self.id("sg");
+        self.reg(cx.region).groups.insert(
+            id.clone(),
+            Group {
+                id: id.clone(),
+                vpc_id: vpc_id.to_string(),
+                name: name.to_string(),
+                default: false,
+                rules: Vec::new(),
+                tags: tags.clone(),
+            },
+        );
+        Ok(id)
+    }
+
+    pub(super) fn delete_group(&mut self, cx: &Cx, sg_id: &str) -> CloudResult<()> {
+        let r = self.reg(cx.region);
+        if r.group(cx, sg_id)?.default {
+            return Err(cx.err(
+                "CannotDelete",
+                format!("the specified group: \"{sg_id}\" name: \"default\" cannot be deleted by a user"),
+            ));
+        }
+        let used = r
+            .live_endpoints()
+            .any(|e| e.security_group_ids.iter().any(|g| g == sg_id))
+            || r.groups.values().any(|g| {
+                g.id != sg_id
+                    && g.rules
+                        .iter()
+                        .any(|rule| matches!(&rule.peer, RulePeer::Group(p) if p == sg_id))
+            });
+        if used {
+            return Err(cx.dependency("group", sg_id));
+        }
+        r.groups.remove(sg_id);
+        Ok(())
+    }
+
+    pub(super) fn authorize(&mut self, cx: &Cx, sg_id: &str, peer: &RulePeer) -> CloudResult<()> {
+        let r = self.reg(cx.region);
+        r.group(cx, sg_id)?;
+        if let RulePeer::Group(other) = peer {
+            r.group(cx, other)?;
+        }
+        let g = r.group_mut(cx, sg_id)?;
+        if g.rules.iter().any(|rule| rule.is_https() && &rule.peer == peer) {
+            return Err(cx.err(
+                "InvalidPermission.Duplicate",
+                format!("the specified rule \"peer: {peer}, TCP, from port: 443, to port: 443, ALLOW\" already exists"),
+            ));
+        }
+        g.rules.push(LRule {
+            protocol: "tcp".to_string(),
+            from_port: Some(443),
+            to_port: Some(443),
+            peer: peer.clone(),
+        });
+        Ok(())
+    }
+
+    pub(super) fn revoke(&mut self, cx: &Cx, sg_id: &str, peer: &RulePeer) -> CloudResult<()> {
+        let g = self.reg(cx.region).group_mut(cx, sg_id)?;
+        let Some(pos) = g
+            .rules
+            .iter()
+            .position(|rule| rule.is_https() && &rule.peer == peer)
+        else {
+            return Err(cx.err(
+                "InvalidPermission.NotFound",
+                format!("The specified rule does not exist in this security group (peer {peer})."),
+            ));
+        };
+        g.rules.remove(pos);
+        Ok(())
+    }
+}

@@ -1,0 +1,631 @@
+//! An in-memory EC2 that implements [`Cloud`] the way real AWS behaves (not
+//! the way moto does), so offline tests of state reading, diffing and
+//! execution mean something.
+//!
+//! What it models, per region: VPCs (with their main route table and default
+//! security group), subnets, route tables with associations and routes,
+//! security groups with HTTPS ingress rules, S3 gateway and interface
+//! endpoints, and peerings (one record seen from both the requester's and the
+//! accepter's region). Dependencies are enforced (`DependencyViolation`),
+//! client tokens are honoured, gateway endpoints own their prefix-list routes,
+//! and deleted endpoints and peerings stay listed as `deleted`.
+//!
+//! Test hooks: a call log ([`MemoryCloud::calls`]), injected errors
+//! ([`MemoryCloud::fail_next`]), lost responses
+//! ([`MemoryCloud::lose_response_next`]), slow state transitions
+//! ([`MemoryCloud::set_endpoint_pending_polls`],
+//! [`MemoryCloud::set_peering_active_polls`]), resource counts
+//! ([`MemoryCloud::count`]) and out-of-band changes that are not logged
+//! ([`MemoryCloud::oob`] and the `oob_*` helpers) for drift tests.
+//!
+//! All state sits behind one `std::sync::Mutex`; every method is synchronous
+//! inside, so the lock is never held across an `.await`.
+
+mod endpoints;
+mod groups;
+mod network;
+mod peering;
+mod routes;
+mod state;
+
+use endpoints::*;
+pub use endpoints::{default_endpoint_policy, s3_prefix_list_id, DNS_SUFFIX};
+use groups::*;
+use network::*;
+use peering::*;
+use routes::*;
+use state::*;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ipnet::Ipv4Net;
+use serde_json::Value;
+
+use super::{Cloud, CloudError, CloudResult, EndpointCreate, EndpointModify, Filter};
+use crate::model::{
+    cidrs_overlap, EndpointType, LAssociation, LDnsEntry, LEndpoint, LPeering, LRoute, LRouteTable, LRule,
+    LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
+};
+
+// ---------------------------------------------------------------------------
+// The public handle and its test hooks
+// ---------------------------------------------------------------------------
+
+/// An in-memory EC2. Clones share the same state (see [`MemoryCloud::oob`]).
+#[derive(Clone)]
+pub struct MemoryCloud {
+    state: Arc<Mutex<Inner>>,
+    /// Calls sleeping in their latency now, and the most ever at once.
+    flight: Arc<AtomicUsize>,
+    max_flight: Arc<AtomicUsize>,
+    /// Whether calls through this handle are logged, subject to injected
+    /// failures and advance pending/provisioning counters.
+    record: bool,
+}
+
+impl Default for MemoryCloud {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for MemoryCloud {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryCloud")
+            .field("record", &self.record)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MemoryCloud {
+    /// An empty cloud: no resources in any region, nothing logged.
+    pub fn new() -> Self {
+        MemoryCloud {
+            state: Arc::new(Mutex::new(Inner::default())),
+            flight: Arc::default(),
+            max_flight: Arc::default(),
+            record: true,
+        }
+    }
+
+    /// A handle on the same state whose calls are out of band: not logged in
+    /// [`calls`](Self::calls), never hit by [`fail_next`](Self::fail_next) or
+    /// [`lose_response_next`](Self::lose_response_next), and its describes
+    /// do not advance pending/provisioning counters. Use it to set up or
+    /// drift resources behind the back of the code under test.
+    pub fn oob(&self) -> MemoryCloud {
+        MemoryCloud {
+            state: Arc::clone(&self.state),
+            flight: Arc::clone(&self.flight),
+            max_flight: Arc::clone(&self.max_flight),
+            record: false,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every logged call takes `d` (tokio time) before it acts, so that
+    /// steps run side by side overlap.
+    pub fn set_latency(&self, d: Duration) {
+        self.lock().latency = d;
+    }
+
+    /// The most logged calls ever in their latency at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_flight.load(Ordering::SeqCst)
+    }
+
+    /// Every logged call so far: (EC2 operation name, region), in order.
+    pub fn calls(&self) -> Vec<(String, String)> {
+        self.lock().calls.clone()
+    }
+
+    /// How many logged calls of `op` (e.g. `"DescribeVpcs"`) there were.
+    pub fn call_count(&self, op: &str) -> usize {
+        self.lock().calls.iter().filter(|(o, _)| o == op).count()
+    }
+
+    /// Clears the call log.
+    pub fn reset_calls(&self) {
+        self.lock().calls.clear();
+        self.max_flight.store(0, Ordering::SeqCst);
+    }
+
+    /// The next `times` calls of `op` fail with error `code` before taking
+    /// effect. Queued after any failures already pending for `op`.
+    pub fn fail_next(&self, op: &str, code: &str, times: usize) {
+        let mut g = self.lock();
+        let q = g.failures.entry(op.to_string()).or_default();
+        q.extend(std::iter::repeat_n(code.to_string(), times));
+    }
+
+    /// The next call of `op` takes effect but its response is lost: it
+    /// returns an error with no code and the message "connection reset".
+    /// Calling this twice loses the next two responses.
+    pub fn lose_response_next(&self, op: &str) {
+        *self.lock().lost.entry(op.to_string()).or_default() += 1;
+    }
+
+    /// Endpoints created from now on show `pending` for the next `n`
+    /// describes that return them, then `available`; endpoints deleted from
+    /// now on show `deleting` for `n` describes, then `deleted`. 0 (the
+    /// default) makes both immediate.
+    pub fn set_endpoint_pending_polls(&self, n: usize) {
+        self.lock().endpoint_polls = n;
+    }
+
+    /// Peerings accepted from now on show `provisioning` for the next `n`
+    /// describes that return them, then `active` (default 0: immediate).
+    pub fn set_peering_active_polls(&self, n: usize) {
+        self.lock().peering_polls = n;
+    }
+
+    /// Number of live resources of `kind` in `region`: `"vpc"`, `"subnet"`,
+    /// `"route_table"` (main tables excluded), `"security_group"` (default
+    /// groups excluded), `"endpoint"` (not `deleted`) or `"peering"` (seen
+    /// from `region`, not deleted or failed). Unknown kinds count 0.
+    pub fn count(&self, kind: &str, region: &str) -> usize {
+        let g = self.lock();
+        if kind == "peering" {
+            return g
+                .peerings
+                .values()
+                .filter(|p| p.visible_from(region) && !p.status.is_gone())
+                .count();
+        }
+        let Some(r) = g.regions.get(region) else {
+            return 0;
+        };
+        match kind {
+            "vpc" => r.vpcs.len(),
+            "subnet" => r.subnets.len(),
+            "route_table" => r.route_tables.values().filter(|t| !t.main).count(),
+            "security_group" => r.groups.values().filter(|s| !s.default).count(),
+            "endpoint" => r
+                .endpoints
+                .values()
+                .filter(|e| e.state != EpState::Deleted)
+                .count(),
+            _ => 0,
+        }
+    }
+
+    /// Drops deleted endpoints and peerings from every listing, as AWS does
+    /// some time after the deletion.
+    pub fn forget_deleted(&self) {
+        let mut g = self.lock();
+        for r in g.regions.values_mut() {
+            r.endpoints.retain(|_, e| e.state != EpState::Deleted);
+        }
+        g.peerings.retain(|_, p| p.status != PcxState::Deleted);
+    }
+
+    /// Out of band: creates a VPC (with its main route table and default
+    /// security group) without validating the CIDR.
+    pub fn oob_create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> String {
+        self.lock().insert_vpc(region, cidr, tags)
+    }
+
+    /// Out of band: creates a subnet (same checks as `CreateSubnet`).
+    pub fn oob_create_subnet(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        az: &str,
+        cidr: Ipv4Net,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        self.quiet("CreateSubnet", region, |s, cx| {
+            s.create_subnet(cx, vpc_id, az, cidr, tags)
+        })
+    }
+
+    /// Out of band: creates a route table (with its local route).
+    pub fn oob_create_route_table(&self, region: &str, vpc_id: &str, tags: &Tags) -> CloudResult<String> {
+        self.quiet("CreateRouteTable", region, |s, cx| {
+            s.create_route_table(cx, vpc_id, tags, None)
+        })
+    }
+
+    /// Out of band: associates a route table with a subnet; returns the
+    /// association id.
+    pub fn oob_associate_route_table(
+        &self,
+        region: &str,
+        rtb_id: &str,
+        subnet_id: &str,
+    ) -> CloudResult<String> {
+        self.quiet("AssociateRouteTable", region, |s, cx| {
+            s.associate(cx, rtb_id, subnet_id)
+        })
+    }
+
+    /// Out of band: creates a security group.
+    pub fn oob_create_security_group(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        name: &str,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        self.quiet("CreateSecurityGroup", region, |s, cx| {
+            s.create_group(cx, vpc_id, name, "created out of band", tags)
+        })
+    }
+
+    /// Out of band: creates an endpoint, `available` at once.
+    pub fn oob_create_endpoint(&self, region: &str, spec: &EndpointCreate) -> CloudResult<LEndpoint> {
+        self.quiet("CreateVpcEndpoint", region, |s, cx| {
+            s.create_endpoint(cx, spec, 0)
+        })
+    }
+
+    /// Out of band: adds a route to `dest` with target `gateway_id` (e.g. an
+    /// `igw-…` or a `vpce-…`); `RouteAlreadyExists` if `dest` is taken.
+    pub fn oob_add_route(
+        &self,
+        region: &str,
+        rtb_id: &str,
+        dest: &RouteDest,
+        gateway_id: &str,
+    ) -> CloudResult<()> {
+        self.quiet("CreateRoute", region, |s, cx| {
+            let t = s.reg(region).rtb_mut(cx, rtb_id)?;
+            if t.routes.iter().any(|r| &r.dest == dest) {
+                return Err(route_exists(cx, rtb_id, dest));
+            }
+            t.routes.push(Route {
+                dest: dest.clone(),
+                target: Target::Gateway(gateway_id.to_string()),
+            });
+            Ok(())
+        })
+    }
+
+    /// Out of band: deletes any route, including the local route and routes
+    /// owned by gateway endpoints (which is how drift in those is made).
+    pub fn oob_delete_route(&self, region: &str, rtb_id: &str, dest: &RouteDest) -> CloudResult<()> {
+        self.quiet("DeleteRoute", region, |s, cx| {
+            s.delete_route(cx, rtb_id, dest, true)
+        })
+    }
+
+    /// Out of band: replaces (not merges) the tags of any resource by id
+    /// (for a peering, the tags seen from `region`); an empty map removes
+    /// them all.
+    pub fn oob_set_tags(&self, region: &str, id: &str, tags: &Tags) -> CloudResult<()> {
+        self.quiet("CreateTags", region, |s, cx| s.set_tags(cx, id, tags, false))
+    }
+
+    /// Runs `f` on the state as operation `op`: logs the call, applies
+    /// injected failures and lost responses (when this handle records).
+    fn run<T>(
+        &self,
+        op: &'static str,
+        region: &str,
+        f: impl FnOnce(&mut Inner, &Cx) -> CloudResult<T>,
+    ) -> CloudResult<T> {
+        let cx = Cx {
+            op,
+            region,
+            observe: self.record,
+        };
+        let mut g = self.lock();
+        let mut lost = false;
+        if self.record {
+            g.calls.push((op.to_string(), region.to_string()));
+            if let Some(code) = g.failures.get_mut(op).and_then(VecDeque::pop_front) {
+                return Err(cx.err(&code, "injected failure"));
+            }
+            if let Some(n) = g.lost.get_mut(op).filter(|n| **n > 0) {
+                *n -= 1;
+                lost = true;
+            }
+        }
+        let result = f(&mut g, &cx);
+        if lost {
+            return Err(CloudError::no_response(op, region, "connection reset"));
+        }
+        result
+    }
+
+    /// [`run`](Self::run) after the latency set by
+    /// [`set_latency`](Self::set_latency), counting calls in flight.
+    async fn call<T>(
+        &self,
+        op: &'static str,
+        region: &str,
+        f: impl FnOnce(&mut Inner, &Cx) -> CloudResult<T>,
+    ) -> CloudResult<T> {
+        let latency = self.lock().latency;
+        if self.record && !latency.is_zero() {
+            let now = self.flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_flight.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(latency).await;
+            self.flight.fetch_sub(1, Ordering::SeqCst);
+        }
+        self.run(op, region, f)
+    }
+
+    /// Like [`run`](Self::run) but never logged nor failed.
+    fn quiet<T>(
+        &self,
+        op: &'static str,
+        region: &str,
+        f: impl FnOnce(&mut Inner, &Cx) -> CloudResult<T>,
+    ) -> CloudResult<T> {
+        self.oob().run(op, region, f)
+    }
+}
+
+#[async_trait]
+impl Cloud for MemoryCloud {
+    async fn describe_vpcs(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LVpc>> {
+        self.call("DescribeVpcs", region, |s, cx| s.describe_vpcs(cx, filter))
+            .await
+    }
+
+    async fn describe_subnets(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LSubnet>> {
+        self.call("DescribeSubnets", region, |s, cx| s.describe_subnets(cx, filter))
+            .await
+    }
+
+    async fn describe_route_tables(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LRouteTable>> {
+        self.call("DescribeRouteTables", region, |s, cx| {
+            s.describe_route_tables(cx, filter)
+        })
+        .await
+    }
+
+    async fn describe_security_groups(
+        &self,
+        region: &str,
+        filter: &Filter,
+    ) -> CloudResult<Vec<LSecurityGroup>> {
+        self.call("DescribeSecurityGroups", region, |s, cx| {
+            s.describe_groups(cx, filter)
+        })
+        .await
+    }
+
+    async fn describe_endpoints(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LEndpoint>> {
+        self.call("DescribeVpcEndpoints", region, |s, cx| {
+            s.describe_endpoints(cx, filter)
+        })
+        .await
+    }
+
+    async fn describe_peerings(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LPeering>> {
+        self.call("DescribeVpcPeeringConnections", region, |s, cx| {
+            s.describe_peerings(cx, filter)
+        })
+        .await
+    }
+
+    async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>> {
+        self.call("DescribeManagedPrefixLists", region, |_, _| {
+            Ok(Some(s3_prefix_list_id(region)))
+        })
+        .await
+    }
+
+    async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
+        self.call("CreateVpc", region, |s, cx| s.create_vpc(cx, cidr, tags))
+            .await
+    }
+
+    async fn enable_dns_hostnames(&self, region: &str, vpc_id: &str) -> CloudResult<()> {
+        self.call("ModifyVpcAttribute", region, |s, cx| {
+            s.reg(cx.region).vpc(cx, vpc_id)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_vpc(&self, region: &str, vpc_id: &str) -> CloudResult<()> {
+        self.call("DeleteVpc", region, |s, cx| s.delete_vpc(cx, vpc_id))
+            .await
+    }
+
+    async fn create_subnet(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        az: &str,
+        cidr: Ipv4Net,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        self.call("CreateSubnet", region, |s, cx| {
+            s.create_subnet(cx, vpc_id, az, cidr, tags)
+        })
+        .await
+    }
+
+    async fn delete_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<()> {
+        self.call("DeleteSubnet", region, |s, cx| s.delete_subnet(cx, subnet_id))
+            .await
+    }
+
+    async fn create_route_table(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        tags: &Tags,
+        client_token: Option<&str>,
+    ) -> CloudResult<String> {
+        self.call("CreateRouteTable", region, |s, cx| {
+            s.create_route_table(cx, vpc_id, tags, client_token)
+        })
+        .await
+    }
+
+    async fn delete_route_table(&self, region: &str, rtb_id: &str) -> CloudResult<()> {
+        self.call("DeleteRouteTable", region, |s, cx| {
+            s.delete_route_table(cx, rtb_id)
+        })
+        .await
+    }
+
+    async fn associate_route_table(
+        &self,
+        region: &str,
+        rtb_id: &str,
+        subnet_id: &str,
+    ) -> CloudResult<String> {
+        self.call("AssociateRouteTable", region, |s, cx| {
+            s.associate(cx, rtb_id, subnet_id)
+        })
+        .await
+    }
+
+    async fn disassociate_route_table(&self, region: &str, association_id: &str) -> CloudResult<()> {
+        self.call("DisassociateRouteTable", region, |s, cx| {
+            s.disassociate(cx, association_id)
+        })
+        .await
+    }
+
+    async fn create_peering_route(
+        &self,
+        region: &str,
+        rtb_id: &str,
+        dest: &RouteDest,
+        peering_id: &str,
+    ) -> CloudResult<()> {
+        self.call("CreateRoute", region, |s, cx| {
+            s.create_peering_route(cx, rtb_id, dest, peering_id)
+        })
+        .await
+    }
+
+    async fn delete_route(&self, region: &str, rtb_id: &str, dest: &RouteDest) -> CloudResult<()> {
+        self.call("DeleteRoute", region, |s, cx| {
+            s.delete_route(cx, rtb_id, dest, false)
+        })
+        .await
+    }
+
+    async fn create_endpoint_route(
+        &self,
+        region: &str,
+        rtb_id: &str,
+        dest: &RouteDest,
+        endpoint_id: &str,
+    ) -> CloudResult<()> {
+        self.call("CreateRoute", region, |s, cx| {
+            s.create_endpoint_route(cx, rtb_id, dest, endpoint_id)
+        })
+        .await
+    }
+
+    async fn set_tags(&self, region: &str, resource_id: &str, tags: &Tags) -> CloudResult<()> {
+        self.call("CreateTags", region, |s, cx| {
+            s.set_tags(cx, resource_id, tags, true)
+        })
+        .await
+    }
+
+    async fn create_security_group(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        name: &str,
+        description: &str,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        self.call("CreateSecurityGroup", region, |s, cx| {
+            s.create_group(cx, vpc_id, name, description, tags)
+        })
+        .await
+    }
+
+    async fn delete_security_group(&self, region: &str, sg_id: &str) -> CloudResult<()> {
+        self.call("DeleteSecurityGroup", region, |s, cx| s.delete_group(cx, sg_id))
+            .await
+    }
+
+    async fn authorize_https_ingress(
+        &self,
+        region: &str,
+        sg_id: &str,
+        peer: &RulePeer,
+        _tags: &Tags,
+    ) -> CloudResult<()> {
+        self.call("AuthorizeSecurityGroupIngress", region, |s, cx| {
+            s.authorize(cx, sg_id, peer)
+        })
+        .await
+    }
+
+    async fn revoke_https_ingress(&self, region: &str, sg_id: &str, peer: &RulePeer) -> CloudResult<()> {
+        self.call("RevokeSecurityGroupIngress", region, |s, cx| {
+            s.revoke(cx, sg_id, peer)
+        })
+        .await
+    }
+
+    async fn create_endpoint(&self, region: &str, spec: &EndpointCreate) -> CloudResult<LEndpoint> {
+        self.call("CreateVpcEndpoint", region, |s, cx| {
+            let polls = s.endpoint_polls;
+            s.create_endpoint(cx, spec, polls)
+        })
+        .await
+    }
+
+    async fn modify_endpoint(
+        &self,
+        region: &str,
+        endpoint_id: &str,
+        change: &EndpointModify,
+    ) -> CloudResult<()> {
+        self.call("ModifyVpcEndpoint", region, |s, cx| {
+            s.modify_endpoint(cx, endpoint_id, change)
+        })
+        .await
+    }
+
+    async fn delete_endpoint(&self, region: &str, endpoint_id: &str) -> CloudResult<()> {
+        self.call("DeleteVpcEndpoints", region, |s, cx| {
+            s.delete_endpoint(cx, endpoint_id)
+        })
+        .await
+    }
+
+    async fn create_peering(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        peer_vpc_id: &str,
+        peer_region: &str,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        self.call("CreateVpcPeeringConnection", region, |s, cx| {
+            s.create_peering(cx, vpc_id, peer_vpc_id, peer_region, tags)
+        })
+        .await
+    }
+
+    async fn accept_peering(&self, region: &str, peering_id: &str) -> CloudResult<()> {
+        self.call("AcceptVpcPeeringConnection", region, |s, cx| {
+            s.accept_peering(cx, peering_id)
+        })
+        .await
+    }
+
+    async fn delete_peering(&self, region: &str, peering_id: &str) -> CloudResult<()> {
+        self.call("DeleteVpcPeeringConnection", region, |s, cx| {
+            s.delete_peering(cx, peering_id)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+#[path = "../tests/memory.rs"]
+mod tests;

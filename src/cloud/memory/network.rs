@@ -1,0 +1,232 @@
+//! VPCs (with the main route table and default security group they come
+//! with) and subnets: Describe, Create and Delete, CIDR checks.
+
+use super::*;
+
+pub(super) struct Vpc {
+    pub(super) id: String,
+    pub(super) cidr: Ipv4Net,
+    pub(super) tags: Tags,
+}
+
+pub(super) struct Subnet {
+    pub(super) id: String,
+    pub(super) vpc_id: String,
+    pub(super) az: String,
+    pub(super) cidr: Ipv4Net,
+    pub(super) tags: Tags,
+}
+
+impl Region {
+    pub(super) fn vpc(&self, cx: &Cx, id: &str) -> CloudResult<&Vpc> {
+        self.vpcs.get(id).ok_or_else(|| cx.missing(&VPC, id))
+    }
+
+    pub(super) fn subnet(&self, cx: &Cx, id: &str) -> CloudResult<&Subnet> {
+        self.subnets.get(id).ok_or_else(|| cx.missing(&SUBNET, id))
+    }
+}
+
+pub(super) fn check_cidr(cx: &Cx, cidr: Ipv4Net, range_code: &str, what: &str) -> CloudResult<()> {
+    if cidr.trunc() != cidr {
+        return Err(cx.invalid(format!(
+            "Value ({cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block."
+        )));
+    }
+    if !(16..=28).contains(&cidr.prefix_len()) {
+        return Err(cx.err(range_code, format!("The {what} CIDR '{cidr}' is invalid.")));
+    }
+    Ok(())
+}
+
+impl Inner {
+    pub(super) fn describe_vpcs(&mut self, cx: &Cx, filter: &Filter) -> CloudResult<Vec<LVpc>> {
+        let r = self.reg(cx.region);
+        let metas = r
+            .vpcs
+            .values()
+            .map(|v| Meta {
+                id: &v.id,
+                tags: &v.tags,
+                vpcs: [&v.id, &v.id],
+            })
+            .collect();
+        let ids = pick(cx, filter, &VPC, metas)?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| r.vpcs.get(id))
+            .map(|v| LVpc {
+                id: v.id.clone(),
+                region: cx.region.to_string(),
+                cidr: Some(v.cidr),
+                state: "available".to_string(),
+                tags: v.tags.clone(),
+            })
+            .collect())
+    }
+
+    pub(super) fn describe_subnets(&mut self, cx: &Cx, filter: &Filter) -> CloudResult<Vec<LSubnet>> {
+        let r = self.reg(cx.region);
+        let metas = r
+            .subnets
+            .values()
+            .map(|s| Meta {
+                id: &s.id,
+                tags: &s.tags,
+                vpcs: [&s.vpc_id, &s.vpc_id],
+            })
+            .collect();
+        let ids = pick(cx, filter, &SUBNET, metas)?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| r.subnets.get(id))
+            .map(|s| LSubnet {
+                id: s.id.clone(),
+                region: cx.region.to_string(),
+                vpc_id: s.vpc_id.clone(),
+                az: s.az.clone(),
+                cidr: Some(s.cidr),
+                tags: s.tags.clone(),
+            })
+            .collect())
+    }
+
+    // --- VPCs and subnets ---
+
+    /// Creates a VPC with its main route table and default security group.
+    pub(super) fn insert_vpc(&mut self, region: &str, cidr: Ipv4Net, tags: &Tags) -> String {
+        let vpc_id = self.id("vpc");
+        let rtb_id = self.id("rtb");
+        let assoc_id = self.id("rtbassoc");
+        let sg_id = self.id("sg");
+        let r = self.reg(region);
+        r.vpcs.insert(
+            vpc_id.clone(),
+            Vpc {
+                id: vpc_id.clone(),
+                cidr,
+                tags: tags.clone(),
+            },
+        );
+        r.route_tables.insert(
+            rtb_id.clone(),
+            RouteTable {
+                id: rtb_id.clone(),
+                vpc_id: vpc_id.clone(),
+                main: true,
+                associations: vec![LAssociation {
+                    id: assoc_id,
+                    subnet_id: None,
+                    main: true,
+                }],
+                routes: vec![local_route(cidr)],
+                tags: Tags::new(),
+            },
+        );
+        r.groups.insert(
+            sg_id.clone(),
+            Group {
+                id: sg_id.clone(),
+                vpc_id: vpc_id.clone(),
+                name: "default".to_string(),
+                default: true,
+                rules: vec![LRule {
+                    protocol: "-1".to_string(),
+                    from_port: None,
+                    to_port: None,
+                    peer: RulePeer::Group(sg_id),
+                }],
+                tags: Tags::new(),
+            },
+        );
+        vpc_id
+    }
+
+    pub(super) fn create_vpc(&mut self, cx: &Cx, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
+        check_cidr(cx, cidr, "InvalidVpc.Range", "VPC")?;
+        Ok(self.insert_vpc(cx.region, cidr, tags))
+    }
+
+    pub(super) fn delete_vpc(&mut self, cx: &Cx, vpc_id: &str) -> CloudResult<()> {
+        let r = self.reg(cx.region);
+        r.vpc(cx, vpc_id)?;
+        let busy = r.subnets.values().any(|s| s.vpc_id == vpc_id)
+            || r.route_tables.values().any(|t| t.vpc_id == vpc_id && !t.main)
+            || r.groups.values().any(|g| g.vpc_id == vpc_id && !g.default)
+            || r.live_endpoints().any(|e| e.vpc_id == vpc_id);
+        if busy {
+            return Err(cx.dependency("vpc", vpc_id));
+        }
+        r.vpcs.remove(vpc_id);
+        r.route_tables.retain(|_, t| t.vpc_id != vpc_id);
+        r.groups.retain(|_, g| g.vpc_id != vpc_id);
+        for p in self.peerings.values_mut() {
+            if p.involves(cx.region, vpc_id) && !p.status.is_gone() {
+                p.status = PcxState::Deleted;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn create_subnet(
+        &mut self,
+        cx: &Cx,
+        vpc_id: &str,
+        az: &str,
+        cidr: Ipv4Net,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        let r = self.reg(cx.region);
+        let vpc = r.vpc(cx, vpc_id)?;
+        if az.len() <= cx.region.len() || !az.starts_with(cx.region) {
+            return Err(cx.invalid(format!(
+                "Value ({az}) for parameter availabilityZone is invalid. Subnets can currently only be created in availability zones of {}.",
+                cx.region
+            )));
+        }
+        check_cidr(cx, cidr, "InvalidSubnet.Range", "subnet")?;
+        if !vpc.cidr.contains(&cidr) {
+            return Err(cx.err(
+                "InvalidSubnet.Range",
+                format!("The CIDR '{cidr}' is invalid for VPC {vpc_id} ({}).", vpc.cidr),
+            ));
+        }
+        if r.subnets
+            .values()
+            .any(|s| s.vpc_id == vpc_id && cidrs_overlap(&s.cidr, &cidr))
+        {
+            return Err(cx.err(
+                "InvalidSubnet.Conflict",
+                format!("The CIDR '{cidr}' conflicts with another subnet"),
+            ));
+        }
+        let id = self.id("subnet");
+        self.reg(cx.region).subnets.insert(
+            id.clone(),
+            Subnet {
+                id: id.clone(),
+                vpc_id: vpc_id.to_string(),
+                az: az.to_string(),
+                cidr,
+                tags: tags.clone(),
+            },
+        );
+        Ok(id)
+    }
+
+    pub(super) fn delete_subnet(&mut self, cx: &Cx, subnet_id: &str) -> CloudResult<()> {
+        let r = self.reg(cx.region);
+        r.subnet(cx, subnet_id)?;
+        if r.live_endpoints()
+            .any(|e| e.subnet_ids.iter().any(|s| s == subnet_id))
+        {
+            return Err(cx.dependency("subnet", subnet_id));
+        }
+        r.subnets.remove(subnet_id);
+        for t in r.route_tables.values_mut() {
+            t.associations
+                .retain(|a| a.subnet_id.as_deref() != Some(subnet_id));
+        }
+        Ok(())
+    }
+}
