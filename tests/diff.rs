@@ -1334,3 +1334,51 @@ async fn an_empty_twin_vpc_is_deleted_and_the_used_one_kept() {
     assert!(left.iter().any(|v| v.id == used), "{left:?}");
     assert_eq!(cloud.count("vpc", "ap-northeast-2"), 1);
 }
+
+/// A run killed mid-apply and re-run at once, while EC2's tag filter does
+/// not list the first run's resources yet, builds a second copy of
+/// everything. Once both are listed, the next plan deletes one whole copy
+/// as duplicates — no kept subnet in a deleted VPC, no replace — and the
+/// apply after it converges to one of each.
+#[tokio::test]
+async fn two_whole_copies_resolve_to_one_consistent_copy() {
+    let cloud = TagLag::new();
+    let d = load(LAB);
+    converge(&cloud, &d, Mode::Apply).await;
+    let first = s3ep::state::read(&cloud, &d).await.unwrap();
+    let ids: Vec<String> = first
+        .vpcs
+        .iter()
+        .map(|x| x.id.clone())
+        .chain(first.subnets.iter().map(|x| x.id.clone()))
+        .chain(first.route_tables.iter().map(|x| x.id.clone()))
+        .chain(first.security_groups.iter().map(|x| x.id.clone()))
+        .chain(first.endpoints.iter().map(|x| x.id.clone()))
+        .chain(first.peerings.iter().map(|x| x.id.clone()))
+        .collect();
+    for id in &ids {
+        cloud.hide(id);
+    }
+    apply(&cloud, &d, Mode::Apply).await;
+    cloud.hidden.lock().unwrap().clear();
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    for ch in &c.changes {
+        assert_eq!(
+            ch.action,
+            Action::Delete,
+            "only duplicates go: {:#?}",
+            actions(&c)
+        );
+    }
+    // One whole copy goes: every delete is of the same copy.
+    let deleted: std::collections::BTreeSet<&str> =
+        c.changes.iter().filter_map(|x| x.id.as_deref()).collect();
+    let first_ids: std::collections::BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+    let of_first = deleted.iter().filter(|id| first_ids.contains(*id)).count();
+    assert!(
+        of_first == 0 || of_first == deleted.len(),
+        "deletes mix the two copies: {:#?}",
+        actions(&c)
+    );
+    converge(&cloud, &d, Mode::Apply).await;
+}

@@ -612,7 +612,10 @@ fn kill_9_at_several_points_then_reapply_converges() {
             check_lab_converged(&moto, &plan, name, &format!("{what}, then one re-apply"))
         };
         if let Err(e) = result {
-            failures.push(format!("{log}\n  pending before the re-apply: {before:?}\n{e}"));
+            let f = format!("{log}\n  pending before the re-apply: {before:?}\n{e}");
+            // Shown now too: a destroy that then hangs would hide it.
+            eprintln!("{f}");
+            failures.push(f);
         }
         if let Err(e) = check_destroy(&moto, &plan, name, &what) {
             failures.push(e);

@@ -19,7 +19,11 @@ impl<'a> Differ<'a> {
             } = &ep.kind
             {
                 let address = Address::security_group(ename);
-                let found: Option<&LSecurityGroup> = self.claim(owned_sgs.get(address.as_str()), |g| &g.id);
+                let found: Option<&LSecurityGroup> = self.claim_in(
+                    owned_sgs.get(address.as_str()),
+                    |g| &g.id,
+                    |g, kept| kept.contains(g.vpc_id.as_str()),
+                );
                 let group_name = format!("s3ep-{}-{}", self.desired.name, ename);
                 let create = Step::create(
                     rank::SECURITY_GROUP,
@@ -56,7 +60,11 @@ impl<'a> Differ<'a> {
                 self.groups.insert(ename.clone(), fate);
             }
             let address = Address::endpoint(ename);
-            let found: Option<&LEndpoint> = self.claim(owned_eps.get(address.as_str()), |e| &e.id);
+            let found: Option<&LEndpoint> = self.claim_in(
+                owned_eps.get(address.as_str()),
+                |e| &e.id,
+                |e, kept| kept.contains(e.vpc_id.as_str()),
+            );
             let fate = self.endpoint(ename, ep, &region, &vpc_fate, group_ref, found)?;
             self.endpoints.insert(ename.clone(), fate);
         }

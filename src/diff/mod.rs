@@ -439,16 +439,31 @@ impl<'a> Differ<'a> {
             .unwrap_or_default()
     }
 
-    /// Picks the owned live resource for `address` among duplicates: the one
-    /// other live resources use most, the lowest id among equals (stable).
-    /// Marks it claimed; the others stay unclaimed and are deleted as
-    /// duplicates.
-    fn claim<'b, T>(&mut self, found: Option<&Vec<&'b T>>, id: impl Fn(&T) -> &str) -> Option<&'b T> {
+    /// Picks the owned live resource for `address` among duplicates: first
+    /// those `home` says belong with the VPCs kept so far (given their ids:
+    /// a subnet in the kept VPC, a peering between kept VPCs, a VPC peered
+    /// with a kept one), then the one other live resources use most, then
+    /// the lowest id (stable). Marks it claimed; the others stay unclaimed
+    /// and are deleted as duplicates.
+    /// Two copies of a whole plan left by an interrupted run then resolve
+    /// to one consistent copy, not a kept subnet in a VPC deleted as a
+    /// duplicate.
+    fn claim_in<'b, T>(
+        &mut self,
+        found: Option<&Vec<&'b T>>,
+        id: impl Fn(&T) -> &str,
+        home: impl Fn(&T, &std::collections::BTreeSet<&str>) -> bool,
+    ) -> Option<&'b T> {
+        let kept: std::collections::BTreeSet<&str> = self.vpcs.values().filter_map(Fate::kept).collect();
+        let home = |x: &T| home(x, &kept);
         let uses = |x: &T| self.uses.get(id(x)).copied().unwrap_or(0);
         let best = found.and_then(|v| {
-            v.iter()
-                .copied()
-                .max_by(|a, b| uses(a).cmp(&uses(b)).then_with(|| id(b).cmp(id(a))))
+            v.iter().copied().max_by(|a, b| {
+                home(a)
+                    .cmp(&home(b))
+                    .then_with(|| uses(a).cmp(&uses(b)))
+                    .then_with(|| id(b).cmp(id(a)))
+            })
         });
         if let Some(f) = best {
             self.claimed.insert(id(f).to_string());

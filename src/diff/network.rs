@@ -30,7 +30,24 @@ impl<'a> Differ<'a> {
                 }
                 Source::Create(cidr) => {
                     self.vpc_cidrs.insert(name.clone(), *cidr);
-                    let found = self.claim(owned.get(address.as_str()), |v| &v.id);
+                    // Among duplicates, first one peered (through an owned
+                    // peering) with a VPC already kept.
+                    let peerings = &self.live.peerings;
+                    let found = self.claim_in(
+                        owned.get(address.as_str()),
+                        |v| &v.id,
+                        |v: &LVpc, kept| {
+                            kept.is_empty()
+                                || peerings.iter().any(|p| {
+                                    let (r, a) =
+                                        (p.requester_vpc_id.as_deref(), p.accepter_vpc_id.as_deref());
+                                    !p.is_gone()
+                                        && ((r == Some(v.id.as_str()) && a.is_some_and(|a| kept.contains(a)))
+                                            || (a == Some(v.id.as_str())
+                                                && r.is_some_and(|r| kept.contains(r))))
+                                })
+                        },
+                    );
                     let tags = self.desired.tags_for(&address);
                     let create = Step::create(
                         rank::VPC,
@@ -131,7 +148,11 @@ impl<'a> Differ<'a> {
                             .insert((vname.clone(), sname.clone()), Fate::Kept(id.clone()));
                     }
                     Source::Create(spec) => {
-                        let found: Option<&LSubnet> = self.claim(owned.get(address.as_str()), |s| &s.id);
+                        let found: Option<&LSubnet> = self.claim_in(
+                            owned.get(address.as_str()),
+                            |s| &s.id,
+                            |s, kept| kept.contains(s.vpc_id.as_str()),
+                        );
                         let create = Step::create(
                             rank::SUBNET,
                             Op::CreateSubnet {
@@ -213,7 +234,11 @@ impl<'a> Differ<'a> {
                     .iter()
                     .map(|s| self.subnet_ref(vname, &Ref::Name(s.clone())))
                     .collect();
-                let found: Option<&LRouteTable> = self.claim(owned.get(address.as_str()), |t| &t.id);
+                let found: Option<&LRouteTable> = self.claim_in(
+                    owned.get(address.as_str()),
+                    |t| &t.id,
+                    |t, kept| kept.contains(t.vpc_id.as_str()),
+                );
                 let assocs = found.map(explicit_associations).unwrap_or_default();
                 let create = Step::create(
                     rank::ROUTE_TABLE,

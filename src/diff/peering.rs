@@ -24,7 +24,15 @@ impl<'a> Differ<'a> {
                     ));
                 }
             }
-            let found: Option<&LPeering> = self.claim(owned.get(address.as_str()), |p| &p.id);
+            let found: Option<&LPeering> = self.claim_in(
+                owned.get(address.as_str()),
+                |p| &p.id,
+                |p, kept| {
+                    [&p.requester_vpc_id, &p.accepter_vpc_id]
+                        .into_iter()
+                        .all(|v| v.as_deref().is_some_and(|v| kept.contains(v)))
+                },
+            );
             let create = Step::create(
                 rank::PEERING,
                 Op::CreatePeering {
