@@ -311,7 +311,7 @@ pub enum EndpointKind {
 pub struct DEndpoint {
     pub name: String,
     pub vpc: String,
-    /// Full service name, e.g. `com.amazonaws.us-east-1.s3`.
+    /// Full service name, e.g. `com.amazonaws.us-east-1.s3` (see [`service_name`]).
     pub service: String,
     pub kind: EndpointKind,
     /// The policy document, or `None` for AWS's default full-access policy.
@@ -398,9 +398,65 @@ pub fn cidrs_overlap(a: &Ipv4Net, b: &Ipv4Net) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
-/// The region of an AWS service name `com.amazonaws.<region>.<service>`.
+// ---------------------------------------------------------------------------
+// AWS service names per partition
+// ---------------------------------------------------------------------------
+
+/// Service-name prefix of AWS services in every partition.
+const SERVICE_PREFIX: &str = "com.amazonaws.";
+/// Service-name prefix of the interface (PrivateLink) services that the
+/// China partition renames.
+const CN_SERVICE_PREFIX: &str = "cn.com.amazonaws.";
+
+/// Whether `region` is in the China partition (`aws-cn`: cn-north-1,
+/// cn-northwest-1).
+pub fn is_china_region(region: &str) -> bool {
+    region.starts_with("cn-")
+}
+
+/// The full name of AWS service `short` (`s3`, `s3express`) in `region`, for
+/// an endpoint of type `endpoint_type`. The one place that knows the
+/// partition rule:
+///
+/// * gateway endpoints (S3, S3 Express, DynamoDB): `com.amazonaws.<region>.<short>`
+///   in every partition. That is also the name of the service's managed
+///   prefix list, in China too (VPC user guide, "AWS-managed prefix lists",
+///   docs.aws.amazon.com and docs.amazonaws.cn; aws-cdk's
+///   `GatewayVpcEndpointAwsService` has no China case; eksctl builds
+///   `com.amazonaws.cn-*.s3` for its S3 gateway, after EC2 answered
+///   `InvalidServiceName` for `cn.com.amazonaws.cn-northwest-1.s3`, eksctl
+///   issue #3081);
+/// * interface endpoints: `cn.com.amazonaws.<region>.<short>` in `cn-*`
+///   regions (S3 is among the services that `aws ec2
+///   describe-vpc-endpoint-services` lists with that prefix in cn-north-1 and
+///   cn-northwest-1: aws-cdk `InterfaceVpcEndpointAwsService`,
+///   issue aws/aws-cdk#25329), `com.amazonaws.<region>.<short>` elsewhere.
+pub fn service_name(region: &str, short: &str, endpoint_type: EndpointType) -> String {
+    let prefix = match endpoint_type {
+        EndpointType::Interface if is_china_region(region) => CN_SERVICE_PREFIX,
+        _ => SERVICE_PREFIX,
+    };
+    format!("{prefix}{region}.{short}")
+}
+
+/// The names S3's managed prefix list may have in `region`, best first: the
+/// documented `com.amazonaws.<region>.s3` (the gateway service's name) and,
+/// in `cn-*` regions only, the partition-prefixed spelling as well, so that
+/// one filtered DescribeManagedPrefixLists finds it under either.
+pub fn s3_prefix_list_names(region: &str) -> Vec<String> {
+    let mut names = vec![service_name(region, "s3", EndpointType::Gateway)];
+    if is_china_region(region) {
+        names.push(format!("{CN_SERVICE_PREFIX}{region}.s3"));
+    }
+    names
+}
+
+/// The region of an AWS service name `com.amazonaws.<region>.<service>` or
+/// `cn.com.amazonaws.<region>.<service>`.
 pub fn service_region(service: &str) -> Option<&str> {
-    let rest = service.strip_prefix("com.amazonaws.")?;
+    let rest = service
+        .strip_prefix(CN_SERVICE_PREFIX)
+        .or_else(|| service.strip_prefix(SERVICE_PREFIX))?;
     let (region, _) = rest.split_once('.')?;
     Some(region)
 }
@@ -579,6 +635,79 @@ pub struct Live {
     pub security_groups: Vec<LSecurityGroup>,
     pub endpoints: Vec<LEndpoint>,
     pub peerings: Vec<LPeering>,
-    /// Region → id of the S3 prefix list (`com.amazonaws.<region>.s3`).
+    /// Region → id of the S3 prefix list (named as [`s3_prefix_list_names`] says).
     pub s3_prefix_lists: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod service_name_tests {
+    use super::*;
+
+    #[test]
+    fn gateway_names_are_com_amazonaws_in_every_partition() {
+        assert_eq!(
+            service_name("us-east-1", "s3", EndpointType::Gateway),
+            "com.amazonaws.us-east-1.s3"
+        );
+        assert_eq!(
+            service_name("cn-north-1", "s3", EndpointType::Gateway),
+            "com.amazonaws.cn-north-1.s3"
+        );
+        assert_eq!(
+            service_name("cn-northwest-1", "s3express", EndpointType::Gateway),
+            "com.amazonaws.cn-northwest-1.s3express"
+        );
+    }
+
+    #[test]
+    fn interface_names_take_the_china_prefix_in_cn_regions() {
+        assert_eq!(
+            service_name("eu-west-1", "s3", EndpointType::Interface),
+            "com.amazonaws.eu-west-1.s3"
+        );
+        assert_eq!(
+            service_name("cn-north-1", "s3", EndpointType::Interface),
+            "cn.com.amazonaws.cn-north-1.s3"
+        );
+        assert_eq!(
+            service_name("cn-northwest-1", "s3", EndpointType::Interface),
+            "cn.com.amazonaws.cn-northwest-1.s3"
+        );
+        // Not a China region, despite the letters.
+        assert_eq!(
+            service_name("us-gov-west-1", "s3", EndpointType::Interface),
+            "com.amazonaws.us-gov-west-1.s3"
+        );
+    }
+
+    #[test]
+    fn prefix_list_names_per_partition() {
+        assert_eq!(
+            s3_prefix_list_names("ap-northeast-2"),
+            vec!["com.amazonaws.ap-northeast-2.s3"]
+        );
+        assert_eq!(
+            s3_prefix_list_names("cn-north-1"),
+            vec!["com.amazonaws.cn-north-1.s3", "cn.com.amazonaws.cn-north-1.s3"]
+        );
+        assert_eq!(
+            s3_prefix_list_names("cn-northwest-1"),
+            vec![
+                "com.amazonaws.cn-northwest-1.s3",
+                "cn.com.amazonaws.cn-northwest-1.s3"
+            ]
+        );
+    }
+
+    #[test]
+    fn service_region_reads_both_prefixes() {
+        assert_eq!(service_region("com.amazonaws.us-east-1.s3"), Some("us-east-1"));
+        assert_eq!(
+            service_region("cn.com.amazonaws.cn-northwest-1.s3"),
+            Some("cn-northwest-1")
+        );
+        assert_eq!(service_region("com.amazonaws.cn-north-1.s3"), Some("cn-north-1"));
+        assert_eq!(service_region("com.example.us-east-1.s3"), None);
+        assert_eq!(service_region("com.amazonaws.s3"), None);
+    }
 }

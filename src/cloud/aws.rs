@@ -1,5 +1,6 @@
 //! The real cloud: [`Cloud`] implemented with `aws-sdk-ec2`. This is the only
-//! module of s3ep that imports the SDK.
+//! module of s3ep that imports the SDK, with its recording layer
+//! ([`super::record`], an SDK interceptor used by tests).
 //!
 //! * One `aws_sdk_ec2::Client` per region, all built from one load of
 //!   aws-config's default chain. A region that was not passed to
@@ -14,6 +15,10 @@
 //! * Every call first takes a token from its region's rate bucket
 //!   ([`RateLimits`]: endpoint, mutating, describe), so a large run paces
 //!   itself instead of being throttled.
+//! * Paginated reads go through one helper, [`AwsCloud::collect_pages`],
+//!   which charges the rate bucket once per page.
+//! * With [`AwsSettings::recorder`] set, every request body sent (action and
+//!   form parameters, never headers, credentials or signatures) is recorded.
 //! * Every API call (every page of a paginated read) is logged with
 //!   `tracing::debug!` as `ec2 call` with its operation, region and duration.
 //! * Errors keep the AWS error code; a response lacking a field s3ep needs is
@@ -34,16 +39,18 @@ use aws_config::BehaviorVersion;
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types as ec2;
 use aws_sdk_ec2::Client;
+use aws_smithy_async::future::pagination_stream::PaginationStream;
 use aws_types::region::Region;
 use aws_types::SdkConfig;
 use ipnet::Ipv4Net;
 use serde_json::Value;
 
 use super::rate::{RateLimiter, RateLimits};
+use super::record::{Recorder, RecordingInterceptor};
 use super::{Cloud, CloudError, CloudResult, EndpointCreate, EndpointModify, Filter};
 use crate::model::{
-    EndpointType, LAssociation, LDnsEntry, LEndpoint, LPeering, LRoute, LRouteTable, LRule, LSecurityGroup,
-    LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
+    s3_prefix_list_names, EndpointType, LAssociation, LDnsEntry, LEndpoint, LPeering, LRoute, LRouteTable,
+    LRule, LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
 };
 use crate::stop::Stop;
 
@@ -69,6 +76,10 @@ pub struct AwsSettings {
     pub attempt_timeout: Duration,
     /// Once fired (Ctrl-C), calls waiting for a rate token are not sent.
     pub stop: Stop,
+    /// Tests: record every request body sent (see [`Recorder`]). Off
+    /// (`None`) by default. Only the Query body's parameters are kept, never
+    /// headers, so no credentials or signatures.
+    pub recorder: Option<Recorder>,
 }
 
 impl Default for AwsSettings {
@@ -80,6 +91,7 @@ impl Default for AwsSettings {
             rates: RateLimits::default(),
             attempt_timeout: Duration::from_secs(30),
             stop: Stop::default(),
+            recorder: None,
         }
     }
 }
@@ -95,6 +107,8 @@ pub struct AwsCloud {
     limiter: RateLimiter,
     /// Ctrl-C: a call still waiting for its rate token is not sent.
     stop: Stop,
+    /// Given to every regional client's recording interceptor.
+    recorder: Option<Recorder>,
 }
 
 impl std::fmt::Debug for AwsCloud {
@@ -139,13 +153,19 @@ impl AwsCloud {
         let sdk_config = loader.load().await;
         let clients = regions
             .iter()
-            .map(|r| (r.clone(), build_client(&sdk_config, r)))
+            .map(|r| {
+                (
+                    r.clone(),
+                    build_client(&sdk_config, r, settings.recorder.as_ref()),
+                )
+            })
             .collect();
         AwsCloud {
             sdk_config,
             clients: Mutex::new(clients),
             limiter: RateLimiter::new(settings.rates),
             stop: settings.stop.clone(),
+            recorder: settings.recorder.clone(),
         }
     }
 
@@ -158,7 +178,7 @@ impl AwsCloud {
             Err(poisoned) => poisoned.into_inner(),
         };
         map.entry(region.to_string())
-            .or_insert_with(|| build_client(&self.sdk_config, region))
+            .or_insert_with(|| build_client(&self.sdk_config, region, self.recorder.as_ref()))
             .clone()
     }
 }
@@ -187,6 +207,26 @@ impl AwsCloud {
         }
         timed_page(op, region, fut).await
     }
+
+    /// Reads every page of a paginated Describe (`…into_paginator().send()`),
+    /// one [`page`](Self::page) at a time (a rate token, timing and logging
+    /// per page), and concatenates what `convert` makes of each page.
+    async fn collect_pages<P, E, T>(
+        &self,
+        op: &'static str,
+        region: &str,
+        mut pages: PaginationStream<Result<P, SdkError<E>>>,
+        convert: impl Fn(&P) -> CloudResult<Vec<T>>,
+    ) -> CloudResult<Vec<T>>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let mut out = Vec::new();
+        while let Some(p) = self.page(op, region, pages.next()).await? {
+            out.extend(convert(&p)?);
+        }
+        Ok(out)
+    }
 }
 
 /// Per-call override for creates that EC2 cannot make idempotent (no client
@@ -196,11 +236,12 @@ fn send_once() -> aws_sdk_ec2::config::Builder {
     aws_sdk_ec2::config::Builder::default().retry_config(RetryConfig::disabled())
 }
 
-fn build_client(sdk_config: &SdkConfig, region: &str) -> Client {
-    let conf = aws_sdk_ec2::config::Builder::from(sdk_config)
-        .region(Region::new(region.to_string()))
-        .build();
-    Client::from_conf(conf)
+fn build_client(sdk_config: &SdkConfig, region: &str, recorder: Option<&Recorder>) -> Client {
+    let mut conf = aws_sdk_ec2::config::Builder::from(sdk_config).region(Region::new(region.to_string()));
+    if let Some(r) = recorder {
+        conf = conf.interceptor(RecordingInterceptor::new(region, r.clone()));
+    }
+    Client::from_conf(conf.build())
 }
 
 // ---------------------------------------------------------------------------
@@ -732,6 +773,32 @@ fn peering_matches(p: &LPeering, filter: &Filter) -> bool {
     }
 }
 
+/// The id of the first of `names` (best first) among `found` (name, id)
+/// pairs; names not asked for are ignored.
+fn pick_prefix_list(names: &[String], found: &[(String, String)]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| found.iter().find(|(name, _)| name == n).map(|(_, id)| id.clone()))
+}
+
+/// DeleteVpcEndpoints answers HTTP 200 and reports each endpoint it could not
+/// delete as an `Unsuccessful` item (EC2 API reference, DeleteVpcEndpoints:
+/// "Unsuccessful: Information about the VPC endpoints that were not
+/// successfully deleted"); an endpoint that is already gone is one of them,
+/// coded `InvalidVpcEndpoint.NotFound` (terraform-provider-aws treats that
+/// code as "deleted"). The first item becomes an error carrying EC2's code
+/// exactly as sent, so callers can match it.
+fn unsuccessful_error(op: &'static str, region: &str, items: &[ec2::UnsuccessfulItem]) -> Option<CloudError> {
+    let item = items.first()?;
+    let err = item.error();
+    let message = match (err.and_then(|e| e.message()), item.resource_id()) {
+        (Some(m), _) => m.to_string(),
+        (None, Some(id)) => format!("endpoint {id} was not deleted"),
+        (None, None) => "endpoint was not deleted".to_string(),
+    };
+    Some(CloudError::new(op, region, err.and_then(|e| e.code()), message))
+}
+
 // ---------------------------------------------------------------------------
 // The Cloud implementation
 // ---------------------------------------------------------------------------
@@ -744,20 +811,17 @@ impl Cloud for AwsCloud {
         if sel == Selection::Nothing {
             return Ok(Vec::new());
         }
-        let mut pages = self
+        let pages = self
             .client(region)
             .describe_vpcs()
             .set_vpc_ids(sel.ids())
             .set_filters(sel.filters())
             .into_paginator()
             .send();
-        let mut out = Vec::new();
-        while let Some(p) = self.page(OP, region, pages.next()).await? {
-            for v in p.vpcs() {
-                out.push(conv_vpc(OP, region, v)?);
-            }
-        }
-        Ok(out)
+        self.collect_pages(OP, region, pages, |p| {
+            p.vpcs().iter().map(|v| conv_vpc(OP, region, v)).collect()
+        })
+        .await
     }
 
     async fn describe_subnets(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LSubnet>> {
@@ -766,20 +830,17 @@ impl Cloud for AwsCloud {
         if sel == Selection::Nothing {
             return Ok(Vec::new());
         }
-        let mut pages = self
+        let pages = self
             .client(region)
             .describe_subnets()
             .set_subnet_ids(sel.ids())
             .set_filters(sel.filters())
             .into_paginator()
             .send();
-        let mut out = Vec::new();
-        while let Some(p) = self.page(OP, region, pages.next()).await? {
-            for s in p.subnets() {
-                out.push(conv_subnet(OP, region, s)?);
-            }
-        }
-        Ok(out)
+        self.collect_pages(OP, region, pages, |p| {
+            p.subnets().iter().map(|s| conv_subnet(OP, region, s)).collect()
+        })
+        .await
     }
 
     async fn describe_route_tables(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LRouteTable>> {
@@ -788,20 +849,20 @@ impl Cloud for AwsCloud {
         if sel == Selection::Nothing {
             return Ok(Vec::new());
         }
-        let mut pages = self
+        let pages = self
             .client(region)
             .describe_route_tables()
             .set_route_table_ids(sel.ids())
             .set_filters(sel.filters())
             .into_paginator()
             .send();
-        let mut out = Vec::new();
-        while let Some(p) = self.page(OP, region, pages.next()).await? {
-            for t in p.route_tables() {
-                out.push(conv_route_table(OP, region, t)?);
-            }
-        }
-        Ok(out)
+        self.collect_pages(OP, region, pages, |p| {
+            p.route_tables()
+                .iter()
+                .map(|t| conv_route_table(OP, region, t))
+                .collect()
+        })
+        .await
     }
 
     async fn describe_security_groups(
@@ -814,20 +875,20 @@ impl Cloud for AwsCloud {
         if sel == Selection::Nothing {
             return Ok(Vec::new());
         }
-        let mut pages = self
+        let pages = self
             .client(region)
             .describe_security_groups()
             .set_group_ids(sel.ids())
             .set_filters(sel.filters())
             .into_paginator()
             .send();
-        let mut out = Vec::new();
-        while let Some(p) = self.page(OP, region, pages.next()).await? {
-            for g in p.security_groups() {
-                out.push(conv_security_group(OP, region, g)?);
-            }
-        }
-        Ok(out)
+        self.collect_pages(OP, region, pages, |p| {
+            p.security_groups()
+                .iter()
+                .map(|g| conv_security_group(OP, region, g))
+                .collect()
+        })
+        .await
     }
 
     async fn describe_endpoints(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LEndpoint>> {
@@ -838,22 +899,21 @@ impl Cloud for AwsCloud {
         }
         // Ids go in VpcEndpointIds: moto answers the `vpc-endpoint-id`
         // filter with an HTML 500.
-        let mut pages = self
+        let pages = self
             .client(region)
             .describe_vpc_endpoints()
             .set_vpc_endpoint_ids(sel.ids())
             .set_filters(sel.filters())
             .into_paginator()
             .send();
-        let mut out = Vec::new();
-        while let Some(p) = self.page(OP, region, pages.next()).await? {
-            for e in p.vpc_endpoints() {
-                if let Some(ep) = conv_endpoint(OP, region, e, None)? {
-                    out.push(ep);
-                }
-            }
-        }
-        Ok(out)
+        self.collect_pages(OP, region, pages, |p| {
+            // `None`: an endpoint type s3ep does not manage.
+            p.vpc_endpoints()
+                .iter()
+                .filter_map(|e| conv_endpoint(OP, region, e, None).transpose())
+                .collect()
+        })
+        .await
     }
 
     async fn describe_peerings(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LPeering>> {
@@ -869,44 +929,56 @@ impl Cloud for AwsCloud {
             Filter::Plan(_) => sel.filters(),
             _ => None,
         };
-        let mut pages = self
+        let pages = self
             .client(region)
             .describe_vpc_peering_connections()
             .set_vpc_peering_connection_ids(sel.ids())
             .set_filters(server_filters)
             .into_paginator()
             .send();
-        let mut out = Vec::new();
-        while let Some(p) = self.page(OP, region, pages.next()).await? {
-            for pc in p.vpc_peering_connections() {
-                let lp = conv_peering(OP, region, pc)?;
-                if peering_matches(&lp, filter) {
-                    out.push(lp);
-                }
-            }
-        }
-        Ok(out)
+        let all = self
+            .collect_pages(OP, region, pages, |p| {
+                p.vpc_peering_connections()
+                    .iter()
+                    .map(|pc| conv_peering(OP, region, pc))
+                    .collect()
+            })
+            .await?;
+        Ok(all.into_iter().filter(|lp| peering_matches(lp, filter)).collect())
     }
 
     async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>> {
         const OP: &str = "DescribeManagedPrefixLists";
-        // No server-side filter: moto answers unknown filter names with 500.
-        let want = format!("com.amazonaws.{region}.s3");
-        let mut pages = self
+        // Selected by name on the server (`prefix-list-name` filter,
+        // DescribeManagedPrefixLists in the EC2 API reference): a filtered
+        // Describe draws from EC2's normal Describe bucket, not the smaller
+        // unfiltered one, and reads one short page instead of every managed
+        // list of the region. The names come from `s3_prefix_list_names`
+        // (both partition spellings in cn-* regions, as two values of the one
+        // filter). moto 5.2.5 implements this filter
+        // (moto/ec2/models/managed_prefixes.py). The names are matched here
+        // again, in case a server ignores the filter.
+        let names = s3_prefix_list_names(region);
+        let pages = self
             .client(region)
             .describe_managed_prefix_lists()
+            .filters(ec2_filter("prefix-list-name", &names))
             .into_paginator()
             .send();
-        while let Some(p) = self.page(OP, region, pages.next()).await? {
-            for pl in p.prefix_lists() {
-                if pl.prefix_list_name() == Some(want.as_str()) {
-                    if let Some(id) = pl.prefix_list_id() {
-                        return Ok(Some(id.to_string()));
-                    }
-                }
-            }
-        }
-        Ok(None)
+        let found = self
+            .collect_pages(OP, region, pages, |p| {
+                Ok(p.prefix_lists()
+                    .iter()
+                    .filter_map(|pl| {
+                        Some((
+                            pl.prefix_list_name()?.to_string(),
+                            pl.prefix_list_id()?.to_string(),
+                        ))
+                    })
+                    .collect())
+            })
+            .await?;
+        Ok(pick_prefix_list(&names, &found))
     }
 
     async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
@@ -1244,6 +1316,13 @@ impl Cloud for AwsCloud {
                     .map_err(|e| CloudError::new(OP, region, None, format!("cannot encode policy: {e}")))
             })
             .transpose()?;
+        // DnsOptions go to interface endpoints only (EC2 answers
+        // `InvalidParameter: DnsOptions PrivateDnsOnlyForInboundResolverEndpoint
+        // is applicable only to Interface VPC Endpoints` for a gateway,
+        // terraform-provider-aws #45846). With private DNS on,
+        // PrivateDnsOnlyForInboundResolverEndpoint is sent as false: left
+        // out, EC2 takes it as true and refuses unless the VPC has an S3
+        // gateway endpoint (terraform-provider-aws #32021, #42413).
         let dns_options = match spec.endpoint_type {
             EndpointType::Gateway => None,
             EndpointType::Interface => {
@@ -1355,18 +1434,10 @@ impl Cloud for AwsCloud {
                     .send(),
             )
             .await?;
-        if let Some(item) = out.unsuccessful().first() {
-            let err = item.error();
-            return Err(CloudError::new(
-                OP,
-                region,
-                err.and_then(|e| e.code()),
-                err.and_then(|e| e.message())
-                    .unwrap_or("endpoint was not deleted")
-                    .to_string(),
-            ));
+        match unsuccessful_error(OP, region, out.unsuccessful()) {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     async fn create_peering(

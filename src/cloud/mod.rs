@@ -1,11 +1,13 @@
 //! The cloud boundary. `Cloud` is the only way the rest of s3ep talks to EC2;
 //! it speaks model types only. `aws` implements it with aws-sdk-ec2 (the only
-//! module that imports the SDK); `memory` is an in-memory EC2 for offline
-//! tests of state reading, diffing and execution.
+//! module that imports the SDK, with `record`, its request-recording
+//! interceptor for tests); `memory` is an in-memory EC2 for offline tests of
+//! state reading, diffing and execution.
 
 pub mod aws;
 pub mod memory;
 pub mod rate;
+pub mod record;
 
 use async_trait::async_trait;
 use ipnet::Ipv4Net;

@@ -18,7 +18,7 @@ use super::schema::{
 };
 use crate::model::{
     cidrs_overlap, DEndpoint, DPeering, DRouteTable, DSecurityGroup, DSubnet, DVpc, Desired, EndpointKind,
-    HttpsRule, HttpsSource, Origin, Ref, RouteTableSpec, Source, SubnetSpec,
+    EndpointType, HttpsRule, HttpsSource, Origin, Ref, RouteTableSpec, Source, SubnetSpec,
 };
 
 /// Longest tag key AWS accepts, in characters.
@@ -901,7 +901,11 @@ impl Validator<'_> {
                 .bytes()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
         {
-            format!("com.amazonaws.{}.{written}", region?)
+            let endpoint_type = match kind {
+                Some("interface") => EndpointType::Interface,
+                _ => EndpointType::Gateway,
+            };
+            crate::model::service_name(region?, written, endpoint_type)
         } else {
             self.sink.at(
                 &key,
@@ -914,8 +918,7 @@ impl Validator<'_> {
             return None;
         };
         if kind == Some("gateway") {
-            if let (Some(region), Some(rest)) = (region, full.strip_prefix("com.amazonaws.")) {
-                let r = rest.split('.').next().unwrap_or("");
+            if let (Some(region), Some(r)) = (region, crate::model::service_region(&full)) {
                 if is_region(r) && r != region {
                     self.sink.at(
                         &key,

@@ -204,3 +204,62 @@ fn https_permissions_are_tcp_443() {
     let p = https_permission(&RulePeer::Group("sg-9".into()));
     assert_eq!(p.user_id_group_pairs()[0].group_id(), Some("sg-9"));
 }
+
+#[test]
+fn unsuccessful_delete_items_keep_ec2s_code_exactly() {
+    let gone = ec2::UnsuccessfulItem::builder()
+        .resource_id("vpce-0abc")
+        .error(
+            ec2::UnsuccessfulItemError::builder()
+                .code("InvalidVpcEndpoint.NotFound")
+                .message("The VPC endpoint Id 'vpce-0abc' does not exist")
+                .build(),
+        )
+        .build();
+    let e = unsuccessful_error("DeleteVpcEndpoints", "eu-west-1", &[gone]).expect("an error");
+    assert_eq!(e.code.as_deref(), Some("InvalidVpcEndpoint.NotFound"));
+    assert_eq!(e.op, "DeleteVpcEndpoints");
+    assert_eq!(e.region, "eu-west-1");
+    assert!(e.message.contains("does not exist"), "{e}");
+
+    // No code and no message: still an error, naming the endpoint.
+    let bare = ec2::UnsuccessfulItem::builder().resource_id("vpce-0def").build();
+    let e = unsuccessful_error("DeleteVpcEndpoints", "eu-west-1", &[bare]).expect("an error");
+    assert_eq!(e.code, None);
+    assert!(e.message.contains("vpce-0def"), "{e}");
+
+    assert!(unsuccessful_error("DeleteVpcEndpoints", "eu-west-1", &[]).is_none());
+}
+
+#[test]
+fn prefix_lists_are_picked_by_name_best_first() {
+    let names = vec![
+        "com.amazonaws.cn-north-1.s3".to_string(),
+        "cn.com.amazonaws.cn-north-1.s3".to_string(),
+    ];
+    let found = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, i)| (n.to_string(), i.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        pick_prefix_list(
+            &names,
+            &found(&[
+                ("cn.com.amazonaws.cn-north-1.s3", "pl-2"),
+                ("com.amazonaws.cn-north-1.s3", "pl-1")
+            ])
+        ),
+        Some("pl-1".to_string())
+    );
+    assert_eq!(
+        pick_prefix_list(&names, &found(&[("cn.com.amazonaws.cn-north-1.s3", "pl-2")])),
+        Some("pl-2".to_string())
+    );
+    // A server that ignores the filter answers other lists too: not taken.
+    assert_eq!(
+        pick_prefix_list(&names, &found(&[("com.amazonaws.cn-north-1.dynamodb", "pl-3")])),
+        None
+    );
+}
