@@ -130,7 +130,19 @@ impl Region {
         self.endpoints.get(id).ok_or_else(|| cx.missing(&VPCE, id))
     }
 
-    /// Endpoints that still hold their resources (anything but `deleted`).
+    /// Drops `deleted` endpoints: EC2 stops listing them some time after the
+    /// deletion (their client tokens still answer, see `create_endpoint`).
+    pub(super) fn purge_deleted_endpoints(&mut self) {
+        self.endpoints.retain(|_, e| e.state != EpState::Deleted);
+    }
+
+    /// Endpoints that still hold their resources (anything but `deleted`):
+    /// an endpoint's network interfaces stay in its subnets and groups until
+    /// it is `deleted`, so DeleteSubnet and DeleteSecurityGroup answer
+    /// DependencyViolation meanwhile (API_DeleteSubnet.html: "You must
+    /// terminate all running instances in the subnet before you can delete
+    /// the subnet"; API_DeleteSecurityGroup.html: a group "associated with
+    /// an instance or network interface" fails with DependencyViolation).
     pub(super) fn live_endpoints(&self) -> impl Iterator<Item = &Endpoint> {
         self.endpoints.values().filter(|e| e.state != EpState::Deleted)
     }
@@ -194,7 +206,7 @@ pub(super) fn check_policy(cx: &Cx, policy: &Value) -> CloudResult<()> {
 
 impl Inner {
     pub(super) fn describe_endpoints(&mut self, cx: &Cx, filter: &Filter) -> CloudResult<Vec<LEndpoint>> {
-        let r = self.reg(cx.region);
+        let r = self.regions.entry(cx.region.to_string()).or_default();
         let metas = r
             .endpoints
             .values()
@@ -204,7 +216,7 @@ impl Inner {
                 vpcs: [&e.vpc_id, &e.vpc_id],
             })
             .collect();
-        let ids = pick(cx, filter, &VPCE, metas)?;
+        let ids = pick(cx, filter, &VPCE, metas, &mut self.lag)?;
         let mut out = Vec::with_capacity(ids.len());
         for id in &ids {
             if let Some(e) = r.endpoints.get_mut(id) {
@@ -215,6 +227,10 @@ impl Inner {
                 };
                 out.push(e.view(cx.region, state));
             }
+        }
+        if self.purge {
+            out.retain(|e| e.state != "deleted");
+            r.purge_deleted_endpoints();
         }
         Ok(out)
     }
@@ -228,15 +244,29 @@ impl Inner {
         polls: usize,
     ) -> CloudResult<LEndpoint> {
         let r = self.reg(cx.region);
-        if let Some((earlier, id)) = spec.client_token.as_ref().and_then(|t| r.endpoint_tokens.get(t)) {
+        // "If you repeat a request with the same client token and the same
+        // parameters, the request completes without creating anything and
+        // returns the original result, which might contain updated
+        // information"; the same token with other parameters is
+        // IdempotentParameterMismatch (Ensuring idempotency in Amazon EC2
+        // API requests,
+        // https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html).
+        // That holds after the endpoint is deleted, even once it is purged
+        // from Describe: the answer then names the old endpoint, `deleted`.
+        if let Some((earlier, first)) = spec.client_token.as_ref().and_then(|t| r.endpoint_tokens.get(t)) {
             if earlier != spec {
                 return Err(cx.err(
                     "IdempotentParameterMismatch",
                     "The client token has been used with different parameters",
                 ));
             }
-            let e = r.endpoint(cx, id)?;
-            return Ok(e.view(cx.region, e.state.label()));
+            return Ok(match r.endpoints.get(&first.id) {
+                Some(e) => e.view(cx.region, e.state.label()),
+                None => LEndpoint {
+                    state: EpState::Deleted.label().to_string(),
+                    ..first.clone()
+                },
+            });
         }
         r.vpc(cx, &spec.vpc_id)?;
         if spec.service != s3_service(cx.region) {
@@ -310,7 +340,7 @@ impl Inner {
         let view = endpoint.view(cx.region, endpoint.state.label());
         r.endpoints.insert(id.clone(), endpoint);
         if let Some(t) = &spec.client_token {
-            r.endpoint_tokens.insert(t.clone(), (spec.clone(), id));
+            r.endpoint_tokens.insert(t.clone(), (spec.clone(), view.clone()));
         }
         Ok(view)
     }
@@ -420,23 +450,43 @@ impl Inner {
         Ok(())
     }
 
+    /// DeleteVpcEndpoints for one id. EC2 answers HTTP 200 and reports a
+    /// per-endpoint failure in `Unsuccessful`; a missing or already deleted
+    /// endpoint is `InvalidVpcEndpoint.NotFound` there (DeleteVpcEndpoints,
+    /// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteVpcEndpoints.html;
+    /// terraform-provider-aws handles that code, internal/service/ec2/errors.go).
+    /// `Cloud::delete_endpoint` turns such an item into an error with that
+    /// code (see `AwsCloud::delete_endpoint`), which is what this returns.
     pub(super) fn delete_endpoint(&mut self, cx: &Cx, id: &str) -> CloudResult<()> {
-        let polls = self.endpoint_polls;
+        let polls = self.endpoint_deleting_polls.unwrap_or(self.endpoint_polls);
+        let purge = self.purge;
         let r = self.reg(cx.region);
-        match r.endpoint(cx, id)?.state {
-            EpState::Deleting(_) | EpState::Deleted => return Ok(()),
-            EpState::Pending(_) | EpState::Available => {}
+        match r.endpoints.get(id).map(|e| e.state) {
+            None | Some(EpState::Deleted) => {
+                return Err(cx.err(
+                    "InvalidVpcEndpoint.NotFound",
+                    format!("The VpcEndpoint Id '{id}' does not exist"),
+                ))
+            }
+            Some(EpState::Deleting(_)) => return Ok(()),
+            Some(EpState::Pending(_) | EpState::Available) => {}
         }
         for t in r.route_tables.values_mut() {
             t.routes
                 .retain(|route| !matches!(&route.target, Target::Gateway(g) if g == id));
         }
+        // Deletion takes a while: until the endpoint is `deleted` its subnets
+        // and security groups still answer DependencyViolation (see
+        // `Region::live_endpoints`).
         if let Some(e) = r.endpoints.get_mut(id) {
             e.state = if polls > 0 {
                 EpState::Deleting(polls)
             } else {
                 EpState::Deleted
             };
+        }
+        if purge {
+            r.purge_deleted_endpoints();
         }
         Ok(())
     }

@@ -3,6 +3,13 @@
 
 use super::*;
 
+/// Inbound rules per security group, the default quota ("Inbound or
+/// outbound rules per security group: 60", Amazon VPC quotas,
+/// https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups).
+/// One more is `RulesPerSecurityGroupLimitExceeded` (EC2 API error codes,
+/// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
+pub(super) const MAX_INGRESS_RULES: usize = 60;
+
 pub(super) struct Group {
     pub(super) id: String,
     pub(super) vpc_id: String,
@@ -33,7 +40,7 @@ impl Region {
 
 impl Inner {
     pub(super) fn describe_groups(&mut self, cx: &Cx, filter: &Filter) -> CloudResult<Vec<LSecurityGroup>> {
-        let r = self.reg(cx.region);
+        let r = self.regions.entry(cx.region.to_string()).or_default();
         let metas = r
             .groups
             .values()
@@ -43,7 +50,7 @@ impl Inner {
                 vpcs: [&g.vpc_id, &g.vpc_id],
             })
             .collect();
-        let ids = pick(cx, filter, &SG, metas)?;
+        let ids = pick(cx, filter, &SG, metas, &mut self.lag)?;
         Ok(ids
             .iter()
             .filter_map(|id| r.groups.get(id))
@@ -125,6 +132,12 @@ impl Inner {
             r.group(cx, other)?;
         }
         let g = r.group_mut(cx, sg_id)?;
+        if g.rules.len() >= MAX_INGRESS_RULES {
+            return Err(cx.err(
+                "RulesPerSecurityGroupLimitExceeded",
+                "The maximum number of rules per security group has been reached.",
+            ));
+        }
         if g.rules.iter().any(|rule| rule.is_https() && &rule.peer == peer) {
             return Err(cx.err(
                 "InvalidPermission.Duplicate",

@@ -7,14 +7,20 @@
 //! security groups with HTTPS ingress rules, S3 gateway and interface
 //! endpoints, and peerings (one record seen from both the requester's and the
 //! accepter's region). Dependencies are enforced (`DependencyViolation`),
-//! client tokens are honoured, gateway endpoints own their prefix-list routes,
-//! and deleted endpoints and peerings stay listed as `deleted`.
+//! client tokens are honoured (also after deletion), gateway endpoints own
+//! their prefix-list routes, ids are random (`vpc-` and 17 hex digits), and
+//! deleted endpoints and peerings stay listed as `deleted` until purged.
+//! DeleteVpcEndpoints on a gone endpoint fails `InvalidVpcEndpoint.NotFound`
+//! like EC2's `Unsuccessful` item; security groups take 60 inbound rules.
 //!
 //! Test hooks: a call log ([`MemoryCloud::calls`]), injected errors
 //! ([`MemoryCloud::fail_next`]), lost responses
 //! ([`MemoryCloud::lose_response_next`]), slow state transitions
 //! ([`MemoryCloud::set_endpoint_pending_polls`],
-//! [`MemoryCloud::set_peering_active_polls`]), resource counts
+//! [`MemoryCloud::set_endpoint_deleting_polls`],
+//! [`MemoryCloud::set_peering_active_polls`]), eventual consistency
+//! ([`MemoryCloud::set_tag_lag`], [`MemoryCloud::set_id_lag`]), purged
+//! endpoints ([`MemoryCloud::purge_deleted`]), resource counts
 //! ([`MemoryCloud::count`]) and out-of-band changes that are not logged
 //! ([`MemoryCloud::oob`] and the `oob_*` helpers) for drift tests.
 //!
@@ -158,6 +164,46 @@ impl MemoryCloud {
     /// default) makes both immediate.
     pub fn set_endpoint_pending_polls(&self, n: usize) {
         self.lock().endpoint_polls = n;
+    }
+
+    /// Endpoints deleted from now on show `deleting` for the next `n`
+    /// describes that return them, then `deleted`, whatever
+    /// [`set_endpoint_pending_polls`](Self::set_endpoint_pending_polls)
+    /// says. Meanwhile their subnets and security groups answer
+    /// `DependencyViolation` to deletion, as on EC2.
+    pub fn set_endpoint_deleting_polls(&self, n: usize) {
+        self.lock().endpoint_deleting_polls = Some(n);
+    }
+
+    /// From now on deleted endpoints vanish from every Describe (by plan,
+    /// VPC or id: by id they answer `InvalidVpcEndpointId.NotFound`) as soon
+    /// as they reach `deleted`, as EC2 stops listing them some time after
+    /// the deletion. A CreateVpcEndpoint that reuses one's client token still
+    /// answers with its old id, state `deleted`. Unlike
+    /// [`forget_deleted`](Self::forget_deleted), a mode rather than a
+    /// one-off, and endpoints only.
+    pub fn purge_deleted(&self) {
+        let mut g = self.lock();
+        g.purge = true;
+        for r in g.regions.values_mut() {
+            r.purge_deleted_endpoints();
+        }
+    }
+
+    /// Eventual consistency of tag filters: every resource created from now
+    /// on is missing from the next `n` logged tag-filtered
+    /// ([`Filter::Plan`]) Describes that would have returned it. 0 (the
+    /// default) turns it off for new resources.
+    pub fn set_tag_lag(&self, n: usize) {
+        self.lock().tag_lag = n;
+    }
+
+    /// Eventual consistency of ids: every resource created from now on
+    /// answers `*.NotFound` to the next `n` logged Describes by its id
+    /// ([`Filter::Ids`]). 0 (the default) turns it off for new resources.
+    /// Out-of-band describes see through both lags and do not use them up.
+    pub fn set_id_lag(&self, n: usize) {
+        self.lock().id_lag = n;
     }
 
     /// Peerings accepted from now on show `provisioning` for the next `n`

@@ -41,7 +41,7 @@ pub(super) fn check_cidr(cx: &Cx, cidr: Ipv4Net, range_code: &str, what: &str) -
 
 impl Inner {
     pub(super) fn describe_vpcs(&mut self, cx: &Cx, filter: &Filter) -> CloudResult<Vec<LVpc>> {
-        let r = self.reg(cx.region);
+        let r = self.regions.entry(cx.region.to_string()).or_default();
         let metas = r
             .vpcs
             .values()
@@ -51,7 +51,7 @@ impl Inner {
                 vpcs: [&v.id, &v.id],
             })
             .collect();
-        let ids = pick(cx, filter, &VPC, metas)?;
+        let ids = pick(cx, filter, &VPC, metas, &mut self.lag)?;
         Ok(ids
             .iter()
             .filter_map(|id| r.vpcs.get(id))
@@ -66,7 +66,7 @@ impl Inner {
     }
 
     pub(super) fn describe_subnets(&mut self, cx: &Cx, filter: &Filter) -> CloudResult<Vec<LSubnet>> {
-        let r = self.reg(cx.region);
+        let r = self.regions.entry(cx.region.to_string()).or_default();
         let metas = r
             .subnets
             .values()
@@ -76,7 +76,7 @@ impl Inner {
                 vpcs: [&s.vpc_id, &s.vpc_id],
             })
             .collect();
-        let ids = pick(cx, filter, &SUBNET, metas)?;
+        let ids = pick(cx, filter, &SUBNET, metas, &mut self.lag)?;
         Ok(ids
             .iter()
             .filter_map(|id| r.subnets.get(id))

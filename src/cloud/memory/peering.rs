@@ -87,7 +87,7 @@ impl Inner {
                 vpcs: [&p.requester_vpc, &p.accepter_vpc],
             })
             .collect();
-        let ids = pick(cx, filter, &PCX, metas)?;
+        let ids = pick(cx, filter, &PCX, metas, &mut self.lag)?;
         let mut out = Vec::with_capacity(ids.len());
         for id in &ids {
             if let Some(p) = self.peerings.get_mut(id) {

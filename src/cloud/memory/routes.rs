@@ -68,7 +68,7 @@ impl Inner {
                 })
                 .map(|t| t.id.clone())
                 .collect(),
-            _ => pick(cx, filter, &RTB, metas)?,
+            _ => pick(cx, filter, &RTB, metas, &mut self.lag)?,
         };
         Ok(ids
             .iter()
@@ -113,7 +113,7 @@ impl Inner {
         tags: &Tags,
         token: Option<&str>,
     ) -> CloudResult<String> {
-        let r = self.reg(cx.region);
+        let r = self.regions.entry(cx.region.to_string()).or_default();
         if let Some((tvpc, ttags, id)) = token.and_then(|t| r.rtb_tokens.get(t)) {
             if tvpc == vpc_id && ttags == tags {
                 return Ok(id.clone());

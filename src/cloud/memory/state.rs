@@ -122,7 +122,31 @@ pub(super) struct Inner {
     pub(super) lost: HashMap<String, usize>,
     pub(super) latency: Duration,
     pub(super) endpoint_polls: usize,
+    /// Overrides `endpoint_polls` for deletions when set.
+    pub(super) endpoint_deleting_polls: Option<usize>,
     pub(super) peering_polls: usize,
+    /// Deleted endpoints vanish from Describe (see `MemoryCloud::purge_deleted`).
+    pub(super) purge: bool,
+    /// Eventual consistency: lags given to resources created from now on.
+    pub(super) tag_lag: usize,
+    pub(super) id_lag: usize,
+    /// Per new id, the lag it has left.
+    pub(super) lag: HashMap<String, Lag>,
+}
+
+/// How long a new resource stays out of sight, counted in logged Describe
+/// calls that would have returned it. EC2: "if you run a command to modify
+/// or describe the resource that you just created, its ID might not have
+/// propagated throughout the system, and you will get an error responding
+/// that the resource does not exist" (Eventual consistency in the Amazon EC2
+/// API, https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html);
+/// tag filters lag behind creates the same way.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Lag {
+    /// Tag-filtered (`Filter::Plan`) Describes that still leave it out.
+    pub(super) tag: usize,
+    /// Describes by id that still answer NotFound.
+    pub(super) id: usize,
 }
 
 #[derive(Default)]
@@ -134,8 +158,9 @@ pub(super) struct Region {
     pub(super) endpoints: BTreeMap<String, Endpoint>,
     /// CreateRouteTable client token → (vpc, tags, route table id).
     pub(super) rtb_tokens: HashMap<String, (String, Tags, String)>,
-    /// CreateVpcEndpoint client token → (request, endpoint id).
-    pub(super) endpoint_tokens: HashMap<String, (EndpointCreate, String)>,
+    /// CreateVpcEndpoint client token → (request, the endpoint as first
+    /// created: answered again, as `deleted`, once the endpoint is purged).
+    pub(super) endpoint_tokens: HashMap<String, (EndpointCreate, LEndpoint)>,
 }
 
 /// What a filter needs to know about one resource.
@@ -146,17 +171,39 @@ pub(super) struct Meta<'a> {
 }
 
 /// The ids of `items` that `filter` selects, sorted; unknown ids in
-/// `Filter::Ids` fail the whole call like EC2 does.
-pub(super) fn pick(cx: &Cx, filter: &Filter, kind: &Kind, items: Vec<Meta>) -> CloudResult<Vec<String>> {
+/// `Filter::Ids` fail the whole call like EC2 does. Logged calls (not out of
+/// band ones) also honour and use up each new resource's [`Lag`].
+pub(super) fn pick(
+    cx: &Cx,
+    filter: &Filter,
+    kind: &Kind,
+    items: Vec<Meta>,
+    lag: &mut HashMap<String, Lag>,
+) -> CloudResult<Vec<String>> {
+    // Whether `id` is still hidden from this call, using up one unit of it.
+    let mut hidden = |id: &str, field: fn(&mut Lag) -> &mut usize| -> bool {
+        match lag.get_mut(id).map(field) {
+            Some(n) if cx.observe && *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }
+    };
     let mut ids: Vec<String> = match filter {
         Filter::Plan(plan) => items
             .iter()
             .filter(|m| m.tags.get(TAG_PLAN) == Some(plan))
+            .filter(|m| !hidden(m.id, |l| &mut l.tag))
             .map(|m| m.id.to_string())
             .collect(),
         Filter::Ids(wanted) => {
             if let Some(unknown) = wanted.iter().find(|w| !items.iter().any(|m| m.id == *w)) {
                 return Err(cx.missing(kind, unknown));
+            }
+            let lagging: Vec<&String> = wanted.iter().filter(|w| hidden(w, |l| &mut l.id)).collect();
+            if let Some(first) = lagging.first() {
+                return Err(cx.missing(kind, first));
             }
             items
                 .iter()
@@ -178,9 +225,18 @@ pub(super) fn pick(cx: &Cx, filter: &Filter, kind: &Kind, items: Vec<Meta>) -> C
 }
 
 impl Inner {
-    /// A new id with `prefix`, random like EC2's (see [`IdSource`]).
+    /// A new id with `prefix`, random like EC2's (see [`IdSource`]), given
+    /// the eventual-consistency lag set by `set_tag_lag`/`set_id_lag`.
     pub(super) fn id(&mut self, prefix: &'static str) -> String {
-        self.ids.next(prefix)
+        let id = self.ids.next(prefix);
+        if self.tag_lag > 0 || self.id_lag > 0 {
+            let lag = Lag {
+                tag: self.tag_lag,
+                id: self.id_lag,
+            };
+            self.lag.insert(id.clone(), lag);
+        }
+        id
     }
 
     pub(super) fn reg(&mut self, region: &str) -> &mut Region {

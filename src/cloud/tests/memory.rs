@@ -492,7 +492,12 @@ async fn gateway_endpoint_owns_its_routes() {
         code(c.modify_endpoint(R, &ep.id, &reset).await),
         "InvalidVpcEndpointId.NotFound"
     );
-    c.delete_endpoint(R, &ep.id).await.unwrap();
+    // EC2 reports an already deleted endpoint as an Unsuccessful item
+    // coded InvalidVpcEndpoint.NotFound (not InvalidVpcEndpointId...).
+    assert_eq!(
+        code(c.delete_endpoint(R, &ep.id).await),
+        "InvalidVpcEndpoint.NotFound"
+    );
     c.forget_deleted();
     assert!(c
         .describe_endpoints(R, &Filter::Plan("p".into()))
@@ -501,7 +506,7 @@ async fn gateway_endpoint_owns_its_routes() {
         .is_empty());
     assert_eq!(
         code(c.delete_endpoint(R, &ep.id).await),
-        "InvalidVpcEndpointId.NotFound"
+        "InvalidVpcEndpoint.NotFound"
     );
 }
 
@@ -940,4 +945,311 @@ async fn every_call_is_logged_once_and_oob_is_not() {
     assert_eq!(c.calls().last().map(|(_, r)| r.as_str()), Some(R));
     c.reset_calls();
     assert!(c.calls().is_empty());
+}
+
+// --- EC2 behaviours the strict mode of issue 7 asks for -------------------
+
+/// A VPC with two subnets in different AZs and a security group.
+async fn interface_setup(c: &MemoryCloud) -> (String, String, String, String) {
+    let t = Tags::new();
+    let vpc = c.create_vpc(R, net("10.0.0.0/16"), &t).await.unwrap();
+    let s1 = c
+        .create_subnet(R, &vpc, "us-east-1a", net("10.0.1.0/24"), &t)
+        .await
+        .unwrap();
+    let s2 = c
+        .create_subnet(R, &vpc, "us-east-1b", net("10.0.2.0/24"), &t)
+        .await
+        .unwrap();
+    let sg = c.create_security_group(R, &vpc, "ep", "d", &t).await.unwrap();
+    (vpc, s1, s2, sg)
+}
+
+fn ids_of(v: &[LEndpoint]) -> Vec<&str> {
+    v.iter().map(|e| e.id.as_str()).collect()
+}
+
+#[tokio::test]
+async fn delete_of_a_missing_or_deleted_endpoint_is_invalid_vpc_endpoint_not_found() {
+    let c = MemoryCloud::new();
+    let vpc = c.create_vpc(R, net("10.0.0.0/16"), &Tags::new()).await.unwrap();
+    // Never existed: DeleteVpcEndpoints' Unsuccessful code, not Describe's.
+    assert_eq!(
+        code(c.delete_endpoint(R, "vpce-0123456789abcdef0").await),
+        "InvalidVpcEndpoint.NotFound"
+    );
+    assert_eq!(
+        code(
+            c.describe_endpoints(R, &Filter::Ids(vec!["vpce-0123456789abcdef0".into()]))
+                .await
+        ),
+        "InvalidVpcEndpointId.NotFound"
+    );
+    // While `deleting`, a second delete is accepted; once `deleted`, not.
+    c.set_endpoint_deleting_polls(1);
+    let ep = c.create_endpoint(R, &gateway(&vpc, &[], None)).await.unwrap();
+    c.delete_endpoint(R, &ep.id).await.unwrap();
+    c.delete_endpoint(R, &ep.id).await.unwrap();
+    assert_eq!(endpoint_state(&c, &ep.id).await, "deleting");
+    assert_eq!(endpoint_state(&c, &ep.id).await, "deleted");
+    assert_eq!(
+        code(c.delete_endpoint(R, &ep.id).await),
+        "InvalidVpcEndpoint.NotFound"
+    );
+}
+
+#[tokio::test]
+async fn endpoint_client_token_answers_after_deletion_and_after_purge() {
+    let c = MemoryCloud::new();
+    let vpc = c.create_vpc(R, net("10.0.0.0/16"), &Tags::new()).await.unwrap();
+    let rtb = c.create_route_table(R, &vpc, &Tags::new(), None).await.unwrap();
+    let spec = gateway(&vpc, &[&rtb], Some("tok"));
+    let first = c.create_endpoint(R, &spec).await.unwrap();
+    c.delete_endpoint(R, &first.id).await.unwrap();
+    // Same token and parameters after deletion: the same endpoint, deleted,
+    // and nothing new (its route is not put back either).
+    let again = c.create_endpoint(R, &spec).await.unwrap();
+    assert_eq!(
+        (again.id.as_str(), again.state.as_str()),
+        (first.id.as_str(), "deleted")
+    );
+    assert_eq!(c.count("endpoint", R), 0);
+    assert!(table(&c, &rtb).await.routes.iter().all(|r| r.dest != pl()));
+    // Same token, other parameters.
+    assert_eq!(
+        code(c.create_endpoint(R, &gateway(&vpc, &[], Some("tok"))).await),
+        "IdempotentParameterMismatch"
+    );
+    // Purged: no Describe lists it, by id it is unknown, the token still
+    // answers with the old id.
+    let listed = c.describe_endpoints(R, &Filter::Plan("p".into())).await.unwrap();
+    assert_eq!(ids_of(&listed), vec![first.id.as_str()]);
+    c.purge_deleted();
+    assert!(c
+        .describe_endpoints(R, &Filter::Plan("p".into()))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(c
+        .describe_endpoints(R, &Filter::Vpcs(vec![vpc.clone()]))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        code(
+            c.describe_endpoints(R, &Filter::Ids(vec![first.id.clone()]))
+                .await
+        ),
+        "InvalidVpcEndpointId.NotFound"
+    );
+    let purged = c.create_endpoint(R, &spec).await.unwrap();
+    assert_eq!(
+        (purged.id.as_str(), purged.state.as_str()),
+        (first.id.as_str(), "deleted")
+    );
+    assert_eq!(c.count("endpoint", R), 0);
+    assert_eq!(
+        code(c.create_endpoint(R, &gateway(&vpc, &[], Some("tok"))).await),
+        "IdempotentParameterMismatch"
+    );
+    // A new token makes a new endpoint.
+    let fresh = c
+        .create_endpoint(R, &gateway(&vpc, &[&rtb], Some("tok2")))
+        .await
+        .unwrap();
+    assert_ne!(fresh.id, first.id);
+    assert_eq!((fresh.state.as_str(), c.count("endpoint", R)), ("available", 1));
+}
+
+#[tokio::test]
+async fn purge_mode_drops_endpoints_that_reach_deleted_later() {
+    let c = MemoryCloud::new();
+    let vpc = c.create_vpc(R, net("10.0.0.0/16"), &Tags::new()).await.unwrap();
+    c.purge_deleted();
+    c.set_endpoint_deleting_polls(1);
+    let ep = c.create_endpoint(R, &gateway(&vpc, &[], None)).await.unwrap();
+    c.delete_endpoint(R, &ep.id).await.unwrap();
+    assert_eq!(endpoint_state(&c, &ep.id).await, "deleting");
+    // The describe that would show `deleted` shows nothing.
+    assert!(c
+        .describe_endpoints(R, &Filter::Plan("p".into()))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        code(c.describe_endpoints(R, &Filter::Ids(vec![ep.id.clone()])).await),
+        "InvalidVpcEndpointId.NotFound"
+    );
+    assert_eq!(
+        code(c.delete_endpoint(R, &ep.id).await),
+        "InvalidVpcEndpoint.NotFound"
+    );
+}
+
+#[tokio::test]
+async fn route_table_client_token_answers_after_deletion() {
+    let c = MemoryCloud::new();
+    let vpc = c.create_vpc(R, net("10.0.0.0/16"), &Tags::new()).await.unwrap();
+    let t = tags("p", "route_table.a.x");
+    let first = c.create_route_table(R, &vpc, &t, Some("tok")).await.unwrap();
+    c.delete_route_table(R, &first).await.unwrap();
+    let again = c.create_route_table(R, &vpc, &t, Some("tok")).await.unwrap();
+    assert_eq!(again, first);
+    assert_eq!(c.count("route_table", R), 0);
+    assert_eq!(
+        code(
+            c.describe_route_tables(R, &Filter::Ids(vec![first.clone()]))
+                .await
+        ),
+        "InvalidRouteTableID.NotFound"
+    );
+    let other = tags("p", "route_table.a.y");
+    assert_eq!(
+        code(c.create_route_table(R, &vpc, &other, Some("tok")).await),
+        "IdempotentParameterMismatch"
+    );
+}
+
+#[tokio::test]
+async fn interface_endpoint_deletion_holds_its_subnets_and_groups_until_deleted() {
+    let c = MemoryCloud::new();
+    let (_vpc, s1, s2, sg) = interface_setup(&c).await;
+    c.set_endpoint_deleting_polls(2);
+    let ep = c
+        .create_endpoint(R, &interface(&_vpc, &[&s1, &s2], &[&sg]))
+        .await
+        .unwrap();
+    assert_eq!(ep.state, "available", "deleting polls leave creation alone");
+    c.delete_endpoint(R, &ep.id).await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(code(c.delete_subnet(R, &s1).await), "DependencyViolation");
+        assert_eq!(code(c.delete_security_group(R, &sg).await), "DependencyViolation");
+        assert_eq!(endpoint_state(&c, &ep.id).await, "deleting");
+    }
+    assert_eq!(code(c.delete_subnet(R, &s2).await), "DependencyViolation");
+    assert_eq!(endpoint_state(&c, &ep.id).await, "deleted");
+    c.delete_subnet(R, &s1).await.unwrap();
+    c.delete_subnet(R, &s2).await.unwrap();
+    c.delete_security_group(R, &sg).await.unwrap();
+}
+
+#[tokio::test]
+async fn tag_lag_hides_new_resources_from_plan_filters_only() {
+    let c = MemoryCloud::new();
+    let old = c
+        .create_vpc(R, net("10.0.0.0/16"), &tags("p", "vpc.old"))
+        .await
+        .unwrap();
+    c.set_tag_lag(2);
+    let new = c
+        .create_vpc(R, net("10.1.0.0/16"), &tags("p", "vpc.new"))
+        .await
+        .unwrap();
+    let plan = Filter::Plan("p".into());
+    let ids = |v: Vec<LVpc>| v.into_iter().map(|v| v.id).collect::<Vec<_>>();
+    // Out-of-band reads see it and do not use the lag up.
+    assert_eq!(c.oob().describe_vpcs(R, &plan).await.unwrap().len(), 2);
+    // By id and by VPC it is visible at once.
+    let by_id = c.describe_vpcs(R, &Filter::Ids(vec![new.clone()])).await.unwrap();
+    assert_eq!(ids(by_id), vec![new.clone()]);
+    assert_eq!(
+        c.describe_vpcs(R, &Filter::Vpcs(vec![new.clone()]))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Two tag-filtered reads leave it out, the third lists it.
+    assert_eq!(ids(c.describe_vpcs(R, &plan).await.unwrap()), vec![old.clone()]);
+    assert_eq!(ids(c.describe_vpcs(R, &plan).await.unwrap()), vec![old.clone()]);
+    let mut both = vec![old, new];
+    both.sort();
+    assert_eq!(ids(c.describe_vpcs(R, &plan).await.unwrap()), both);
+    // Other kinds lag the same way; 0 turns it off for what comes next.
+    let vpc = both[0].clone();
+    let lagging = c
+        .create_security_group(R, &vpc, "a", "d", &tags("p", "sg.a"))
+        .await
+        .unwrap();
+    c.set_tag_lag(0);
+    let prompt = c
+        .create_security_group(R, &vpc, "b", "d", &tags("p", "sg.b"))
+        .await
+        .unwrap();
+    let groups = c.describe_security_groups(R, &plan).await.unwrap();
+    let got: Vec<_> = groups.iter().map(|g| g.id.clone()).collect();
+    assert_eq!(got, vec![prompt], "{lagging} should still be hidden");
+}
+
+#[tokio::test]
+async fn id_lag_answers_not_found_by_id_just_after_create() {
+    let c = MemoryCloud::new();
+    let (vpc, s1, s2, sg) = interface_setup(&c).await;
+    c.set_id_lag(2);
+    let ep = c
+        .create_endpoint(R, &interface(&vpc, &[&s1, &s2], &[&sg]))
+        .await
+        .unwrap();
+    let by_id = Filter::Ids(vec![ep.id.clone()]);
+    // The tag filter lists it at once; out-of-band reads see it by id.
+    assert_eq!(
+        c.describe_endpoints(R, &Filter::Plan("p".into()))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(c.oob().describe_endpoints(R, &by_id).await.unwrap().len(), 1);
+    for _ in 0..2 {
+        assert_eq!(
+            code(c.describe_endpoints(R, &by_id).await),
+            "InvalidVpcEndpointId.NotFound"
+        );
+    }
+    assert_eq!(
+        ids_of(&c.describe_endpoints(R, &by_id).await.unwrap()),
+        vec![ep.id.as_str()]
+    );
+    // A subnet made now lags too; one made before the hook does not.
+    let s3 = c
+        .create_subnet(R, &vpc, "us-east-1c", net("10.0.3.0/24"), &Tags::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        code(c.describe_subnets(R, &Filter::Ids(vec![s1.clone(), s3])).await),
+        "InvalidSubnetID.NotFound"
+    );
+    assert_eq!(
+        c.describe_subnets(R, &Filter::Ids(vec![s1])).await.unwrap().len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn sixty_inbound_rules_per_security_group() {
+    let c = MemoryCloud::new();
+    let vpc = c.create_vpc(R, net("10.0.0.0/16"), &Tags::new()).await.unwrap();
+    let sg = c
+        .create_security_group(R, &vpc, "ep", "d", &Tags::new())
+        .await
+        .unwrap();
+    let peer = |i: usize| RulePeer::Cidr(net(&format!("192.168.{i}.0/24")));
+    for i in 0..60 {
+        c.authorize_https_ingress(R, &sg, &peer(i), &Tags::new())
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        code(c.authorize_https_ingress(R, &sg, &peer(60), &Tags::new()).await),
+        "RulesPerSecurityGroupLimitExceeded"
+    );
+    c.revoke_https_ingress(R, &sg, &peer(0)).await.unwrap();
+    c.authorize_https_ingress(R, &sg, &peer(60), &Tags::new())
+        .await
+        .unwrap();
+    let g = c
+        .describe_security_groups(R, &Filter::Ids(vec![sg]))
+        .await
+        .unwrap();
+    assert_eq!(g[0].ingress.len(), 60);
 }
