@@ -20,6 +20,18 @@ per phase N x parallelism -> seconds, calls, mutating calls; per phase the
 calls per operation; the speedup of each parallelism over `1`; and the
 no-change plan call count per N (it should not grow with N).
 
+`--bounds` runs something else: `apply --yes -q` of plans/cross-region-lab.yaml
+and of the generated plan with --bounds-n spokes (default 32), --repeat times
+each (fresh moto and proxy every time), with s3ep's DEFAULT parallelism and
+rate buckets (no flags) and S3EP_EMULATOR=moto. It derives each plan's
+critical-path bound from the plan and s3ep's dependency rules (see
+fresh_apply_steps()): (longest chain of dependent calls + 1 read round) x
+latency, and for the spoke plan also the CreateVpcEndpoint bucket's bound
+per region. It prints measured (median, min) against the bound, and splits
+the wall clock along the calls the proxy logged (GET /__proxy/calls): start-up,
+latency, moto's own time, gaps between dependent calls, rate-token waits.
+`--diag` adds one untimed run per plan with `s3ep -v`.
+
 `--parallelism default` means the flag is not passed. The binary's `--help`
 decides which flags are passed: `--parallelism` and the rate-limit flags
 (`--rate-endpoint/--rate-mutating/--rate-describe`, raised out of the way to
@@ -643,6 +655,525 @@ def machine_facts(args, flags):
 
 
 # --------------------------------------------------------------------------
+# --bounds: apply against its critical-path bound
+#
+# The bound of an apply is what its calls' dependencies and EC2's rate
+# buckets allow at a fixed latency L per call, with nothing else costing
+# time. It is derived here from the plan and s3ep's dependency rules
+# (src/exec/graph.rs), for an apply that creates everything:
+#
+#   change          steps (in order) and the EC2 calls of each step
+#   vpc.V           CreateVpc | ModifyVpcAttribute, CreateTags (DNS hostnames)
+#   subnet.V.S      CreateSubnet
+#   route_table.V.T CreateRouteTable | AssociateRouteTable (one step per subnet)
+#   security_group.E CreateSecurityGroup          (interface endpoint's group)
+#   ingress.E.SRC   AuthorizeSecurityGroupIngress
+#   endpoint.E      CreateVpcEndpoint, DescribeVpcEndpoints (wait: available)
+#   peering.P       CreateVpcPeeringConnection, DescribeVpcPeeringConnections
+#                   in the accepter's region (pending-acceptance),
+#                   AcceptVpcPeeringConnection, DescribeVpcPeeringConnections
+#                   in the requester's region (active)
+#   route.V.T.P     CreateRoute
+#
+# A step waits for the earlier steps of its change, for the Create* step
+# that makes an id it uses, and inside one VPC: an endpoint for the DNS
+# hostnames step and for the endpoints before it (they take turns). On
+# moto every wait is answered by its first Describe (moto has no pending
+# states), so each wait is one call.
+
+LAB_PLAN = os.path.join(ROOT, "plans", "cross-region-lab.yaml")
+# s3ep's default client-side buckets per region and action
+# (src/cloud/rate.rs, EC2's published sizes): burst, refill per second.
+BUCKETS = {"endpoint": (4.0, 0.3), "mutating": (50.0, 5.0), "describe": (100.0, 20.0)}
+ENDPOINT_ACTIONS = ("CreateVpcEndpoint", "ModifyVpcEndpoint", "DeleteVpcEndpoints")
+S3EP_DEFAULT_PARALLELISM = 16  # src/exec/mod.rs DEFAULT_PARALLELISM
+TARGETS = {"lab": 1.3, "n": 1.15}
+
+
+def bucket_of(action):
+    if action in ENDPOINT_ACTIONS:
+        return "endpoint"
+    return "describe" if action.startswith("Describe") else "mutating"
+
+
+class PStep:
+    """One step of a fresh apply: its change's address, rank, place in the
+    change, EC2 calls [(action, region)], the addresses whose ids it uses."""
+
+    def __init__(self, address, rank, index, calls, refs=(), makes_id=False, scope=(), kind=""):
+        self.address, self.rank, self.index = address, rank, index
+        self.calls, self.refs, self.makes_id = list(calls), set(refs), makes_id
+        self.scope, self.kind = set(scope), kind
+        self.deps = []
+
+    def label(self):
+        return "%s#%d" % (self.address, self.index) if self.index else self.address
+
+
+def fresh_apply_steps(plan):
+    """The steps of an apply of PLAN (a parsed plan) into an empty account,
+    in s3ep's schedule order (rank, address, step), with their deps."""
+    vpcs = plan.get("vpcs") or {}
+    region = lambda v: vpcs[v]["region"]  # noqa: E731
+    steps = []
+    for v, spec in vpcs.items():
+        r, a = region(v), "vpc." + v
+        steps.append(PStep(a, 0, 0, [("CreateVpc", r)], makes_id=True, scope=[v]))
+        steps.append(PStep(a, 0, 1, [("ModifyVpcAttribute", r), ("CreateTags", r)], [a], scope=[v], kind="dns"))
+        for s in spec.get("subnets") or {}:
+            steps.append(PStep("subnet.%s.%s" % (v, s), 1, 0, [("CreateSubnet", r)], [a], True, [v]))
+        for t, ts in (spec.get("route_tables") or {}).items():
+            ta = "route_table.%s.%s" % (v, t)
+            steps.append(PStep(ta, 2, 0, [("CreateRouteTable", r)], [a], True, [v]))
+            for i, s in enumerate(ts.get("subnets") or []):
+                steps.append(PStep(ta, 2, i + 1, [("AssociateRouteTable", r)], [ta, "subnet.%s.%s" % (v, s)], scope=[v]))
+    for e, es in (plan.get("endpoints") or {}).items():
+        v = es["vpc"]
+        r = region(v)
+        refs = ["vpc." + v]
+        refs += ["route_table.%s.%s" % (v, t) for t in es.get("route_tables") or []]
+        refs += ["subnet.%s.%s" % (v, s) for s in es.get("subnets") or []]
+        sg = es.get("security_group")
+        if sg is not None:
+            ga = "security_group." + e
+            steps.append(PStep(ga, 3, 0, [("CreateSecurityGroup", r)], ["vpc." + v], True, [v]))
+            for src in sg.get("allow_https_from") or []:
+                steps.append(PStep("ingress.%s.%s" % (e, src), 4, 0, [("AuthorizeSecurityGroupIngress", r)], [ga],
+                                   scope=[v]))
+            refs.append(ga)
+        steps.append(PStep("endpoint." + e, 5, 0, [("CreateVpcEndpoint", r), ("DescribeVpcEndpoints", r)], refs, True,
+                           [v], kind="endpoint"))
+    for p, ps in (plan.get("peerings") or {}).items():
+        rq, ac = ps["requester"], ps["accepter"]
+        pa = "peering." + p
+        calls = [
+            ("CreateVpcPeeringConnection", region(rq)),
+            ("DescribeVpcPeeringConnections", region(ac)),
+            ("AcceptVpcPeeringConnection", region(ac)),
+            ("DescribeVpcPeeringConnections", region(rq)),
+        ]
+        steps.append(PStep(pa, 6, 0, calls, ["vpc." + rq, "vpc." + ac], True, [rq, ac]))
+        for v, tables in (ps.get("routes") or {}).items():
+            for t in tables:
+                steps.append(PStep("route.%s.%s.%s" % (v, t, p), 7, 0, [("CreateRoute", region(v))],
+                                   ["route_table.%s.%s" % (v, t), pa], scope=[v]))
+    order = sorted(steps, key=lambda s: (s.rank, s.address, s.index))
+    for bi, b in enumerate(order):
+        for a in order[:bi]:
+            if (
+                a.address == b.address
+                or (a.makes_id and a.address in b.refs)
+                or (a.scope & b.scope and b.kind == "endpoint" and a.kind in ("endpoint", "dns"))
+            ):
+                b.deps.append(a)
+    return order
+
+
+def longest_chains(order):
+    """For every step: the most calls on a chain of dependent steps ending
+    with it, and the dep it comes through. Returns (length, chain of steps
+    ending at one of the longest), and the lengths dict."""
+    best = {}
+    for s in order:
+        prev = max(s.deps, key=lambda d: best[d][0], default=None)
+        best[s] = ((best[prev][0] if prev else 0) + len(s.calls), prev)
+    end = max(order, key=lambda s: best[s][0])
+    chain, s = [], end
+    while s is not None:
+        chain.append(s)
+        s = best[s][1]
+    return best[end][0], chain[::-1], {s: v[0] for s, v in best.items()}
+
+
+def chain_calls(chain):
+    return [(act, reg, s.label()) for s in chain for (act, reg) in s.calls]
+
+
+def chain_text(calls):
+    return " → ".join("%s (%s)" % (a, r) for a, r, _ in calls)
+
+
+def endpoint_bucket_bounds(order, lengths, latency):
+    """Per region: k endpoint creates, the calls on the longest chain before
+    the first of them can be sent (pre), and the bound
+    (1 read round + pre + the last CreateVpcEndpoint + its wait Describe) × L
+    + max(0, k − burst) / refill."""
+    burst, refill = BUCKETS["endpoint"]
+    regions = {}
+    for s in order:
+        if s.kind == "endpoint":
+            regions.setdefault(s.calls[0][1], []).append(s)
+    rows = []
+    for r, eps in sorted(regions.items()):
+        k = len(eps)
+        pre = min(lengths[s] - len(s.calls) for s in eps)
+        wait = max(0.0, k - burst) / refill
+        rows.append({"region": r, "k": k, "pre": pre, "token_wait": wait, "bound": (1 + pre + 2) * latency + wait})
+    return rows
+
+
+def simulate(order, latency, parallelism=None, read_rounds=1, settle_rounds=0, buckets=BUCKETS):
+    """Times a fresh apply: every call takes LATENCY and first waits for a
+    token of its (region, action) bucket (reserved on arrival, as
+    src/cloud/rate.rs does); a step starts when its deps are done and one
+    of PARALLELISM slots is free (None: unlimited), lowest schedule index
+    first. READ_ROUNDS before, SETTLE_ROUNDS after. Returns seconds."""
+    import heapq
+
+    idx = {s: i for i, s in enumerate(order)}
+    dependents = {s: [] for s in order}
+    waiting = {}
+    for s in order:
+        waiting[s] = len(s.deps)
+        for d in s.deps:
+            dependents[d].append(s)
+    state = {}
+
+    def reserve(region, action, t):
+        burst, refill = buckets[bucket_of(action)]
+        tok, last = state.get((region, action), (burst, t))
+        tok = min(burst, tok + (t - last) * refill) - 1.0
+        state[(region, action)] = (tok, t)
+        return 0.0 if tok >= 0 else -tok / refill
+
+    t0 = read_rounds * latency
+    ready = [idx[s] for s in order if not s.deps]
+    heapq.heapify(ready)
+    events, seq, running, end = [], 0, 0, t0
+
+    def start_ready(t):
+        nonlocal seq, running
+        while ready and (parallelism is None or running < parallelism):
+            s = order[heapq.heappop(ready)]
+            running += 1
+            act, reg = s.calls[0]
+            heapq.heappush(events, (t + reserve(reg, act, t) + latency, seq, s, 1))
+            seq += 1
+
+    start_ready(t0)
+    while events:
+        t, _, s, k = heapq.heappop(events)
+        end = max(end, t)
+        if k < len(s.calls):
+            reg = s.calls[k][1]
+            heapq.heappush(events, (t + reserve(reg, s.calls[k][0], t) + latency, seq, s, k + 1))
+            seq += 1
+            continue
+        running -= 1
+        for d in dependents[s]:
+            waiting[d] -= 1
+            if waiting[d] == 0:
+                heapq.heappush(ready, idx[d])
+        start_ready(t)
+    return end + settle_rounds * latency
+
+
+def analyze_timeline(calls, t_launch, t_exit, latency):
+    """Splits one run's wall clock along the chain of calls walked back from
+    the last one to end (each call's predecessor: the call that ended last
+    before it started): start-up, per chain call its latency, moto's time,
+    the proxy's own time and the gap before it (s3ep's own time, a rate-token
+    wait or a poll pause), and the tail after the last call."""
+    calls = sorted((c for c in calls if c.get("end") is not None), key=lambda c: c["start"])
+    if not calls:
+        return None
+    by_end = sorted(calls, key=lambda c: c["end"])
+    ends = [c["end"] for c in by_end]
+    import bisect
+
+    chain = [by_end[-1]]
+    while True:
+        i = bisect.bisect_right(ends, chain[-1]["start"]) - 1
+        if i < 0:
+            break
+        chain.append(by_end[i])
+    chain.reverse()
+    rows = []
+    prev_end = t_launch
+    for c in chain:
+        moto = (c["upstream_done"] - c["forward"]) if c.get("forward") and c.get("upstream_done") else 0.0
+        dur = c["end"] - c["start"]
+        rows.append({
+            "action": c["action"], "region": c["region"], "at": c["start"] - t_launch,
+            "gap": c["start"] - prev_end, "dur": dur, "moto": moto, "proxy": max(0.0, dur - latency - moto),
+        })
+        prev_end = c["end"]
+    # Time with nothing in flight between the first call and the last end.
+    idle, covered_to = 0.0, calls[0]["start"]
+    for c in calls:
+        if c["start"] > covered_to:
+            idle += c["start"] - covered_to
+        covered_to = max(covered_to, c["end"])
+    motos = sorted((c["upstream_done"] - c["forward"]) for c in calls if c.get("forward") and c.get("upstream_done"))
+    first_mut = min((c["start"] for c in calls if not c["action"].startswith("Describe")), default=None)
+    return {
+        "startup": rows[0]["gap"] if rows else 0.0,
+        "chain": rows,
+        "tail": t_exit - chain[-1]["end"],
+        "idle": idle,
+        "calls": len(calls),
+        "moto_median": motos[len(motos) // 2] if motos else 0.0,
+        "moto_max": motos[-1] if motos else 0.0,
+        "moto_sum": sum(motos),
+        "first_call": calls[0]["start"] - t_launch,
+        "first_mutating": (first_mut - t_launch) if first_mut else None,
+        "last_end": max(ends) - t_launch,
+    }
+
+
+def match_chain(calls, ccalls, t_launch, t_exit):
+    """Finds the calls of the model's longest chain CCALLS in one run's call
+    log: for each link, the first call of that action and region that
+    starts after the previous link ended. Returns rows (action, region,
+    start, gap before it, duration, moto) and the time after the last link
+    (None when a link is missing)."""
+    calls = sorted((c for c in calls if c.get("end") is not None), key=lambda c: c["start"])
+    rows, prev_end = [], t_launch
+    for act, reg, _label in ccalls:
+        hit = next((c for c in calls if c["action"] == act and c["region"] == reg and c["start"] >= prev_end), None)
+        if hit is None:
+            return None, None
+        moto = (hit["upstream_done"] - hit["forward"]) if hit.get("forward") and hit.get("upstream_done") else 0.0
+        rows.append({"action": act, "region": reg, "at": hit["start"] - t_launch, "gap": hit["start"] - prev_end,
+                     "dur": hit["end"] - hit["start"], "moto": moto})
+        prev_end = hit["end"]
+    return rows, t_exit - prev_end
+
+
+def endpoint_token_lateness(calls, t_launch):
+    """Per region: when its CreateVpcEndpoint calls started (s after launch),
+    and how late the last one was against the bucket's own schedule counted
+    from the region's first one (first + (k − burst) / refill)."""
+    burst, refill = BUCKETS["endpoint"]
+    out = {}
+    for c in calls:
+        if c["action"] == "CreateVpcEndpoint":
+            out.setdefault(c["region"], []).append(c["start"] - t_launch)
+    rows = []
+    for r, ts in sorted(out.items()):
+        ts.sort()
+        ideal_last = ts[0] + max(0, len(ts) - burst) / refill
+        rows.append({"region": r, "k": len(ts), "first": ts[0], "last": ts[-1], "late": ts[-1] - ideal_last})
+    return rows
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def bounds_run(args, name, plan_text, workroot, verbose=False):
+    """One fresh moto + proxy, one `apply --yes -q` with s3ep's defaults.
+    Returns wall seconds, the proxy's stats and call log, launch/exit times,
+    and (VERBOSE) s3ep's -v log."""
+    workdir = tempfile.mkdtemp(prefix="bounds-%s-" % name, dir=workroot)
+    plan_path = os.path.join(workdir, "%s.yaml" % name)
+    with open(plan_path, "w") as f:
+        f.write(plan_text)
+    env = s3ep_env()
+    env["S3EP_EMULATOR"] = "moto"
+    moto = proxy = None
+    try:
+        moto = Moto(args, workdir, False)
+        proxy = Proxy(args, workdir, moto.url)
+        cmd = [args.binary, "--endpoint-url", proxy.url] + (["-v"] if verbose else []) + [
+            "apply", "--yes", "-q", plan_path]
+        proxy.reset()
+        t_launch = time.time()
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.run_timeout, env=env)
+        t_exit = time.time()
+        if out.returncode != 0:
+            die("%s: apply exited %d\n$ %s\n%s\n%s" % (name, out.returncode, shlex.join(cmd), tail(out.stderr),
+                                                      tail(read_file(moto.log_path), 20)))
+        stats = proxy.stats()
+        log_ = proxy._call("GET", "/__proxy/calls")["calls"]
+        if verbose:
+            with open(os.path.join(workdir, "s3ep-v.log"), "w") as f:
+                f.write(out.stderr)
+    finally:
+        if proxy:
+            proxy.stop()
+        if moto:
+            moto.stop()
+    if not args.keep_logs:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return {"wall": t_exit - t_launch, "stats": stats, "calls": log_, "t_launch": t_launch, "t_exit": t_exit,
+            "stderr": out.stderr if verbose else "", "workdir": workdir if args.keep_logs else None}
+
+
+def ms(x):
+    return "%.0f ms" % (x * 1000)
+
+
+def bounds_main(args):
+    import yaml
+
+    L = args.latency_ms / 1000.0
+    flags = Flags(args.binary)
+    facts = machine_facts(args, flags)
+    facts = [f for f in facts if f[0] not in ("flags", "plan", "moto patched")]
+    facts.append(("load average at start", "%.2f %.2f %.2f (1/5/15 min)" % os.getloadavg()))
+    facts.append(("s3ep settings", "defaults: no --parallelism (%d), no --rate-* flags (endpoint 4/0.3, other "
+                  "mutating 50/5, Describe 100/20 per region and action); env S3EP_EMULATOR=moto"
+                  % S3EP_DEFAULT_PARALLELISM))
+    with open(args.lab_plan) as f:
+        lab_text = f.read()
+    n = args.bounds_n
+    runs = [("lab", "plans/" + os.path.basename(args.lab_plan), lab_text), ("n", "N=%d hub and spokes" % n, plan_yaml(n))]
+    workroot = tempfile.mkdtemp(prefix="s3ep-bounds-")
+    out = ["# s3ep apply against its critical-path bounds\n"]
+    out += ["- %s: %s" % kv for kv in facts]
+    out.append("")
+    table, raw = [], {}
+    for key, title, text in runs:
+        order = fresh_apply_steps(yaml.safe_load(text))
+        length, chain, lengths = longest_chains(order)
+        ccalls = chain_calls(chain)
+        graph_bound = (length + 1) * L
+        ep_rows = endpoint_bucket_bounds(order, lengths, L)
+        bound = graph_bound
+        if key == "n":
+            bound = max([graph_bound] + [r["bound"] for r in ep_rows])
+        sim_free = simulate(order, L, None, 1, 0)
+        sim_s3ep = simulate(order, L, S3EP_DEFAULT_PARALLELISM, 2, 1)
+        results = []
+        for i in range(args.repeat):
+            r = bounds_run(args, "%s-%d" % (key, i), text, workroot)
+            r["analysis"] = analyze_timeline(r["calls"], r["t_launch"], r["t_exit"], L)
+            log("%s run %d/%d: %.3f s, %d calls" % (key, i + 1, args.repeat, r["wall"], r["stats"]["total_forwarded"]))
+            results.append(r)
+        verbose = bounds_run(args, "%s-v" % key, text, workroot, verbose=True) if args.diag else None
+        walls = [r["wall"] for r in results]
+        med, mn = median(walls), min(walls)
+        table.append([title, "%.3f s" % med, "%.3f s" % mn, "%.3f s" % bound, "%.2f×" % (med / bound),
+                      "%.2f×" % (mn / bound), "%.2f×" % TARGETS[key],
+                      "yes" if med / bound <= TARGETS[key] else "**no**"])
+        raw[key] = {"walls": walls, "bound": bound, "graph_bound": graph_bound, "chain": ccalls,
+                    "endpoint_rows": ep_rows, "sim_unlimited": sim_free, "sim_s3ep_shape": sim_s3ep,
+                    "runs": [{k: v for k, v in r.items() if k not in ("calls", "stderr")} for r in results]}
+        # -- the section for this run
+        out.append("## %s\n" % title)
+        steps_n = len(order)
+        calls_n = sum(len(s.calls) for s in order)
+        out.append("Fresh apply: %d steps, %d EC2 calls besides the reads (model of src/exec/graph.rs; "
+                   "measured: %d calls in all)." % (steps_n, calls_n, results[0]["stats"]["total_forwarded"]))
+        out.append("")
+        out.append("Longest chain of dependent calls (%d calls):\n" % length)
+        out.append("    " + chain_text(ccalls))
+        out.append("")
+        out.append("Graph bound = (%d chain calls + 1 read round) × %s = **%.3f s**." % (length, ms(L), graph_bound))
+        if key == "n":
+            out.append("")
+            out.append("CreateVpcEndpoint bucket (burst %g, %g/s per region): bound_r = (1 read round + pre_r + "
+                       "the last CreateVpcEndpoint + its wait Describe) × L + max(0, k_r − %g) / %g s, where pre_r "
+                       "is the longest chain before the region's first CreateVpcEndpoint can be sent:\n"
+                       % (BUCKETS["endpoint"] + (BUCKETS["endpoint"][0], BUCKETS["endpoint"][1])))
+            out.append(md_table(["region", "k_r endpoints", "pre_r calls", "token wait", "bound_r"],
+                                [[e["region"], e["k"], e["pre"], "%.3f s" % e["token_wait"], "%.3f s" % e["bound"]]
+                                 for e in ep_rows]))
+            out.append("")
+            out.append("Bound = max(graph bound, max_r bound_r) = **%.3f s**." % bound)
+        out.append("")
+        out.append("Model, no overhead at all: unlimited parallelism and 1 read round → %.3f s; s3ep's shape "
+                   "(parallelism %d, 2 read rounds: 6 Describes then DescribeManagedPrefixLists, and the settle "
+                   "round) → %.3f s." % (sim_free, S3EP_DEFAULT_PARALLELISM, sim_s3ep))
+        out.append("")
+        out.append(md_table(["run", "wall", "start-up", "first mutating call", "last call ends", "exit after it",
+                             "calls", "idle (none in flight)", "moto per call median / max"],
+                            [[i + 1, "%.3f s" % r["wall"], ms(r["analysis"]["startup"]),
+                              "%.3f s" % r["analysis"]["first_mutating"], "%.3f s" % r["analysis"]["last_end"],
+                              ms(r["analysis"]["tail"]), r["analysis"]["calls"], ms(r["analysis"]["idle"]),
+                              "%s / %s" % (ms(r["analysis"]["moto_median"]), ms(r["analysis"]["moto_max"]))]
+                             for i, r in enumerate(results)]))
+        out.append("")
+        # The measured critical chain of the median run.
+        mid = sorted(results, key=lambda r: r["wall"])[len(results) // 2]
+        a = mid["analysis"]
+        if key == "lab":
+            links, after = match_chain(mid["calls"], ccalls, mid["t_launch"], mid["t_exit"])
+            if links:
+                out.append("The bound's chain found in the median run's call log (%.3f s): per link its start, the "
+                           "gap since the previous link ended (s3ep's own time), its duration (%s latency + moto "
+                           "+ proxy) and moto's share:\n" % (mid["wall"], ms(L)))
+                rows = [["launch → first link (start-up, read rounds)", "", ms(links[0]["gap"]), "", ""]]
+                for c in links:
+                    rows.append(["%s (%s)" % (c["action"], c["region"]), "%.3f s" % c["at"],
+                                 ms(c["gap"]) if c is not links[0] else "", ms(c["dur"]), ms(c["moto"])])
+                rows.append(["last link → exit (settle round, exit)", "", ms(after), "", ""])
+                out.append(md_table(["link", "starts at", "gap", "duration", "moto"], rows))
+                out.append("")
+        out.append("Measured chain of the median run (%.3f s), walked back from the last call to end; each call's "
+                   "predecessor is the call that ended last before it started (%d calls). Where calls queue for "
+                   "moto's CPU rather than wait for each other, this follows the queue, not the dependencies.\n"
+                   % (mid["wall"], len(a["chain"])))
+        chain_rows = a["chain"]
+        shown = chain_rows if len(chain_rows) <= 40 else sorted(chain_rows, key=lambda c: -c["gap"])[:12]
+        if shown is not chain_rows:
+            out.append("(%d calls; the 12 with the longest gaps before them, in time order:)\n" % len(chain_rows))
+            shown = sorted(shown, key=lambda c: c["at"])
+        rows = [["start-up (launch → first chain call)", "", "", "", "", ms(a["startup"])]]
+        for c in shown:
+            first = c is chain_rows[0]
+            rows.append(["%s (%s)" % (c["action"], c["region"]), "%.3f s" % c["at"], "" if first else ms(c["gap"]),
+                         ms(c["moto"]), ms(c["proxy"]), ms(c["dur"] + (0 if first else c["gap"]))])
+        rows.append(["exit (last call → process end)", "", "", "", "", ms(a["tail"])])
+        out.append(md_table(["call", "starts at", "gap before", "moto", "proxy", "time on the path"], rows))
+        tot_gap = sum(c["gap"] for c in a["chain"][1:])
+        tot_moto = sum(c["moto"] for c in a["chain"])
+        tot_proxy = sum(c["proxy"] for c in a["chain"])
+        out.append("")
+        out.append("Wall %.3f s = start-up %s + %d × %s latency + moto %s + proxy %s + gaps %s + exit %s."
+                   % (mid["wall"], ms(a["startup"]), len(a["chain"]), ms(L), ms(tot_moto), ms(tot_proxy),
+                      ms(tot_gap), ms(a["tail"])))
+        if key == "n":
+            out.append("")
+            out.append("CreateVpcEndpoint calls of the median run, per region (s after launch); `late` = the last "
+                       "one's start minus (the region's first + (k − 4) / 0.3 s):\n")
+            out.append(md_table(["region", "k", "first", "last", "late"],
+                                [[e["region"], e["k"], "%.3f s" % e["first"], "%.3f s" % e["last"], ms(e["late"])]
+                                 for e in endpoint_token_lateness(mid["calls"], mid["t_launch"])]))
+            others = [c for c in mid["calls"] if c.get("end") and not c["action"].startswith("Describe")
+                      and c["action"] != "CreateVpcEndpoint"]
+            eps = [c for c in mid["calls"] if c.get("end") and c["action"] == "CreateVpcEndpoint"]
+            if others and eps:
+                last_other = max(others, key=lambda c: c["end"])
+                out.append("")
+                out.append("The last mutating call other than CreateVpcEndpoint (%s, %s) ended at %.3f s; the last "
+                           "CreateVpcEndpoint ended at %.3f s; the run exited at %.3f s."
+                           % (last_other["action"], last_other["region"], last_other["end"] - mid["t_launch"],
+                              max(c["end"] for c in eps) - mid["t_launch"], mid["wall"]))
+        if verbose is not None:
+            paced = [ln for ln in verbose["stderr"].splitlines() if "pacing" in ln]
+            out.append("")
+            out.append("`-v` run (not counted): %.3f s, %d calls; %d calls waited for a rate token (s3ep's "
+                       "`pacing for the EC2 rate bucket` lines)." % (verbose["wall"], verbose["stats"]["total_forwarded"],
+                                                                 len(paced)))
+            raw[key]["verbose_stderr"] = verbose["stderr"]
+        out.append("")
+    facts.append(("load average at end", "%.2f %.2f %.2f (1/5/15 min)" % os.getloadavg()))
+    out.insert(len(facts), "- %s: %s" % facts[-1])
+    head = ["## Results\n",
+            md_table(["run", "measured median", "min", "bound", "ratio (median)", "ratio (min)", "target", "met"], table),
+            "", "Runs per plan: %d, each with a fresh moto and proxy (%s per call)." % (args.repeat, ms(L)), ""]
+    text = "\n".join(out[:1] + out[1:len(facts) + 2] + head + out[len(facts) + 2:]) + "\n"
+    if not args.keep_logs:
+        shutil.rmtree(workroot, ignore_errors=True)
+    else:
+        log("per-run directories kept in %s" % workroot)
+    sys.stdout.write(text)
+    if args.markdown_out:
+        with open(args.markdown_out, "w") as f:
+            f.write(text)
+        log("report written to %s" % args.markdown_out)
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump({"facts": dict(facts), "bounds": raw}, f, indent=1)
+        log("raw results written to %s" % args.json_out)
+    return 0
+
+
+# --------------------------------------------------------------------------
 
 
 def parse_args(argv):
@@ -668,6 +1199,13 @@ def parse_args(argv):
     p.add_argument("--markdown-out", default=None, help="also write the report to this file")
     p.add_argument("--json-out", default=None, help="also write the raw results (JSON) to this file")
     p.add_argument("--keep-logs", action="store_true", help="keep the per-run directories (plan, moto and proxy logs)")
+    p.add_argument("--bounds", action="store_true",
+                   help="instead of the phase tables: time `apply` of the lab plan and of the N-spoke plan with "
+                   "s3ep's default parallelism and rate buckets, against their critical-path bounds")
+    p.add_argument("--repeat", type=int, default=5, help="--bounds: runs per plan (fresh moto each)")
+    p.add_argument("--bounds-n", type=int, default=32, help="--bounds: spokes of the generated plan")
+    p.add_argument("--lab-plan", default=LAB_PLAN, help="--bounds: the lab plan")
+    p.add_argument("--diag", action="store_true", help="--bounds: one more run per plan with s3ep -v (not timed)")
     p.add_argument("--write-plan", type=int, metavar="N", default=None,
                    help="only print the generated plan for N spokes to stdout and exit")
     args = p.parse_args(argv)
@@ -688,6 +1226,8 @@ def parse_args(argv):
     for name in ("throttle_rate", "error_rate"):
         if not 0 <= getattr(args, name) <= 1:
             p.error("--%s must be between 0 and 1" % name.replace("_", "-"))
+    if args.bounds and (args.repeat < 1 or not 1 <= args.bounds_n <= MAX_N or needs_sg_patch(args.bounds_n)):
+        p.error("--bounds: --repeat >= 1 and --bounds-n 1..%d (plain moto only)" % (SG_RULE_LIMIT - 1))
     if args.write_plan is not None:
         return args
     args.binary = args.binary or default_binary()
@@ -705,6 +1245,9 @@ def main(argv=None):
 
     # SIGTERM unwinds like Ctrl-C, so that every moto and proxy is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    if args.bounds:
+        return bounds_main(args)
 
     flags = Flags(args.binary)
     if not flags.parallelism:

@@ -41,7 +41,20 @@ Control endpoints (never delayed, never faulted, never counted):
                               "injected": {"throttle": n, "error": n, "drop": n},
                               "total_forwarded": n, "mutating_forwarded": n,
                               "total_received": n, "mutating_received": n}
-    POST /__proxy/reset   -> zeroes every counter; answers the (zeroed) stats
+    GET  /__proxy/calls   -> {"clock": "time.time", "calls": [...]}: one record
+                             per EC2 call seen since the last reset, in the
+                             order they ended: {"action", "region" (from the
+                             SigV4 credential scope, else null), "start" (request
+                             read), "forward" (latency slept; null if not
+                             forwarded), "upstream_done" (moto's answer read;
+                             null if not forwarded), "end" (answer written or
+                             connection dropped), "status" (HTTP status sent,
+                             null when dropped), "fault" (null or the injected
+                             fault)}. Times are seconds since the epoch
+                             (time.time(), so other processes can line them
+                             up). Used by scripts/bench.py --bounds.
+    POST /__proxy/reset   -> zeroes every counter and empties the call log;
+                             answers the (zeroed) stats
     POST /__proxy/config  -> body: JSON object with any subset of
                               latency_ms, throttle_rate, error_rate, drop_rate,
                               faults_on ("all" | "mutating"), seed (re-seeds the
@@ -137,6 +150,16 @@ class State:
         self.forwarded = {}
         self.received = {}
         self.injected = {"throttle": 0, "error": 0, "drop": 0}
+        self.calls = []
+
+    # -- per-call timeline -------------------------------------------------
+    def record_call(self, rec):
+        with self.lock:
+            self.calls.append(rec)
+
+    def call_log(self):
+        with self.lock:
+            return {"clock": "time.time", "calls": list(self.calls)}
 
     # -- counters --------------------------------------------------------
     def count_received(self, action):
@@ -235,6 +258,18 @@ def action_of(body, path):
         if q.get("Action"):
             return q["Action"][0] or "Unknown"
     return "Unknown"
+
+
+def region_of(headers):
+    """The region of a SigV4-signed request, from the credential scope of its
+    Authorization header (`Credential=AKID/DATE/REGION/SERVICE/aws4_request`);
+    None when absent."""
+    auth = headers.get("Authorization") or ""
+    i = auth.find("Credential=")
+    if i < 0:
+        return None
+    parts = auth[i + len("Credential="):].split(",", 1)[0].split("/")
+    return parts[2] if len(parts) >= 5 else None
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -351,37 +386,63 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
 
         action = action_of(body, self.path)
+        rec = {
+            "action": action,
+            "region": region_of(self.headers),
+            "start": time.time(),
+            "forward": None,
+            "upstream_done": None,
+            "end": None,
+            "status": None,
+            "fault": None,
+        }
+        try:
+            self.proxy_call(action, body, rec)
+        finally:
+            rec["end"] = time.time()
+            self.state.record_call(rec)
+
+    def proxy_call(self, action, body, rec):
         self.state.count_received(action)
         latency, fault = self.state.decide(action)
+        rec["fault"] = fault
         if latency > 0:
             time.sleep(latency)
 
         if fault == "throttle":
             self.state.count_injected("throttle")
+            rec["status"] = 503
             self.reply_ec2_error(503, "RequestLimitExceeded", "Request limit exceeded.")
             return
         if fault == "error":
             self.state.count_injected("error")
+            rec["status"] = 500
             self.reply_ec2_error(500, "InternalError", "An internal error has occurred")
             return
 
+        rec["forward"] = time.time()
         try:
             result = self.forward(body)
         except (OSError, http.client.HTTPException) as e:
             msg = ("faultproxy: upstream %s unreachable: %s\n" % (self.upstream.geturl(), e)).encode("utf-8")
+            rec["status"] = 502
             self.reply(502, msg, "text/plain; charset=utf-8")
             return
+        rec["upstream_done"] = time.time()
         self.state.count_forwarded(action)
         if fault == "drop":
             self.state.count_injected("drop")
             self.drop_connection()
             return
+        rec["status"] = result[0]
         self.relay(*result)
 
     def control(self, body):
         route = (self.command, urllib.parse.urlsplit(self.path).path)
         if route == ("GET", "/__proxy/stats"):
             self.reply_json(200, self.state.stats())
+        elif route == ("GET", "/__proxy/calls"):
+            self.reply_json(200, self.state.call_log())
         elif route == ("POST", "/__proxy/reset"):
             self.state.reset()
             self.reply_json(200, self.state.stats())
