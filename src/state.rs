@@ -190,7 +190,14 @@ async fn read_region(
     let plan = desired.name.as_str();
     let ids = adopted_ids(desired, region);
     let by_plan = Filter::Plan(plan.to_string());
-    let (vpcs, subnets, route_tables, security_groups, endpoints, peerings) = tokio::try_join!(
+    // The S3 prefix list is read in the same round when the plan has a
+    // gateway endpoint here; only for live gateways the plan dropped is it
+    // read after (one more round, on destroys and removals only).
+    let wants_gateway = desired.endpoints.values().any(|e| {
+        e.endpoint_type() == EndpointType::Gateway
+            && desired.vpcs.get(&e.vpc).map(|v| v.region.as_str()) == Some(region)
+    });
+    let (vpcs, subnets, route_tables, security_groups, endpoints, peerings, prefix_list) = tokio::try_join!(
         async {
             Ok::<_, StateError>(owned_and_adopted!(
                 cloud,
@@ -227,6 +234,12 @@ async fn read_region(
         async { Ok(cloud.describe_security_groups(region, &by_plan).await?) },
         async { Ok(cloud.describe_endpoints(region, &by_plan).await?) },
         async { Ok(cloud.describe_peerings(region, &by_plan).await?) },
+        async {
+            match wants_gateway {
+                true => Ok(cloud.s3_prefix_list(region).await?),
+                false => Ok(None),
+            }
+        },
     )?;
     let mut live = Live {
         vpcs,
@@ -243,18 +256,16 @@ async fn read_region(
         peerings: peerings.into_iter().filter(|p| owned_by(&p.tags, plan)).collect(),
         s3_prefix_lists: BTreeMap::new(),
     };
-    let wants_gateway = desired.endpoints.values().any(|e| {
-        e.endpoint_type() == EndpointType::Gateway
-            && desired.vpcs.get(&e.vpc).map(|v| v.region.as_str()) == Some(region)
-    });
     let has_gateway = live
         .endpoints
         .iter()
         .any(|e| e.endpoint_type == EndpointType::Gateway);
-    if wants_gateway || has_gateway {
-        if let Some(pl) = cloud.s3_prefix_list(region).await? {
-            live.s3_prefix_lists.insert(region.to_string(), pl);
-        }
+    let prefix_list = match prefix_list {
+        None if !wants_gateway && has_gateway => cloud.s3_prefix_list(region).await?,
+        pl => pl,
+    };
+    if let Some(pl) = prefix_list {
+        live.s3_prefix_lists.insert(region.to_string(), pl);
     }
     Ok(live)
 }

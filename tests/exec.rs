@@ -11,6 +11,13 @@ use s3ep::emulator::Emulator;
 use s3ep::exec::{execute, ExecOptions, Failure, Report, RetryPolicy, Silent};
 use s3ep::model::Desired;
 
+/// plans/gateway-only.yaml: one gateway endpoint in us-east-1.
+fn gateway_only() -> Desired {
+    let y = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/gateway-only.yaml"))
+        .unwrap();
+    s3ep::plan::load_str(&y, "gateway-only.yaml", Path::new(".")).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn lab() -> Desired {
     let y =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/cross-region-lab.yaml"))
@@ -358,14 +365,14 @@ async fn a_missing_gateway_route_does_not_block_the_endpoints_deletion_on_moto()
         ..with_parallelism(n)
     };
     let cloud = MemoryCloud::new();
-    let d = lab();
+    let d = gateway_only();
     assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
     cloud.reset_calls();
     cloud.fail_next("DeleteVpcEndpoints", "InvalidRoute.NotFound", 1);
     let report = run(&cloud, &d, Mode::Destroy, &moto(1)).await;
     assert!(report.ok(), "{:?}", report.failed);
     assert_eq!(cloud.call_count("ModifyVpcEndpoint"), 1, "tables detached once");
-    assert_eq!(cloud.count("endpoint", "ap-northeast-2"), 0);
+    assert_eq!(cloud.count("endpoint", "us-east-1"), 0);
 
     for (opts, times, what) in [
         (moto(1), 2, "twice on moto"),
@@ -525,46 +532,49 @@ async fn dependency_order_holds_when_steps_overlap() {
 async fn a_failure_in_one_region_does_not_stop_the_other() {
     let cloud = MemoryCloud::new();
     let d = lab();
-    // Seoul's only subnet fails: only its association with the table
-    // depends on it; Virginia's side is independent.
+    // The first subnet created fails (which one depends on the walk's
+    // priorities): only what uses it waits for it — its table's
+    // association, and in Virginia the interface endpoint in it. The other
+    // region goes ahead, and so does everything in its own region that does
+    // not use the subnet.
     cloud.fail_next("CreateSubnet", "InvalidParameterValue", 1);
     let c = plan(&cloud, &d, Mode::Apply).await;
     let report = execute(&cloud, &c, &Silent, &with_parallelism(1)).await;
     let f = one_failure(&report, "subnet fails");
-    assert_eq!(f.address.as_str(), "subnet.seoul.app-a");
+    let failed = f.address.as_str().to_string();
+    let vpc = failed.split('.').nth(1).unwrap_or_default().to_string();
+    let other = if vpc == "seoul" { "virginia" } else { "seoul" };
     for n in &report.not_attempted {
         assert_eq!(
-            n.reason, "depends on create subnet.seoul.app-a, which failed",
+            n.reason,
+            format!("depends on create {failed}, which failed"),
             "{n:?}"
         );
+        assert!(n.label.contains(&vpc), "only {vpc}'s steps wait: {n:?}");
     }
     let skipped: Vec<&str> = report.not_attempted.iter().map(|n| n.label.as_str()).collect();
-    assert!(
-        skipped.contains(&"create route_table.seoul.private"),
-        "{skipped:?}"
-    );
-    // Only the table's association with the failed subnet waits for it:
-    // the endpoint and the peering route use the table, which was created.
-    for went_ahead in [
-        "create endpoint.seoul-s3",
-        "create peering.seoul-virginia",
-        "create route.seoul.private.10.20.0.0/16",
-    ] {
-        assert!(!skipped.contains(&went_ahead), "{went_ahead}: {skipped:?}");
-        assert!(
-            report.done.iter().any(|d| d == went_ahead),
-            "{went_ahead}: {:?}",
-            report.done
-        );
+    let table = format!("create route_table.{vpc}.private");
+    assert!(skipped.contains(&table.as_str()), "{skipped:?}");
+    let mut went_ahead = vec![
+        format!("create endpoint.{other}-s3"),
+        "create peering.seoul-virginia".to_string(),
+        "create route.seoul.private.10.20.0.0/16".to_string(),
+        "create route.virginia.private.10.10.0.0/16".to_string(),
+    ];
+    if vpc == "seoul" {
+        // The gateway endpoint uses the table, not the subnet.
+        went_ahead.push("create endpoint.seoul-s3".to_string());
+    } else {
+        assert!(skipped.contains(&"create endpoint.virginia-s3"), "{skipped:?}");
+    }
+    for step in &went_ahead {
+        assert!(!skipped.contains(&step.as_str()), "{step}: {skipped:?}");
+        assert!(report.done.iter().any(|d| d == step), "{step}: {:?}", report.done);
     }
     // Each skipped step is listed once.
     let mut unique = skipped.clone();
     unique.dedup();
     assert_eq!(unique.len(), skipped.len());
-    // Virginia's endpoint went ahead.
-    assert_eq!(cloud.count("endpoint", "us-east-1"), 1);
-    assert_eq!(cloud.count("endpoint", "ap-northeast-2"), 1);
-    assert!(report.done.iter().any(|l| l == "create endpoint.virginia-s3"));
     // And a re-run converges.
     assert!(run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await.ok());
     assert!(plan(&cloud, &d, Mode::Apply).await.is_empty());
@@ -792,4 +802,40 @@ async fn dependencies_come_from_real_references() {
     assert_eq!(depth[find("create route.seoul.private.10.20.0.0/16")], 3);
     assert_eq!(depth[find("create endpoint.seoul-s3")], 3);
     assert_eq!(depth[find("create endpoint.virginia-s3")], 3);
+}
+
+/// Ready steps start by the longest remaining path, endpoint creates (paced
+/// by EC2's 4/0.3 s bucket) weighing most: with many VPCs, the first
+/// endpoint is created as soon as its VPC, DNS hostnames and table exist,
+/// not after every subnet and association of every VPC.
+#[tokio::test(start_paused = true)]
+async fn endpoint_creates_start_before_unrelated_work() {
+    let mut y = String::from("version: 1\nname: many\nvpcs:\n");
+    for i in 1..=6 {
+        y.push_str(&format!(
+            "  v{i}:\n    region: us-east-1\n    cidr: 10.{i}.0.0/16\n    subnets:\n      a: {{ az: us-east-1a, cidr: 10.{i}.1.0/24 }}\n      b: {{ az: us-east-1b, cidr: 10.{i}.2.0/24 }}\n    route_tables:\n      ta: {{ subnets: [a] }}\n      tb: {{ subnets: [b] }}\n"
+        ));
+    }
+    y.push_str("endpoints:\n");
+    for i in 1..=6 {
+        y.push_str(&format!(
+            "  e{i}: {{ vpc: v{i}, type: gateway, route_tables: [ta, tb] }}\n"
+        ));
+    }
+    let d = s3ep::plan::load_str(&y, "many.yaml", Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
+    let cloud = MemoryCloud::new();
+    cloud.set_latency(Duration::from_millis(50));
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    cloud.reset_calls();
+    let report = execute(&cloud, &c, &Silent, &with_parallelism(4)).await;
+    assert!(report.ok(), "{:?}", report.failed);
+    let calls = cloud.calls();
+    assert!(
+        first(&calls, "CreateVpcEndpoint") < last(&calls, "CreateSubnet"),
+        "endpoints wait for every subnet: {calls:?}"
+    );
+    assert!(
+        first(&calls, "CreateVpcEndpoint") < last(&calls, "AssociateRouteTable"),
+        "endpoints wait for every association: {calls:?}"
+    );
 }

@@ -143,7 +143,12 @@ pub async fn execute(
             dependents[d].push(i);
         }
     }
-    let mut ready: BTreeSet<usize> = (0..total).filter(|&i| waiting[i] == 0).collect();
+    // Ready steps start longest remaining path first (ties: schedule
+    // order), so the steps rate-limited endpoint calls wait for go early.
+    let tail = graph::critical_tail(&nodes, &dependents);
+    let key = |i: usize| (std::cmp::Reverse(tail[i]), i);
+    let mut ready: BTreeSet<(std::cmp::Reverse<u32>, usize)> =
+        (0..total).filter(|&i| waiting[i] == 0).map(key).collect();
     // Why a node will not run: the step at its root, and what became of it.
     let mut blocked: Vec<Option<(String, &'static str)>> = vec![None; total];
     let mut started = vec![false; total];
@@ -161,7 +166,7 @@ pub async fn execute(
     let mut t0: HashMap<usize, Instant> = HashMap::new();
     loop {
         while !stop.is_fired() && running.len() < limit {
-            let Some(i) = ready.pop_first() else { break };
+            let Some((_, i)) = ready.pop_first() else { break };
             started[i] = true;
             let n = &nodes[i];
             reporter.started(i, total, &n.label);
@@ -194,7 +199,7 @@ pub async fn execute(
                 for &j in &dependents[i] {
                     waiting[j] -= 1;
                     if waiting[j] == 0 && blocked[j].is_none() {
-                        ready.insert(j);
+                        ready.insert(key(j));
                     }
                 }
             }
@@ -218,15 +223,18 @@ pub async fn execute(
                 while let Some(j) = stack.pop() {
                     if blocked[j].is_none() {
                         blocked[j] = Some((n.label.clone(), fate));
-                        ready.remove(&j);
+                        ready.remove(&key(j));
                         stack.extend(&dependents[j]);
                     }
                 }
             }
         }
     }
+    // One line per change: later steps of a change that did not start
+    // (its subnet associations, say) are not listed again.
+    let mut listed = std::collections::HashSet::new();
     for (i, n) in nodes.iter().enumerate() {
-        if started[i] {
+        if started[i] || !listed.insert((n.change_index, n.label.as_str())) {
             continue;
         }
         let reason = match &blocked[i] {
