@@ -601,16 +601,27 @@ fn kill_9_at_several_points_then_reapply_converges() {
 
         proxy.config(json!({"latency_ms": 0}));
         let before = pending(&moto, &plan);
-        let out = proxy.s3ep(&["apply", &plan, "--yes"]);
-        let result = if out.status.code() != Some(0) {
-            Err(format!(
-                "{what}: re-apply exits {:?}\n{}",
-                out.status.code(),
-                show(&out)
-            ))
-        } else {
-            check_lab_converged(&moto, &plan, name, &format!("{what}, then one re-apply"))
-        };
+        // Within two re-applies: on EC2 (and the strict emulator) a re-apply
+        // started at once may not see, through the tag filter, what the
+        // killed run made, and make it again; the next one removes the
+        // duplicates (README, "Duplicates").
+        let mut result = Err(String::new());
+        for attempt in 1..=2 {
+            let out = proxy.s3ep(&["apply", &plan, "--yes"]);
+            result = if out.status.code() != Some(0) {
+                Err(format!(
+                    "{what}: re-apply {attempt} exits {:?}\n{}",
+                    out.status.code(),
+                    show(&out)
+                ))
+            } else {
+                check_lab_converged(&moto, &plan, name, &format!("{what}, then {attempt} re-apply(s)"))
+            };
+            if result.is_ok() {
+                break;
+            }
+            eprintln!("{what}: not converged after re-apply {attempt}");
+        }
         if let Err(e) = result {
             let f = format!("{log}\n  pending before the re-apply: {before:?}\n{e}");
             // Shown now too: a destroy that then hangs would hide it.
