@@ -637,6 +637,19 @@ pub struct Live {
     pub peerings: Vec<LPeering>,
     /// Region → id of the S3 prefix list (named as [`s3_prefix_list_names`] says).
     pub s3_prefix_lists: BTreeMap<String, String>,
+    /// (region, service name) → where interface endpoints of that service
+    /// can have subnets, for the interface endpoints of the plan.
+    pub service_zones: BTreeMap<(String, String), ServiceZones>,
+}
+
+/// The availability zones of a region where an interface endpoint of a
+/// service can have a network interface (DescribeVpcEndpointServices'
+/// `AvailabilityZones`; for a service of another region, the zones that can
+/// reach it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServiceZones {
+    /// AZ names (`us-east-1a`).
+    pub names: Vec<String>,
 }
 
 #[cfg(test)]

@@ -173,6 +173,7 @@ async fn read_with(cloud: &dyn Cloud, desired: &Desired, lenient: bool) -> Resul
         live.endpoints.extend(part.endpoints);
         live.peerings.extend(part.peerings);
         live.s3_prefix_lists.extend(part.s3_prefix_lists);
+        live.service_zones.extend(part.service_zones);
     }
     read_route_targets(cloud, desired.name.as_str(), &mut live).await?;
     dedupe_peerings(&mut live);
@@ -197,7 +198,36 @@ async fn read_region(
         e.endpoint_type() == EndpointType::Gateway
             && desired.vpcs.get(&e.vpc).map(|v| v.region.as_str()) == Some(region)
     });
-    let (vpcs, subnets, route_tables, security_groups, endpoints, peerings, prefix_list) = tokio::try_join!(
+    // Each interface service of the plan in this region: where it is
+    // offered (one DescribeVpcEndpointServices per service, same round), so
+    // that a subnet in an AZ without it is refused at `plan`, not halfway
+    // through an apply.
+    let services: BTreeSet<String> = desired
+        .endpoints
+        .values()
+        .filter(|e| {
+            e.endpoint_type() == EndpointType::Interface
+                && desired.vpcs.get(&e.vpc).map(|v| v.region.as_str()) == Some(region)
+        })
+        .map(|e| e.service.clone())
+        .collect();
+    let zone_reads = async {
+        let reads = services
+            .iter()
+            .map(|svc| async move {
+                let remote = crate::model::service_region(svc).filter(|r| *r != region);
+                let zones = cloud.endpoint_service_zones(region, svc, remote).await?;
+                Ok::<_, StateError>(zones.map(|z| ((region.to_string(), svc.clone()), z)))
+            })
+            .collect();
+        let mut out = BTreeMap::new();
+        for r in join_all(reads).await {
+            out.extend(r?);
+        }
+        Ok::<_, StateError>(out)
+    };
+    let (service_zones, vpcs, subnets, route_tables, security_groups, endpoints, peerings, prefix_list) = tokio::try_join!(
+        zone_reads,
         async {
             Ok::<_, StateError>(owned_and_adopted!(
                 cloud,
@@ -255,6 +285,7 @@ async fn read_region(
             .collect(),
         peerings: peerings.into_iter().filter(|p| owned_by(&p.tags, plan)).collect(),
         s3_prefix_lists: BTreeMap::new(),
+        service_zones,
     };
     let has_gateway = live
         .endpoints

@@ -704,9 +704,10 @@ async fn live_state_is_read_with_one_call_per_kind_per_region() {
     let calls = cloud.calls();
     let per = |region: &str| calls.iter().filter(|(_, r)| r == region).count();
     // Per region: the kinds, the S3 prefix list where gateway endpoints
-    // are, and route tables routing through the plan's peerings.
+    // are, the AZs of each interface service where interface endpoints are,
+    // and route tables routing through the plan's peerings.
     assert_eq!(per("ap-northeast-2"), 8, "{calls:?}");
-    assert_eq!(per("us-east-1"), 7, "{calls:?}");
+    assert_eq!(per("us-east-1"), 8, "{calls:?}");
     // Twice the subnets and route tables: the same number of calls.
     let bigger = load(
         &LAB.replace(
@@ -718,7 +719,7 @@ async fn live_state_is_read_with_one_call_per_kind_per_region() {
     converge(&cloud, &bigger, Mode::Apply).await;
     cloud.reset_calls();
     let _ = plan(&cloud, &bigger, Mode::Apply).await;
-    assert_eq!(cloud.calls().len(), 15, "{:?}", cloud.calls());
+    assert_eq!(cloud.calls().len(), 16, "{:?}", cloud.calls());
 }
 
 /// Regression: a resource this plan created and a later version of the plan
@@ -971,6 +972,16 @@ mod tag_lag_impl {
         }
         async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>> {
             self.inner.s3_prefix_list(region).await
+        }
+        async fn endpoint_service_zones(
+            &self,
+            region: &str,
+            service: &str,
+            service_region: Option<&str>,
+        ) -> CloudResult<Option<s3ep::model::ServiceZones>> {
+            self.inner
+                .endpoint_service_zones(region, service, service_region)
+                .await
         }
         async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
             self.inner.create_vpc(region, cidr, tags).await
@@ -1381,4 +1392,30 @@ async fn two_whole_copies_resolve_to_one_consistent_copy() {
         actions(&c)
     );
     converge(&cloud, &d, Mode::Apply).await;
+}
+
+/// An interface subnet in an AZ where the service is not offered is refused
+/// at `plan` (DescribeVpcEndpointServices is asked first), naming the
+/// subnet, its AZ and the AZs that are supported, with the plan key's
+/// position; nothing was created.
+#[tokio::test]
+async fn an_interface_subnet_where_the_service_is_not_offered_is_refused_at_plan() {
+    let cloud = MemoryCloud::new();
+    cloud.set_unsupported_azs(&["us-east-1b"]);
+    let d = load(LAB);
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    assert!(live
+        .service_zones
+        .contains_key(&("us-east-1".to_string(), "com.amazonaws.us-east-1.s3".to_string())));
+    let err = diff(&d, &live, Mode::Apply, s3ep::emulator::Emulator::Off).unwrap_err();
+    assert_eq!(err.key, "endpoints.virginia-s3.subnets[1]");
+    let e = err.to_string();
+    assert!(e.contains("ep-b"), "{e}");
+    assert!(e.contains("us-east-1b"), "{e}");
+    assert!(e.contains("us-east-1a, us-east-1c"), "{e}");
+    assert_eq!(cloud.count("vpc", "us-east-1"), 0);
+    // Supported everywhere: the same plan diffs fine.
+    cloud.set_unsupported_azs(&[]);
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    assert!(diff(&d, &live, Mode::Apply, s3ep::emulator::Emulator::Off).is_ok());
 }

@@ -786,3 +786,31 @@ fn validate_reports_unknown_keys_with_location() {
         assert_exit(&out, 0, &format!("validate plans/{shipped}"));
     }
 }
+
+/// 4. An interface subnet in an AZ where the S3 interface service is not
+/// offered (the strict emulator leaves us-east-1e out, as EC2 does for some
+/// services) is refused by `plan` and by `apply` before any change: no VPC,
+/// subnet or group is left half-built.
+#[test]
+fn an_unsupported_az_is_refused_before_anything_is_built() {
+    let moto = Moto::start_default();
+    if moto.emulator() != Emulator::Strict {
+        eprintln!("plain moto offers every AZ: nothing to show");
+        return;
+    }
+    let name = "e2e-az";
+    let plans = Plans::new();
+    let path = plans.shipped("cross-region-lab.yaml", name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text.replace("ep-b: { az: us-east-1b,", "ep-b: { az: us-east-1e,");
+    assert!(text.contains("us-east-1e"), "lab plan changed shape");
+    std::fs::write(&path, text).unwrap();
+    for cmd in [vec!["plan", path.as_str()], vec!["apply", path.as_str(), "--yes"]] {
+        let out = moto.s3ep(&cmd);
+        assert_exit(&out, 1, &format!("{cmd:?} with a subnet in us-east-1e"));
+        let err = stderr(&out);
+        assert!(err.contains("ep-b") && err.contains("us-east-1e"), "{err}");
+        assert!(err.contains("us-east-1a"), "names the supported AZs: {err}");
+    }
+    assert!(moto.owned(name, LAB_REGIONS).is_empty(), "something was created");
+}

@@ -947,6 +947,36 @@ impl Cloud for AwsCloud {
         Ok(all.into_iter().filter(|lp| peering_matches(lp, filter)).collect())
     }
 
+    async fn endpoint_service_zones(
+        &self,
+        region: &str,
+        service: &str,
+        service_region: Option<&str>,
+    ) -> CloudResult<Option<crate::model::ServiceZones>> {
+        const OP: &str = "DescribeVpcEndpointServices";
+        // One service by name: one page. With ServiceRegions, EC2 answers
+        // for the remote service the consumer AZs that can reach it (EC2 API
+        // reference, DescribeVpcEndpointServices).
+        let out = self
+            .call(
+                OP,
+                region,
+                self.client(region)
+                    .describe_vpc_endpoint_services()
+                    .service_names(service)
+                    .set_service_regions(service_region.map(|r| vec![r.to_string()]))
+                    .send(),
+            )
+            .await?;
+        Ok(out
+            .service_details()
+            .iter()
+            .find(|d| d.service_name() == Some(service))
+            .map(|d| crate::model::ServiceZones {
+                names: d.availability_zones().to_vec(),
+            }))
+    }
+
     async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>> {
         const OP: &str = "DescribeManagedPrefixLists";
         // Selected by name on the server (`prefix-list-name` filter,

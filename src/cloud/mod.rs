@@ -219,6 +219,16 @@ pub trait Cloud: Send + Sync {
     async fn describe_endpoints(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LEndpoint>>;
     /// Peerings seen from `region` (as requester or accepter).
     async fn describe_peerings(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LPeering>>;
+    /// Where interface endpoints of `service` can have subnets in
+    /// `region`: DescribeVpcEndpointServices with `ServiceNames` (and
+    /// `ServiceRegions` when `service_region` is another region). `None`
+    /// when EC2 does not list the service.
+    async fn endpoint_service_zones(
+        &self,
+        region: &str,
+        service: &str,
+        service_region: Option<&str>,
+    ) -> CloudResult<Option<crate::model::ServiceZones>>;
     /// The id of the region's S3 prefix list (`com.amazonaws.<region>.s3`).
     async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>>;
 

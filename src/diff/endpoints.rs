@@ -360,6 +360,23 @@ impl<'a> Differ<'a> {
                         },
                         (Ref::Id(_), None) => continue,
                     };
+                    // EC2 refuses a subnet in an AZ where the service is not
+                    // offered; ask before anything is built (PrivateLink
+                    // guide: DescribeVpcEndpointServices lists the AZs).
+                    let region = vpc.map(|v| v.region.clone()).unwrap_or_default();
+                    if let Some(zones) = self.live.service_zones.get(&(region.clone(), ep.service.clone())) {
+                        if !zones.names.contains(&az) {
+                            return Err(err_at(
+                                address,
+                                &key,
+                                format!(
+                                    "subnet {label} is in {az}, where {} is not offered to {region}; supported availability zones: {}",
+                                    ep.service,
+                                    zones.names.join(", ")
+                                ),
+                            ));
+                        }
+                    }
                     if let Some(other) = by_az.insert(az.clone(), label.clone()) {
                         let message = if other == label {
                             format!("subnet {label} is listed twice")

@@ -162,6 +162,13 @@ impl MemoryCloud {
     /// describes that return them, then `available`; endpoints deleted from
     /// now on show `deleting` for `n` describes, then `deleted`. 0 (the
     /// default) makes both immediate.
+    /// Interface services are not offered in these AZs (by name): EC2 does
+    /// not offer every service in every AZ (PrivateLink guide, "Availability
+    /// Zones"; DescribeVpcEndpointServices lists where it is).
+    pub fn set_unsupported_azs(&self, azs: &[&str]) {
+        self.lock().unsupported_azs = azs.iter().map(|a| a.to_string()).collect();
+    }
+
     pub fn set_endpoint_pending_polls(&self, n: usize) {
         self.lock().endpoint_polls = n;
     }
@@ -450,6 +457,27 @@ impl Cloud for MemoryCloud {
     async fn describe_peerings(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LPeering>> {
         self.call("DescribeVpcPeeringConnections", region, |s, cx| {
             s.describe_peerings(cx, filter)
+        })
+        .await
+    }
+
+    async fn endpoint_service_zones(
+        &self,
+        region: &str,
+        service: &str,
+        service_region: Option<&str>,
+    ) -> CloudResult<Option<crate::model::ServiceZones>> {
+        self.call("DescribeVpcEndpointServices", region, |s, _| {
+            let home = crate::model::service_region(service).unwrap_or(region);
+            if service_region.unwrap_or(region) != home || !service.ends_with(".s3") {
+                return Ok(None);
+            }
+            // Six AZs per region, a to f, less those set as unsupported.
+            let names = ('a'..='f')
+                .map(|c| format!("{region}{c}"))
+                .filter(|az| !s.unsupported_azs.contains(az))
+                .collect();
+            Ok(Some(crate::model::ServiceZones { names }))
         })
         .await
     }

@@ -127,6 +127,9 @@ pub(super) struct Inner {
     pub(super) peering_polls: usize,
     /// Deleted endpoints vanish from Describe (see `MemoryCloud::purge_deleted`).
     pub(super) purge: bool,
+    /// AZ names where interface services are not offered
+    /// (`MemoryCloud::set_unsupported_azs`).
+    pub(super) unsupported_azs: std::collections::BTreeSet<String>,
     /// Eventual consistency: lags given to resources created from now on.
     pub(super) tag_lag: usize,
     pub(super) id_lag: usize,
