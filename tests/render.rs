@@ -35,8 +35,22 @@ async fn apply(cloud: &MemoryCloud, d: &Desired) {
     assert!(execute(cloud, &c, &Silent, &opts).await.ok());
 }
 
-fn human(d: &Desired, c: &Changes) -> String {
-    render::human::plan(&d.name, c, &warnings::for_apply(d, c))
+/// The cost block as `plan`, `apply` and `destroy` show it (0 GB/month).
+async fn estimate(cloud: &MemoryCloud, d: &Desired, mode: Mode) -> s3ep::cost::CostReport {
+    let live = s3ep::state::read(cloud, d).await.expect("read");
+    s3ep::cost::estimate(d, &live, mode, 0)
+}
+
+async fn human(cloud: &MemoryCloud, d: &Desired, c: &Changes) -> String {
+    let cost = estimate(cloud, d, Mode::Apply).await;
+    render::human::plan_with_cost(&d.name, c, &warnings::for_apply(d, c), Some(&cost))
+}
+
+/// `plan --json`, with its `cost` object.
+async fn json(cloud: &MemoryCloud, d: &Desired, c: &Changes) -> serde_json::Value {
+    let mut doc = render::json::plan(&d.name, c, &warnings::for_apply(d, c));
+    doc["cost"] = estimate(cloud, d, Mode::Apply).await.json();
+    doc
 }
 
 #[tokio::test]
@@ -44,9 +58,8 @@ async fn lab_from_nothing() {
     let cloud = MemoryCloud::new();
     let d = load(&lab());
     let c = plan(&cloud, &d, Mode::Apply).await;
-    insta::assert_snapshot!("lab_create_human", human(&d, &c));
-    let json = render::json::plan(&d.name, &c, &warnings::for_apply(&d, &c));
-    insta::assert_json_snapshot!("lab_create_json", json);
+    insta::assert_snapshot!("lab_create_human", human(&cloud, &d, &c).await);
+    insta::assert_json_snapshot!("lab_create_json", json(&cloud, &d, &c).await);
 }
 
 #[tokio::test]
@@ -55,9 +68,8 @@ async fn lab_no_changes() {
     let d = load(&lab());
     apply(&cloud, &d).await;
     let c = plan(&cloud, &d, Mode::Apply).await;
-    insta::assert_snapshot!("lab_no_changes_human", human(&d, &c));
-    let json = render::json::plan(&d.name, &c, &warnings::for_apply(&d, &c));
-    insta::assert_json_snapshot!("lab_no_changes_json", json);
+    insta::assert_snapshot!("lab_no_changes_human", human(&cloud, &d, &c).await);
+    insta::assert_json_snapshot!("lab_no_changes_json", json(&cloud, &d, &c).await);
 }
 
 #[tokio::test]
@@ -80,7 +92,7 @@ async fn lab_updates_and_replaces() {
         );
     let d2 = load(&edited);
     let c = plan(&cloud, &d2, Mode::Apply).await;
-    insta::assert_snapshot!("lab_update_human", human(&d2, &c));
+    insta::assert_snapshot!("lab_update_human", human(&cloud, &d2, &c).await);
 }
 
 #[tokio::test]
@@ -89,7 +101,11 @@ async fn lab_destroy() {
     let d = load(&lab());
     apply(&cloud, &d).await;
     let c = plan(&cloud, &d, Mode::Destroy).await;
-    insta::assert_snapshot!("lab_destroy_human", render::human::plan(&d.name, &c, &[]));
+    let cost = estimate(&cloud, &d, Mode::Destroy).await;
+    insta::assert_snapshot!(
+        "lab_destroy_human",
+        render::human::plan_with_cost(&d.name, &c, &[], Some(&cost))
+    );
 }
 
 #[tokio::test]
