@@ -113,6 +113,8 @@ pub enum Command {
         /// Exit 0 when there are no changes, 2 when changes are pending, 1 on error.
         #[arg(long)]
         detailed_exitcode: bool,
+        #[command(flatten)]
+        cost: CostArgs,
     },
     /// Plan, show, confirm, execute.
     Apply {
@@ -123,6 +125,8 @@ pub enum Command {
         /// Stop before execution: no mutating call.
         #[arg(long)]
         dry_run: bool,
+        #[command(flatten)]
+        cost: CostArgs,
     },
     /// Delete everything the plan owns, in reverse dependency order.
     Destroy {
@@ -133,6 +137,8 @@ pub enum Command {
         /// Stop before execution: no mutating call.
         #[arg(long)]
         dry_run: bool,
+        #[command(flatten)]
+        cost: CostArgs,
     },
     /// Endpoint ids, states, DNS names and ready-to-paste client settings.
     Outputs {
@@ -140,5 +146,49 @@ pub enum Command {
         /// One JSON object on stdout.
         #[arg(long)]
         json: bool,
+    },
+    /// Bucket policies: write one that allows only this plan's endpoints, or lint one.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// The topology as a Mermaid or Graphviz DOT graph on stdout.
+    Graph {
+        plan: PathBuf,
+        /// `mermaid` (default) or `dot`.
+        #[arg(long, value_enum, default_value = "mermaid")]
+        format: crate::graph::Format,
+        /// No AWS call: plan names only, no live ids.
+        #[arg(long)]
+        offline: bool,
+    },
+}
+
+/// The cost estimate in the preview of `plan`, `apply` and `destroy`.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct CostArgs {
+    /// GB processed per month by each interface endpoint, for the cost estimate.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub gb_per_month: u64,
+}
+
+/// `s3ep policy …`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Print a bucket policy that denies access to BUCKET except through this
+    /// plan's endpoints (their live ids) and the given principals. Read-only.
+    Bucket {
+        plan: PathBuf,
+        /// The bucket the policy protects.
+        #[arg(long, value_name = "NAME")]
+        bucket: String,
+        /// A principal ARN (role, user, account root) the Deny exempts; repeatable.
+        #[arg(long = "allow-principal", value_name = "ARN")]
+        allow_principal: Vec<String>,
+    },
+    /// Lint a bucket or endpoint policy (JSON): exit 0 clean, 3 findings, 1 error.
+    Lint {
+        /// The policy file.
+        file: PathBuf,
     },
 }

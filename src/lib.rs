@@ -8,11 +8,14 @@
 pub mod cli;
 pub mod cloud;
 pub mod commands;
+pub mod cost;
 pub mod diff;
 pub mod emulator;
 pub mod exec;
+pub mod graph;
 pub mod model;
 pub mod plan;
+pub mod policy;
 pub mod render;
 pub mod state;
 pub mod stop;

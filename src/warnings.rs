@@ -134,13 +134,18 @@ pub fn policy_warnings(address: &Address, policy: Option<&Value>) -> Vec<Warning
         Some(p) if mentions_source_ip(p) => vec![Warning {
             code: SOURCE_IP_CONDITION,
             address: address.to_string(),
-            message: "the policy uses aws:SourceIp, which never matches traffic through a VPC endpoint; use aws:SourceVpce, aws:SourceVpc or aws:VpcSourceIp".into(),
+            message: SOURCE_IP_MESSAGE.into(),
         }],
         Some(_) => Vec::new(),
     }
 }
 
-fn mentions_source_ip(v: &Value) -> bool {
+/// What the `source-ip-condition` warning says (also used by `policy lint`).
+pub const SOURCE_IP_MESSAGE: &str = "the policy uses aws:SourceIp, which never matches traffic through a VPC endpoint; use aws:SourceVpce, aws:SourceVpc or aws:VpcSourceIp";
+
+/// Whether a policy (or any part of one) has an `aws:SourceIp` key, in any
+/// case, at any depth.
+pub fn mentions_source_ip(v: &Value) -> bool {
     match v {
         Value::Object(m) => m
             .iter()

@@ -121,8 +121,22 @@ async fn apply(cloud: &MemoryCloud, d: &Desired) {
     assert!(execute(cloud, &c, &Silent, &ExecOptions::default()).await.ok());
 }
 
-fn human(d: &Desired, c: &Changes) -> String {
-    render::human::plan(&d.name, c, &warnings::for_apply(d, c))
+/// The cost block as `plan`, `apply` and `destroy` show it (0 GB/month).
+async fn estimate(cloud: &MemoryCloud, d: &Desired, mode: Mode) -> s3ep::cost::CostReport {
+    let live = s3ep::state::read(cloud, d).await.expect("read");
+    s3ep::cost::estimate(d, &live, mode, 0)
+}
+
+async fn human(cloud: &MemoryCloud, d: &Desired, c: &Changes) -> String {
+    let cost = estimate(cloud, d, Mode::Apply).await;
+    render::human::plan_with_cost(&d.name, c, &warnings::for_apply(d, c), Some(&cost))
+}
+
+/// `plan --json`, with its `cost` object.
+async fn json(cloud: &MemoryCloud, d: &Desired, c: &Changes) -> serde_json::Value {
+    let mut doc = render::json::plan(&d.name, c, &warnings::for_apply(d, c));
+    doc["cost"] = estimate(cloud, d, Mode::Apply).await.json();
+    doc
 }
 
 #[tokio::test]
@@ -131,9 +145,8 @@ async fn lab_from_nothing() {
     let d = load(&lab());
     let c = plan(&cloud, &d, Mode::Apply).await;
     let mut ids = Ids::default();
-    insta::assert_snapshot!("lab_create_human", ids.redact(&human(&d, &c)));
-    let json = render::json::plan(&d.name, &c, &warnings::for_apply(&d, &c));
-    insta::assert_json_snapshot!("lab_create_json", ids.redact_json(json));
+    insta::assert_snapshot!("lab_create_human", ids.redact(&human(&cloud, &d, &c).await));
+    insta::assert_json_snapshot!("lab_create_json", ids.redact_json(json(&cloud, &d, &c).await));
 }
 
 #[tokio::test]
@@ -143,9 +156,8 @@ async fn lab_no_changes() {
     apply(&cloud, &d).await;
     let c = plan(&cloud, &d, Mode::Apply).await;
     let mut ids = Ids::default();
-    insta::assert_snapshot!("lab_no_changes_human", ids.redact(&human(&d, &c)));
-    let json = render::json::plan(&d.name, &c, &warnings::for_apply(&d, &c));
-    insta::assert_json_snapshot!("lab_no_changes_json", ids.redact_json(json));
+    insta::assert_snapshot!("lab_no_changes_human", ids.redact(&human(&cloud, &d, &c).await));
+    insta::assert_json_snapshot!("lab_no_changes_json", ids.redact_json(json(&cloud, &d, &c).await));
 }
 
 #[tokio::test]
@@ -168,7 +180,10 @@ async fn lab_updates_and_replaces() {
         );
     let d2 = load(&edited);
     let c = plan(&cloud, &d2, Mode::Apply).await;
-    insta::assert_snapshot!("lab_update_human", Ids::default().redact(&human(&d2, &c)));
+    insta::assert_snapshot!(
+        "lab_update_human",
+        Ids::default().redact(&human(&cloud, &d2, &c).await)
+    );
 }
 
 #[tokio::test]
@@ -177,7 +192,8 @@ async fn lab_destroy() {
     let d = load(&lab());
     apply(&cloud, &d).await;
     let c = plan(&cloud, &d, Mode::Destroy).await;
-    let text = render::human::plan(&d.name, &c, &[]);
+    let cost = estimate(&cloud, &d, Mode::Destroy).await;
+    let text = render::human::plan_with_cost(&d.name, &c, &[], Some(&cost));
     insta::assert_snapshot!("lab_destroy_human", Ids::default().redact(&text));
 }
 

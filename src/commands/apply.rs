@@ -6,13 +6,20 @@ use std::path::Path;
 
 use anyhow::bail;
 
-use crate::cli::Global;
+use crate::cli::{CostArgs, Global};
 use crate::diff::Mode;
 use crate::exec::{self, ExecOptions, Report, RetryPolicy, Stop};
 use crate::render::{self, progress};
 use crate::warnings::{self, GATEWAY_ROUTE_SWITCH};
 
-pub async fn run(g: &Global, path: &Path, mode: Mode, yes: bool, dry_run: bool) -> anyhow::Result<u8> {
+pub async fn run(
+    g: &Global,
+    path: &Path,
+    mode: Mode,
+    yes: bool,
+    dry_run: bool,
+    cost: &CostArgs,
+) -> anyhow::Result<u8> {
     let verb: &'static str = if mode == Mode::Apply { "apply" } else { "destroy" };
     let stop = Stop::new();
     let ctx = super::read(g, path, mode, &stop).await?;
@@ -24,7 +31,13 @@ pub async fn run(g: &Global, path: &Path, mode: Mode, yes: bool, dry_run: bool) 
     };
     let show_preview = !(g.quiet && yes);
     if show_preview {
-        super::out(&render::human::plan(&ctx.desired.name, &changes, &warns))?;
+        let estimate = crate::cost::estimate(&ctx.desired, &ctx.live, mode, cost.gb_per_month);
+        super::out(&render::human::plan_with_cost(
+            &ctx.desired.name,
+            &changes,
+            &warns,
+            Some(&estimate),
+        ))?;
     }
     if changes.is_empty() {
         return Ok(0);

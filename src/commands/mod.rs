@@ -2,8 +2,10 @@
 //! confirm → execute.
 
 mod apply;
+mod graph;
 mod outputs;
 mod plan;
+mod policy;
 mod validate;
 
 use std::path::Path;
@@ -30,10 +32,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             plan,
             json,
             detailed_exitcode,
-        } => plan::run(g, plan, *json, *detailed_exitcode).await,
-        Command::Apply { plan, yes, dry_run } => apply::run(g, plan, Mode::Apply, *yes, *dry_run).await,
-        Command::Destroy { plan, yes, dry_run } => apply::run(g, plan, Mode::Destroy, *yes, *dry_run).await,
+            cost,
+        } => plan::run(g, plan, *json, *detailed_exitcode, cost).await,
+        Command::Apply {
+            plan,
+            yes,
+            dry_run,
+            cost,
+        } => apply::run(g, plan, Mode::Apply, *yes, *dry_run, cost).await,
+        Command::Destroy {
+            plan,
+            yes,
+            dry_run,
+            cost,
+        } => apply::run(g, plan, Mode::Destroy, *yes, *dry_run, cost).await,
         Command::Outputs { plan, json } => outputs::run(g, plan, *json).await,
+        Command::Policy { command } => policy::run(g, command).await,
+        Command::Graph {
+            plan,
+            format,
+            offline,
+        } => graph::run(g, plan, *format, *offline).await,
     }
 }
 

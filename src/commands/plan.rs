@@ -2,20 +2,27 @@
 
 use std::path::Path;
 
-use crate::cli::Global;
+use crate::cli::{CostArgs, Global};
 use crate::diff::Mode;
 use crate::render;
 use crate::warnings;
 
-pub async fn run(g: &Global, path: &Path, json: bool, detailed: bool) -> anyhow::Result<u8> {
+pub async fn run(g: &Global, path: &Path, json: bool, detailed: bool, cost: &CostArgs) -> anyhow::Result<u8> {
     let ctx = super::read(g, path, Mode::Apply, &Default::default()).await?;
     let changes = super::changes(&ctx, Mode::Apply)?;
     let warns = warnings::for_apply(&ctx.desired, &changes);
+    let estimate = crate::cost::estimate(&ctx.desired, &ctx.live, Mode::Apply, cost.gb_per_month);
     if json {
-        let doc = render::json::plan(&ctx.desired.name, &changes, &warns);
+        let mut doc = render::json::plan(&ctx.desired.name, &changes, &warns);
+        doc["cost"] = estimate.json();
         super::out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
-        super::out(&render::human::plan(&ctx.desired.name, &changes, &warns))?;
+        super::out(&render::human::plan_with_cost(
+            &ctx.desired.name,
+            &changes,
+            &warns,
+            Some(&estimate),
+        ))?;
     }
     Ok(if detailed && !changes.is_empty() { 2 } else { 0 })
 }

@@ -22,5 +22,5 @@ mod validate;
 
 pub use error::{PlanError, PlanErrors, Pos};
 pub use load::{load_file, load_str, MAX_PLAN_BYTES};
-pub use policy::{bucket_policy, MAX_POLICY_CHARS};
+pub use policy::{bucket_name_problem, bucket_policy, document_problem, MAX_POLICY_CHARS};
 pub use validate::{is_aws_id, is_region, is_valid_name, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS};

@@ -41,7 +41,7 @@ pub fn bucket_policy(buckets: &[String]) -> Value {
 
 /// Why `name` is not a valid S3 bucket name, or `None` if it is one:
 /// 3 to 63 characters of `[a-z0-9.-]`, starting and ending with a letter or digit.
-pub(crate) fn bucket_name_problem(name: &str) -> Option<String> {
+pub fn bucket_name_problem(name: &str) -> Option<String> {
     let len = name.chars().count();
     if !(3..=63).contains(&len) {
         return Some(format!(
@@ -66,12 +66,47 @@ pub(crate) fn bucket_name_problem(name: &str) -> Option<String> {
             q(name)
         ));
     }
+    // The other general purpose bucket naming rules (Amazon S3 user guide,
+    // "General purpose bucket naming rules",
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+    if name.contains("..") {
+        return Some(format!(
+            "invalid bucket name {}: it must not contain two adjacent periods",
+            q(name)
+        ));
+    }
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Some(format!(
+            "invalid bucket name {}: it must not be formatted as an IP address",
+            q(name)
+        ));
+    }
+    if let Some(p) = ["xn--", "sthree-", "amzn-s3-demo-"]
+        .into_iter()
+        .find(|p| name.starts_with(p))
+    {
+        return Some(format!(
+            "invalid bucket name {}: the prefix {} is reserved by Amazon S3",
+            q(name),
+            q(p)
+        ));
+    }
+    if let Some(sfx) = ["-s3alias", "--ol-s3", ".mrap", "--x-s3"]
+        .into_iter()
+        .find(|sfx| name.ends_with(sfx))
+    {
+        return Some(format!(
+            "invalid bucket name {}: the suffix {} is reserved by Amazon S3",
+            q(name),
+            q(sfx)
+        ));
+    }
     None
 }
 
 /// Check a finished policy document: a JSON object of at most
 /// [`MAX_POLICY_CHARS`] characters when serialized compactly.
-pub(crate) fn document_problem(doc: &Value) -> Option<String> {
+pub fn document_problem(doc: &Value) -> Option<String> {
     if !doc.is_object() {
         let kind = match doc {
             Value::Null => "null",

@@ -4,11 +4,23 @@
 
 use std::fmt::Write;
 
+use crate::cost::CostReport;
 use crate::diff::{Action, Changes};
 use crate::warnings::Warning;
 
 /// Renders the preview. `verb` is "apply" or "destroy" (for the heading).
 pub fn plan(plan_name: &str, changes: &Changes, warnings: &[Warning]) -> String {
+    plan_with_cost(plan_name, changes, warnings, None)
+}
+
+/// The preview with the monthly cost of the interface endpoints (before the
+/// summary line).
+pub fn plan_with_cost(
+    plan_name: &str,
+    changes: &Changes,
+    warnings: &[Warning],
+    cost: Option<&CostReport>,
+) -> String {
     let mut s = String::new();
     if changes.is_empty() {
         let _ = writeln!(s, "No changes: live state matches plan {plan_name}.");
@@ -40,6 +52,10 @@ pub fn plan(plan_name: &str, changes: &Changes, warnings: &[Warning]) -> String 
         for w in warnings {
             let _ = writeln!(s, "  ! [{}] {}: {}", w.code, w.address, w.message);
         }
+    }
+    if let Some(c) = cost {
+        let _ = writeln!(s);
+        s.push_str(&c.human());
     }
     let _ = writeln!(s);
     let _ = writeln!(s, "{}", summary_line(changes));
