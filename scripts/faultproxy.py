@@ -58,7 +58,11 @@ Control endpoints (never delayed, never faulted, never counted):
     POST /__proxy/config  -> body: JSON object with any subset of
                               latency_ms, throttle_rate, error_rate, drop_rate,
                               faults_on ("all" | "mutating"), seed (re-seeds the
-                              random generator); answers the full current config
+                              random generator), drop_next ({"CreateVpc": 1, ...}:
+                              the next N requests of each Action are forwarded
+                              and their answers dropped, whatever the rates and
+                              faults_on; merged into the pending counts, 0
+                              cancels; no random draw); answers the full current config
                               (without seed). Unknown keys or bad values: 400,
                               nothing changed.
     GET  /__proxy/config  -> the full current config
@@ -142,6 +146,7 @@ class State:
             "error_rate": float(args.error_rate),
             "drop_rate": float(args.drop_rate),
             "faults_on": args.faults_on,
+            "drop_next": {},
         }
         self.rng = random.Random(args.seed)
         self._zero()
@@ -193,7 +198,7 @@ class State:
     # -- config ----------------------------------------------------------
     def get_config(self):
         with self.lock:
-            return dict(self.config)
+            return dict(self.config, drop_next=dict(self.config["drop_next"]))
 
     def update_config(self, changes):
         """Validates CHANGES entirely before applying any of it; raises ValueError."""
@@ -210,11 +215,22 @@ class State:
                 if value not in FAULTS_ON:
                     raise ValueError("faults_on must be one of %s, got %r" % (", ".join(FAULTS_ON), value))
                 new[key] = value
+            elif key == "drop_next":
+                if not isinstance(value, dict) or not all(
+                    isinstance(k, str) and isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                    for k, n in value.items()
+                ):
+                    raise ValueError("drop_next must map Action names to counts >= 0, got %r" % (value,))
+                new[key] = value
             elif key == "seed":
                 seed = value
             else:
                 raise ValueError("unknown config key %r" % key)
         with self.lock:
+            if "drop_next" in new:
+                merged = dict(self.config["drop_next"])
+                merged.update(new.pop("drop_next"))
+                self.config["drop_next"] = {a: n for a, n in merged.items() if n > 0}
             self.config.update(new)
             if seed is not None:
                 self.rng.seed(seed)
@@ -227,6 +243,15 @@ class State:
         with self.lock:
             cfg = self.config
             latency = cfg["latency_ms"] / 1000.0
+            # Targeted drops first (no random draw: the seeded sequence of
+            # the rates is unchanged for the other requests).
+            left = cfg["drop_next"].get(action, 0)
+            if left > 0:
+                if left == 1:
+                    del cfg["drop_next"][action]
+                else:
+                    cfg["drop_next"][action] = left - 1
+                return latency, "drop"
             eligible = cfg["faults_on"] == "all" or is_mutating(action)
             if not eligible:
                 return latency, None

@@ -96,13 +96,11 @@ pub async fn run(
     let report = exec::execute(ctx.cloud.as_ref(), &changes, &reporter, &opts).await;
     signals.abort();
     reporter.finish();
-    if !report.ok() {
-        eprint!("{}", summary(verb, &report));
-        return Ok(if report.stopped { 130 } else { 1 });
-    }
-    if mode == Mode::Apply && !report.created.is_empty() {
-        // The next `plan` finds these by their tags: wait until EC2 lists
-        // them that way (eventual consistency), so it sees no changes.
+    if mode == Mode::Apply && !report.created.is_empty() && !report.stopped {
+        // The next `plan` (or the re-run after a failure) finds these by
+        // their tags: wait until EC2 lists them that way (eventual
+        // consistency), so it sees them and does not make them again.
+        // Not after Ctrl-C: the user asked to stop.
         let settled = exec::settle::settle(
             ctx.cloud.as_ref(),
             &ctx.desired.name,
@@ -123,6 +121,10 @@ pub async fn run(
             Ok(_) => {}
             Err(e) => eprintln!("warning: could not check that EC2 lists what was created: {e}"),
         }
+    }
+    if !report.ok() {
+        eprint!("{}", summary(verb, &report));
+        return Ok(if report.stopped { 130 } else { 1 });
     }
     if !g.quiet {
         let n = changes.summary();
