@@ -160,6 +160,29 @@ pub fn critical_tail(nodes: &[Node<'_>], dependents: &[Vec<usize>]) -> Vec<u32> 
     tail
 }
 
+/// For each node, how many steps lie between it and the nearest endpoint
+/// call (CreateVpcEndpoint, ModifyVpcEndpoint, DeleteVpcEndpoints) that
+/// waits for it, itself included (0 for an endpoint call); `None` when none
+/// waits for it. EC2 paces those calls at 0.3 per second per region, so
+/// the run ends when the last of them does: the walk starts first what
+/// releases an endpoint call soonest (depth first along one VPC's chain,
+/// not breadth first over every VPC's first step).
+pub fn to_endpoint_call(nodes: &[Node<'_>], dependents: &[Vec<usize>]) -> Vec<Option<u32>> {
+    let mut dist = vec![None; nodes.len()];
+    for i in (0..nodes.len()).rev() {
+        dist[i] = if edits_endpoint(nodes[i].step) {
+            Some(0)
+        } else {
+            dependents[i]
+                .iter()
+                .filter_map(|&j| dist[j])
+                .min()
+                .map(|d: u32| d + 1)
+        };
+    }
+    dist
+}
+
 /// The step whose answer is a new resource's id.
 fn makes_id(op: &Op) -> bool {
     matches!(

@@ -143,11 +143,14 @@ pub async fn execute(
             dependents[d].push(i);
         }
     }
-    // Ready steps start longest remaining path first (ties: schedule
-    // order), so the steps rate-limited endpoint calls wait for go early.
+    // Ready steps start in this order: first those an endpoint call waits
+    // for, nearest to one first (EC2 paces those calls, so the run ends
+    // when the last one does); then the longest remaining path; then
+    // schedule order.
     let tail = graph::critical_tail(&nodes, &dependents);
-    let key = |i: usize| (std::cmp::Reverse(tail[i]), i);
-    let mut ready: BTreeSet<(std::cmp::Reverse<u32>, usize)> =
+    let to_endpoint = graph::to_endpoint_call(&nodes, &dependents);
+    let key = |i: usize| (to_endpoint[i].unwrap_or(u32::MAX), std::cmp::Reverse(tail[i]), i);
+    let mut ready: BTreeSet<(u32, std::cmp::Reverse<u32>, usize)> =
         (0..total).filter(|&i| waiting[i] == 0).map(key).collect();
     // Why a node will not run: the step at its root, and what became of it.
     let mut blocked: Vec<Option<(String, &'static str)>> = vec![None; total];
@@ -166,7 +169,7 @@ pub async fn execute(
     let mut t0: HashMap<usize, Instant> = HashMap::new();
     loop {
         while !stop.is_fired() && running.len() < limit {
-            let Some((_, i)) = ready.pop_first() else { break };
+            let Some((_, _, i)) = ready.pop_first() else { break };
             started[i] = true;
             let n = &nodes[i];
             reporter.started(i, total, &n.label);
