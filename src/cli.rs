@@ -83,6 +83,10 @@ pub struct Global {
         default_value = "100/20"
     )]
     pub rate_describe: Rate,
+    /// Colour the preview (create green, delete red, update yellow, replace
+    /// magenta): auto (a terminal, and NO_COLOR unset), always, never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: crate::render::color::ColorChoice,
 }
 
 impl Global {
@@ -141,4 +145,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the JSON Schema (draft 2020-12) of the plan format.
+    Schema,
+    /// Print shell completions for bash, zsh, fish, powershell or elvish.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout.
+    Man,
 }

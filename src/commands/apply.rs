@@ -24,7 +24,12 @@ pub async fn run(g: &Global, path: &Path, mode: Mode, yes: bool, dry_run: bool) 
     };
     let show_preview = !(g.quiet && yes);
     if show_preview {
-        super::out(&render::human::plan(&ctx.desired.name, &changes, &warns))?;
+        super::out(&render::human::plan_colored(
+            &ctx.desired.name,
+            &changes,
+            &warns,
+            g.color.for_stdout(),
+        ))?;
     }
     if changes.is_empty() {
         return Ok(0);

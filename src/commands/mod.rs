@@ -2,8 +2,11 @@
 //! confirm → execute.
 
 mod apply;
+mod completions;
+mod man;
 mod outputs;
 mod plan;
+mod schema;
 mod validate;
 
 use std::path::Path;
@@ -33,6 +36,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Apply { plan, yes, dry_run } => apply::run(g, plan, Mode::Apply, *yes, *dry_run).await,
         Command::Destroy { plan, yes, dry_run } => apply::run(g, plan, Mode::Destroy, *yes, *dry_run).await,
         Command::Outputs { plan, json } => outputs::run(g, plan, *json).await,
+        Command::Schema => schema::run(),
+        Command::Completions { shell } => completions::run(*shell),
+        Command::Man => man::run(),
     }
 }
 

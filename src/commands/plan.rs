@@ -15,7 +15,12 @@ pub async fn run(g: &Global, path: &Path, json: bool, detailed: bool) -> anyhow:
         let doc = render::json::plan(&ctx.desired.name, &changes, &warns);
         super::out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
-        super::out(&render::human::plan(&ctx.desired.name, &changes, &warns))?;
+        super::out(&render::human::plan_colored(
+            &ctx.desired.name,
+            &changes,
+            &warns,
+            g.color.for_stdout(),
+        ))?;
     }
     Ok(if detailed && !changes.is_empty() { 2 } else { 0 })
 }

@@ -4,11 +4,18 @@
 
 use std::fmt::Write;
 
+use super::color::{action_style, paint};
 use crate::diff::{Action, Changes};
 use crate::warnings::Warning;
 
-/// Renders the preview. `verb` is "apply" or "destroy" (for the heading).
+/// Renders the preview without colour.
 pub fn plan(plan_name: &str, changes: &Changes, warnings: &[Warning]) -> String {
+    plan_colored(plan_name, changes, warnings, false)
+}
+
+/// Renders the preview; with `color`, each change's heading line (symbol,
+/// address, id, region) is coloured by its action (see `render::color`).
+pub fn plan_colored(plan_name: &str, changes: &Changes, warnings: &[Warning], color: bool) -> String {
     let mut s = String::new();
     if changes.is_empty() {
         let _ = writeln!(s, "No changes: live state matches plan {plan_name}.");
@@ -17,7 +24,8 @@ pub fn plan(plan_name: &str, changes: &Changes, warnings: &[Warning]) -> String 
         let _ = writeln!(s);
         for c in &changes.changes {
             let id = c.id.as_deref().map(|i| format!(" ({i})")).unwrap_or_default();
-            let _ = writeln!(s, "  {} {}{}  [{}]", c.action.symbol(), c.address, id, c.region);
+            let head = format!("{} {}{}  [{}]", c.action.symbol(), c.address, id, c.region);
+            let _ = writeln!(s, "  {}", paint(&head, action_style(c.action), color));
             let why = match c.action {
                 Action::Replace => format!("must be replaced: {}", c.reason),
                 _ => c.reason.clone(),
