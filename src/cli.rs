@@ -152,6 +152,10 @@ pub enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) on stdout.
-    Man,
+    /// Print the man page (roff) on stdout: s3ep(1), or a subcommand's
+    /// page, s3ep-COMMAND(1).
+    Man {
+        /// A subcommand whose page to print.
+        command: Option<String>,
+    },
 }

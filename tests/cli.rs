@@ -114,3 +114,23 @@ fn color_flag_takes_auto_always_never_only() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("sometimes") && err.contains("always"), "{err}");
 }
+
+#[test]
+fn man_page_of_each_subcommand() {
+    for name in subcommands() {
+        let out = s3ep(&["man", &name]);
+        assert!(out.status.success(), "{name}: {out:?}");
+        let page = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            page.contains(&format!(".TH s3ep-{name} 1")),
+            "{name}: {}",
+            &page[..page.len().min(300)]
+        );
+    }
+    let page = String::from_utf8_lossy(&s3ep(&["man", "plan"]).stdout).into_owned();
+    assert!(page.contains("\\-\\-detailed\\-exitcode"), "{page}");
+    let out = s3ep(&["man", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nope") && err.contains("validate"), "{err}");
+}

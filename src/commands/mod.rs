@@ -38,7 +38,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Outputs { plan, json } => outputs::run(g, plan, *json).await,
         Command::Schema => schema::run(),
         Command::Completions { shell } => completions::run(*shell),
-        Command::Man => man::run(),
+        Command::Man { command } => man::run(command.as_deref()),
     }
 }
 
