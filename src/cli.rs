@@ -83,6 +83,10 @@ pub struct Global {
         default_value = "100/20"
     )]
     pub rate_describe: Rate,
+    /// Colour the preview (create green, delete red, update yellow, replace
+    /// magenta): auto (a terminal, and NO_COLOR unset), always, never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: crate::render::color::ColorChoice,
 }
 
 impl Global {
@@ -146,6 +150,19 @@ pub enum Command {
         /// One JSON object on stdout.
         #[arg(long)]
         json: bool,
+    },
+    /// Print the JSON Schema (draft 2020-12) of the plan format.
+    Schema,
+    /// Print shell completions for bash, zsh, fish, powershell or elvish.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout: s3ep(1), or a subcommand's
+    /// page, s3ep-COMMAND(1).
+    Man {
+        /// A subcommand whose page to print.
+        command: Option<String>,
     },
     /// Bucket policies: write one that allows only this plan's endpoints, or lint one.
     Policy {

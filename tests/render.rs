@@ -129,7 +129,7 @@ async fn estimate(cloud: &MemoryCloud, d: &Desired, mode: Mode) -> s3ep::cost::C
 
 async fn human(cloud: &MemoryCloud, d: &Desired, c: &Changes) -> String {
     let cost = estimate(cloud, d, Mode::Apply).await;
-    render::human::plan_with_cost(&d.name, c, &warnings::for_apply(d, c), Some(&cost))
+    render::human::plan_with(&d.name, c, &warnings::for_apply(d, c), Some(&cost), false)
 }
 
 /// `plan --json`, with its `cost` object.
@@ -137,6 +137,24 @@ async fn json(cloud: &MemoryCloud, d: &Desired, c: &Changes) -> serde_json::Valu
     let mut doc = render::json::plan(&d.name, c, &warnings::for_apply(d, c));
     doc["cost"] = estimate(cloud, d, Mode::Apply).await.json();
     doc
+}
+
+/// The lab with a policy, an ingress rule and a subnet CIDR changed: once
+/// the lab is applied, a plan with every action.
+fn edited_lab() -> String {
+    lab()
+        .replace(
+            "allow_buckets: [oky-dev-test]",
+            "allow_buckets: [oky-dev-test, oky-dev-logs]",
+        )
+        .replace(
+            "allow_https_from: [seoul, virginia]",
+            "allow_https_from: [seoul, 192.168.0.0/16]",
+        )
+        .replace(
+            "ep-b: { az: us-east-1b, cidr: 10.20.2.0/24 }",
+            "ep-b: { az: us-east-1b, cidr: 10.20.3.0/24 }",
+        )
 }
 
 #[tokio::test]
@@ -165,19 +183,7 @@ async fn lab_updates_and_replaces() {
     let cloud = MemoryCloud::new();
     let d = load(&lab());
     apply(&cloud, &d).await;
-    let edited = lab()
-        .replace(
-            "allow_buckets: [oky-dev-test]",
-            "allow_buckets: [oky-dev-test, oky-dev-logs]",
-        )
-        .replace(
-            "allow_https_from: [seoul, virginia]",
-            "allow_https_from: [seoul, 192.168.0.0/16]",
-        )
-        .replace(
-            "ep-b: { az: us-east-1b, cidr: 10.20.2.0/24 }",
-            "ep-b: { az: us-east-1b, cidr: 10.20.3.0/24 }",
-        );
+    let edited = edited_lab();
     let d2 = load(&edited);
     let c = plan(&cloud, &d2, Mode::Apply).await;
     insta::assert_snapshot!(
@@ -193,7 +199,7 @@ async fn lab_destroy() {
     apply(&cloud, &d).await;
     let c = plan(&cloud, &d, Mode::Destroy).await;
     let cost = estimate(&cloud, &d, Mode::Destroy).await;
-    let text = render::human::plan_with_cost(&d.name, &c, &[], Some(&cost));
+    let text = render::human::plan_with(&d.name, &c, &[], Some(&cost), false);
     insta::assert_snapshot!("lab_destroy_human", Ids::default().redact(&text));
 }
 
@@ -213,4 +219,80 @@ async fn lab_outputs() {
         "lab_outputs_json",
         ids.redact_json(render::outputs::json(&d.name, &out))
     );
+}
+
+/// `--color always`: each change's heading is coloured by its action
+/// (create green, delete red, update yellow, replace magenta) and nothing
+/// else changes; without colour there is no escape code at all.
+#[tokio::test]
+async fn colour_marks_each_action() {
+    use s3ep::diff::Action;
+    let cloud = MemoryCloud::new();
+    let d = load(&lab());
+    apply(&cloud, &d).await;
+    let d2 = load(&edited_lab());
+    let c = plan(&cloud, &d2, Mode::Apply).await;
+    let n = c.summary();
+    assert!(
+        n.create > 0 && n.update > 0 && n.replace > 0 && n.delete > 0,
+        "{n:?}"
+    );
+    let warns = warnings::for_apply(&d2, &c);
+    let plain = render::human::plan_with(&d2.name, &c, &warns, None, false);
+    assert_eq!(plain, render::human::plan(&d2.name, &c, &warns));
+    assert!(!plain.contains('\x1b'));
+    let coloured = render::human::plan_with(&d2.name, &c, &warns, None, true);
+    for (action, code) in [
+        (Action::Create, "\x1b[32m"),
+        (Action::Delete, "\x1b[31m"),
+        (Action::Update, "\x1b[33m"),
+        (Action::Replace, "\x1b[35m"),
+    ] {
+        for change in c.changes.iter().filter(|x| x.action == action) {
+            let head = format!("  {code}{} {}", action.symbol(), change.address);
+            assert!(
+                coloured
+                    .lines()
+                    .any(|l| l.starts_with(&head) && l.ends_with("\x1b[0m")),
+                "{action:?} {}: no line starts with {head:?}:\n{coloured}",
+                change.address
+            );
+        }
+    }
+    let escapes = coloured.matches("\x1b[0m").count();
+    assert_eq!(escapes, c.changes.len(), "one coloured line per change");
+    assert_eq!(strip_ansi(&coloured), plain);
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(ch) = chars.next() {
+        if ch == '\x1b' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// `--color auto` colours only a terminal without NO_COLOR (an empty
+/// NO_COLOR counts as unset); `always` and `never` ignore both.
+#[test]
+fn colour_choice() {
+    use s3ep::render::color::ColorChoice::{Always, Auto, Never};
+    use std::ffi::OsStr;
+    let set = Some(OsStr::new("1"));
+    let empty = Some(OsStr::new(""));
+    assert!(Auto.decide(None, true));
+    assert!(Auto.decide(empty, true));
+    assert!(!Auto.decide(set, true));
+    assert!(!Auto.decide(None, false));
+    assert!(Always.decide(set, false));
+    assert!(!Never.decide(None, true));
 }

@@ -107,7 +107,7 @@ async fn lab_cost_after_apply_and_destroy() {
     );
     // The rendered destroy preview carries the cost block before the summary.
     let changes = plan(&cloud, &d, Mode::Destroy).await;
-    let text = s3ep::render::human::plan_with_cost(&d.name, &changes, &[], Some(&gone));
+    let text = s3ep::render::human::plan_with(&d.name, &changes, &[], Some(&gone), false);
     let cost_at = text.find("Monthly cost").expect("cost block");
     let summary_at = text.find("Plan: ").expect("summary");
     assert!(cost_at < summary_at, "{text}");

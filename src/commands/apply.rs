@@ -32,11 +32,12 @@ pub async fn run(
     let show_preview = !(g.quiet && yes);
     if show_preview {
         let estimate = crate::cost::estimate(&ctx.desired, &ctx.live, mode, cost.gb_per_month);
-        super::out(&render::human::plan_with_cost(
+        super::out(&render::human::plan_with(
             &ctx.desired.name,
             &changes,
             &warns,
             Some(&estimate),
+            g.color.for_stdout(),
         ))?;
     }
     if changes.is_empty() {

@@ -2,10 +2,13 @@
 //! confirm → execute.
 
 mod apply;
+mod completions;
 mod graph;
+mod man;
 mod outputs;
 mod plan;
 mod policy;
+mod schema;
 mod validate;
 
 use std::path::Path;
@@ -53,6 +56,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             format,
             offline,
         } => graph::run(g, plan, *format, *offline).await,
+        Command::Schema => schema::run(),
+        Command::Completions { shell } => completions::run(*shell),
+        Command::Man { command } => man::run(command.as_deref()),
     }
 }
 

@@ -17,11 +17,12 @@ pub async fn run(g: &Global, path: &Path, json: bool, detailed: bool, cost: &Cos
         doc["cost"] = estimate.json();
         super::out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
-        super::out(&render::human::plan_with_cost(
+        super::out(&render::human::plan_with(
             &ctx.desired.name,
             &changes,
             &warns,
             Some(&estimate),
+            g.color.for_stdout(),
         ))?;
     }
     Ok(if detailed && !changes.is_empty() { 2 } else { 0 })

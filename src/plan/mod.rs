@@ -14,6 +14,7 @@
 //! the file, its line and column; all errors found are reported together.
 
 mod error;
+mod json_schema;
 mod load;
 mod policy;
 pub mod schema;
@@ -21,6 +22,7 @@ mod tree;
 mod validate;
 
 pub use error::{PlanError, PlanErrors, Pos};
+pub use json_schema::{json_schema, json_schema_text};
 pub use load::{load_file, load_str, MAX_PLAN_BYTES};
 pub use policy::{bucket_name_problem, bucket_policy, document_problem, MAX_POLICY_CHARS};
 pub use validate::{is_aws_id, is_region, is_valid_name, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS};

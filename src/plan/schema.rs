@@ -1,46 +1,540 @@
 //! The plan schema: which keys each object of a plan file has, and the raw,
 //! position-carrying structs the YAML tree is decoded into.
 //!
+//! The key tables below ([`PLAN`], [`VPC`], [`SUBNET`], [`ROUTE_TABLE`],
+//! [`ENDPOINT`], [`SECURITY_GROUP`], [`POLICY`], [`PEERING`]) are the one
+//! definition of the plan's shape: the decoder accepts exactly their keys
+//! (any other key is an error naming the allowed ones), and `s3ep schema`
+//! (`super::json_schema`) prints them as JSON Schema. Adding a key is one
+//! [`Field`] entry in its table plus the line of the decoder that reads it;
+//! a key in a table that no decoder reads is reported (see `Obj::finish`),
+//! and a unit test decodes a plan with every key of every table.
+//!
 //! Decoding checks shape only (mapping vs list vs scalar, unknown keys,
 //! duplicate names); every semantic rule lives in `validate`. Decoding never
 //! stops at the first problem: a value of the wrong shape is reported and
 //! left out, and the rest of the file is still decoded.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use super::error::{key_segment, q, Pos, Sink};
 use super::tree::{Node, Yaml};
 
-/// Keys of the top level.
-pub const PLAN_KEYS: &[&str] = &["version", "name", "tags", "vpcs", "endpoints", "peerings"];
-/// Keys of a VPC.
-pub const VPC_KEYS: &[&str] = &["region", "cidr", "id", "subnets", "route_tables"];
-/// Keys of a subnet.
-pub const SUBNET_KEYS: &[&str] = &["az", "cidr", "id"];
-/// Keys of a route table.
-pub const ROUTE_TABLE_KEYS: &[&str] = &["subnets", "id"];
-/// Keys of an endpoint.
-pub const ENDPOINT_KEYS: &[&str] = &[
-    "vpc",
-    "type",
-    "service",
-    "route_tables",
-    "subnets",
-    "security_group",
-    "security_groups",
-    "private_dns",
-    "policy",
+/// A scalar read as text, with the constraints the schema states about it.
+/// (The decoder reads any scalar as text; `validate` checks the rest.)
+#[derive(Debug, Clone, Copy)]
+pub struct Text {
+    /// JSON types that may stand for it in a plan (`["string"]`, or also
+    /// numbers and booleans where those are plausible values, read as written).
+    pub types: &'static [&'static str],
+    /// An ECMA-262 regular expression the text must match.
+    pub pattern: Option<&'static str>,
+    /// The values allowed, when it is one of a few words.
+    pub values: &'static [&'static str],
+    /// The text must not match this (e.g. reserved tag prefixes).
+    pub not_pattern: Option<&'static str>,
+    /// Longest text, in characters.
+    pub max_len: Option<usize>,
+    /// What it is, in words.
+    pub description: &'static str,
+}
+
+impl Text {
+    const fn pattern(pattern: &'static str, description: &'static str) -> Text {
+        Text {
+            types: &["string"],
+            pattern: Some(pattern),
+            values: &[],
+            not_pattern: None,
+            max_len: None,
+            description,
+        }
+    }
+    const fn any(description: &'static str) -> Text {
+        Text {
+            types: &["string", "number", "boolean"],
+            pattern: None,
+            values: &[],
+            not_pattern: None,
+            max_len: None,
+            description,
+        }
+    }
+    const fn one_of(values: &'static [&'static str], description: &'static str) -> Text {
+        Text {
+            types: &["string"],
+            pattern: None,
+            values,
+            not_pattern: None,
+            max_len: None,
+            description,
+        }
+    }
+}
+
+/// The type of a key's value.
+#[derive(Debug, Clone, Copy)]
+pub enum Ty {
+    /// An integer that must equal this (the plan `version`).
+    IntConst(i64),
+    /// A scalar, read as text.
+    Text(Text),
+    /// `true` or `false`.
+    Bool,
+    /// A list of scalars read as text; `null` is an empty list. `min_items`
+    /// above 0: the list must have that many (and cannot be `null`).
+    List { item: Text, min_items: usize },
+    /// A mapping of name → value; `null` is an empty mapping.
+    Map {
+        names: Text,
+        value: &'static Ty,
+        min_entries: usize,
+    },
+    /// A mapping with the keys of a table.
+    Object(&'static Shape),
+    /// An IAM policy document: a mapping, or a string of JSON.
+    Document,
+    /// Any one of these (e.g. a boolean or a word).
+    AnyOf(&'static [Ty]),
+}
+
+/// One key of a mapping.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    pub key: &'static str,
+    pub ty: Ty,
+    pub required: bool,
+    /// Values of the table's discriminator ([`Shape::discriminator`]) this
+    /// key is allowed with; empty: all.
+    pub only_for: &'static [&'static str],
+    /// Values of the discriminator that make this key required.
+    pub required_for: &'static [&'static str],
+    pub description: &'static str,
+}
+
+impl Field {
+    const fn new(key: &'static str, ty: Ty, description: &'static str) -> Field {
+        Field {
+            key,
+            ty,
+            required: false,
+            only_for: &[],
+            required_for: &[],
+            description,
+        }
+    }
+    const fn required(self) -> Field {
+        Field {
+            required: true,
+            ..self
+        }
+    }
+    const fn only_for(self, values: &'static [&'static str]) -> Field {
+        Field {
+            only_for: values,
+            ..self
+        }
+    }
+    const fn required_for(self, values: &'static [&'static str]) -> Field {
+        Field {
+            required_for: values,
+            ..self
+        }
+    }
+}
+
+/// The keys of one kind of mapping (the top level, a VPC, an endpoint, …).
+#[derive(Debug)]
+pub struct Shape {
+    /// Its name in the JSON Schema's `$defs` (empty for the top level).
+    pub name: &'static str,
+    pub description: &'static str,
+    pub fields: &'static [Field],
+    /// Groups of keys of which exactly one group is given, whole, and no key
+    /// of another group (`cidr` or `id`; `{az, cidr}` or `id`).
+    pub exclusive: &'static [&'static [&'static str]],
+    /// The key whose value decides which other keys are allowed
+    /// (an endpoint's `type`).
+    pub discriminator: Option<&'static str>,
+}
+
+impl Shape {
+    /// The keys, in table order.
+    pub fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.fields.iter().map(|f| f.key)
+    }
+
+    /// The entry for `key`.
+    pub fn field(&self, key: &str) -> Option<&'static Field> {
+        self.fields.iter().find(|f| f.key == key)
+    }
+
+    /// The discriminator values `key` is restricted to: `None` when it is
+    /// allowed with every value (or is not a key of this table).
+    pub fn only_for(&self, key: &str) -> Option<&'static [&'static str]> {
+        self.field(key).map(|f| f.only_for).filter(|o| !o.is_empty())
+    }
+}
+
+/// An IPv4 address in dotted decimal without leading zeros (a regex fragment).
+macro_rules! ipv4 {
+    () => {
+        "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}"
+    };
+}
+/// Plan, VPC, subnet, route table, endpoint and peering names (a regex fragment).
+macro_rules! name {
+    () => {
+        "[a-z0-9][a-z0-9-]{0,39}"
+    };
+}
+
+/// Plan, VPC, subnet, route table, endpoint and peering names, and the
+/// keys of the maps they are declared in.
+pub const NAME: Text = Text::pattern(
+    concat!("^", name!(), "$"),
+    "1 to 40 lowercase letters, digits and hyphens, starting with a letter or digit",
+);
+const REGION: Text = Text::pattern("^[a-z]{2}(-[a-z]+)+-[0-9]+$", "an AWS region, e.g. us-east-1");
+const AZ: Text = Text::pattern(
+    "^[a-z]{2}(-[a-z]+)+-[0-9]+[a-z]$",
+    "an availability zone of the VPC's region, e.g. us-east-1a",
+);
+/// A VPC or subnet CIDR: prefix /16 to /28, host bits clear.
+const NET_CIDR: Text = Text::pattern(
+    concat!("^", ipv4!(), "/(1[6-9]|2[0-8])$"),
+    "an IPv4 CIDR with a prefix from /16 to /28, e.g. 10.0.0.0/16",
+);
+const VPC_ID: Text = Text::pattern("^vpc-[0-9a-f]{8,17}$", "an existing VPC's id (vpc-…), adopted");
+const SUBNET_ID: Text = Text::pattern(
+    "^subnet-[0-9a-f]{8,17}$",
+    "an existing subnet's id (subnet-…), adopted",
+);
+const RTB_ID: Text = Text::pattern(
+    "^rtb-[0-9a-f]{8,17}$",
+    "an existing route table's id (rtb-…), adopted",
+);
+const SG_ID: Text = Text::pattern("^sg-[0-9a-f]{8,17}$", "an existing security group's id (sg-…)");
+const SUBNET_REF: Text = Text::pattern(
+    concat!("^(", name!(), "|subnet-[0-9a-f]{8,17})$"),
+    "a subnet name of this VPC or an existing subnet's id (subnet-…)",
+);
+const RTB_REF: Text = Text::pattern(
+    concat!("^(", name!(), "|rtb-[0-9a-f]{8,17})$"),
+    "a route table name of this VPC or an existing route table's id (rtb-…)",
+);
+const HTTPS_SOURCE: Text = Text::pattern(
+    concat!(
+        "^(",
+        name!(),
+        "|",
+        ipv4!(),
+        "/(3[0-2]|[12]?[0-9])|sg-[0-9a-f]{8,17})$"
+    ),
+    "a VPC name of this plan (its CIDR), an IPv4 CIDR, or a security group id (sg-…)",
+);
+const BUCKET: Text = Text {
+    types: &["string", "number"],
+    ..Text::pattern(
+        "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        "an S3 bucket name: 3 to 63 lowercase letters, digits, `.` and `-`",
+    )
+};
+const TAG_KEY: Text = Text {
+    types: &["string"],
+    pattern: Some("^.+$"),
+    values: &[],
+    not_pattern: Some("^([sS]3[eE][pP]|[aA][wW][sS]):"),
+    max_len: Some(127),
+    description: "a tag key; keys starting with `s3ep:` or `aws:` are reserved",
+};
+const TAG_VALUE: Text = Text {
+    max_len: Some(255),
+    ..Text::any("a tag value")
+};
+
+/// The top level of a plan.
+pub static PLAN: Shape = Shape {
+    name: "",
+    description: "An s3ep plan (format version 1): VPCs, S3 VPC endpoints and peerings.",
+    fields: &[
+        Field::new("version", Ty::IntConst(1), "The plan format version: must be 1.").required(),
+        Field::new(
+            "name",
+            Ty::Text(NAME),
+            "The plan's name; every resource s3ep creates carries it as its `s3ep:plan` ownership tag.",
+        )
+        .required(),
+        Field::new(
+            "tags",
+            Ty::Map {
+                names: TAG_KEY,
+                value: &Ty::Text(TAG_VALUE),
+                min_entries: 0,
+            },
+            "Tags added to every resource s3ep creates.",
+        ),
+        Field::new(
+            "vpcs",
+            Ty::Map {
+                names: NAME,
+                value: &Ty::Object(&VPC),
+                min_entries: 1,
+            },
+            "VPC name → VPC; at least one.",
+        )
+        .required(),
+        Field::new(
+            "endpoints",
+            Ty::Map {
+                names: NAME,
+                value: &Ty::Object(&ENDPOINT),
+                min_entries: 0,
+            },
+            "Endpoint name → S3 VPC endpoint.",
+        ),
+        Field::new(
+            "peerings",
+            Ty::Map {
+                names: NAME,
+                value: &Ty::Object(&PEERING),
+                min_entries: 0,
+            },
+            "Peering name → VPC peering connection.",
+        ),
+    ],
+    exclusive: &[],
+    discriminator: None,
+};
+
+/// A VPC.
+pub static VPC: Shape = Shape {
+    name: "vpc",
+    description: "A VPC: created (`cidr`) or adopted (`id`).",
+    fields: &[
+        Field::new("region", Ty::Text(REGION), "The VPC's AWS region.").required(),
+        Field::new(
+            "cidr",
+            Ty::Text(NET_CIDR),
+            "Create this VPC with this IPv4 CIDR (/16 to /28).",
+        ),
+        Field::new(
+            "id",
+            Ty::Text(VPC_ID),
+            "Adopt an existing VPC: read and referenced, never modified or deleted.",
+        ),
+        Field::new(
+            "subnets",
+            Ty::Map {
+                names: NAME,
+                value: &Ty::Object(&SUBNET),
+                min_entries: 0,
+            },
+            "Subnet name → subnet: `{az, cidr}` to create (only in a created VPC), `{id}` to adopt.",
+        ),
+        Field::new(
+            "route_tables",
+            Ty::Map {
+                names: NAME,
+                value: &Ty::Object(&ROUTE_TABLE),
+                min_entries: 0,
+            },
+            "Route table name → route table: `{subnets}` to create, `{id}` to adopt.",
+        ),
+    ],
+    exclusive: &[&["cidr"], &["id"]],
+    discriminator: None,
+};
+
+/// A subnet.
+pub static SUBNET: Shape = Shape {
+    name: "subnet",
+    description: "A subnet: `{az, cidr}` creates one, `{id}` adopts one.",
+    fields: &[
+        Field::new(
+            "az",
+            Ty::Text(AZ),
+            "The subnet's availability zone, in the VPC's region.",
+        ),
+        Field::new(
+            "cidr",
+            Ty::Text(NET_CIDR),
+            "The subnet's IPv4 CIDR, inside the VPC's and overlapping no other subnet.",
+        ),
+        Field::new("id", Ty::Text(SUBNET_ID), "Adopt an existing subnet."),
+    ],
+    exclusive: &[&["az", "cidr"], &["id"]],
+    discriminator: None,
+};
+
+/// A route table.
+pub static ROUTE_TABLE: Shape = Shape {
+    name: "route_table",
+    description: "A route table: `{subnets}` creates one associated with those subnets, `{id}` adopts one.",
+    fields: &[
+        Field::new(
+            "subnets",
+            Ty::List {
+                item: NAME,
+                min_items: 0,
+            },
+            "Names of subnets this plan creates in this VPC to associate; a subnet is in at most one table.",
+        ),
+        Field::new("id", Ty::Text(RTB_ID), "Adopt an existing route table."),
+    ],
+    exclusive: &[&["subnets"], &["id"]],
+    discriminator: None,
+};
+
+/// An endpoint.
+pub static ENDPOINT: Shape = Shape {
+    name: "endpoint",
+    description: "An S3 VPC endpoint: `gateway` (free, same region, routed by prefix list) or `interface` (PrivateLink ENIs in subnets).",
+    fields: &[
+        Field::new("vpc", Ty::Text(NAME), "A VPC name of this plan.").required(),
+        Field::new(
+            "type",
+            Ty::Text(Text::one_of(&["gateway", "interface"], "the endpoint type")),
+            "`gateway` or `interface`.",
+        )
+        .required(),
+        Field::new(
+            "service",
+            Ty::Text(Text {
+                types: &["string"],
+                ..Text::pattern(
+                    "^([a-z0-9-]+|.*[.].*)$",
+                    "`s3` (default) or a full service name",
+                )
+            }),
+            "Default `s3`, meaning com.amazonaws.<vpc region>.s3; a full service name is allowed. A gateway endpoint's service is in its VPC's region.",
+        ),
+        Field::new(
+            "route_tables",
+            Ty::List {
+                item: RTB_REF,
+                min_items: 0,
+            },
+            "Gateway only: route table names of this VPC or rtb-… ids; S3's prefix list is routed to the endpoint in each.",
+        )
+        .only_for(&["gateway"]),
+        Field::new(
+            "subnets",
+            Ty::List {
+                item: SUBNET_REF,
+                min_items: 1,
+            },
+            "Interface only, at least one: subnet names or subnet-… ids of this VPC, at most one per availability zone.",
+        )
+        .only_for(&["interface"])
+        .required_for(&["interface"]),
+        Field::new(
+            "security_group",
+            Ty::Object(&SECURITY_GROUP),
+            "Interface only: s3ep creates a security group for the endpoint with an inbound TCP 443 rule from each `allow_https_from` entry.",
+        )
+        .only_for(&["interface"]),
+        Field::new(
+            "security_groups",
+            Ty::List {
+                item: SG_ID,
+                min_items: 0,
+            },
+            "Interface only: existing sg-… ids to attach as well.",
+        )
+        .only_for(&["interface"]),
+        Field::new("private_dns", Ty::Bool, "Interface only: private DNS for the endpoint; default false.")
+            .only_for(&["interface"]),
+        Field::new(
+            "policy",
+            Ty::Object(&POLICY),
+            "The endpoint policy. Absent: AWS's default full-access policy, with a warning.",
+        ),
+    ],
+    exclusive: &[],
+    discriminator: Some("type"),
+};
+
+/// An interface endpoint's `security_group`.
+pub static SECURITY_GROUP: Shape = Shape {
+    name: "security_group",
+    description: "The security group s3ep creates for an interface endpoint.",
+    fields: &[Field::new(
+        "allow_https_from",
+        Ty::List {
+            item: HTTPS_SOURCE,
+            min_items: 1,
+        },
+        "Sources allowed in on TCP 443: VPC names of this plan (their CIDR), IPv4 CIDRs or sg-… ids.",
+    )
+    .required()],
+    exclusive: &[],
+    discriminator: None,
+};
+
+/// An endpoint's `policy`.
+pub static POLICY: Shape = Shape {
+    name: "policy",
+    description: "An endpoint policy: exactly one of `allow_buckets`, `document` and `file`.",
+    fields: &[
+        Field::new(
+            "allow_buckets",
+            Ty::List {
+                item: BUCKET,
+                min_items: 1,
+            },
+            "A generated policy allowing S3 on these buckets and their objects only.",
+        ),
+        Field::new(
+            "document",
+            Ty::Document,
+            "A literal IAM policy, as YAML or as a string of JSON.",
+        ),
+        Field::new(
+            "file",
+            Ty::Text(Text::any("a path")),
+            "A JSON or YAML policy file, relative to the plan file.",
+        ),
+    ],
+    exclusive: &[&["allow_buckets"], &["document"], &["file"]],
+    discriminator: None,
+};
+
+/// A peering.
+pub static PEERING: Shape = Shape {
+    name: "peering",
+    description: "A VPC peering connection, requested and accepted by s3ep; regions may differ.",
+    fields: &[
+        Field::new("requester", Ty::Text(NAME), "The requester's VPC name of this plan.").required(),
+        Field::new("accepter", Ty::Text(NAME), "The accepter's VPC name of this plan.").required(),
+        Field::new(
+            "routes",
+            Ty::Map {
+                names: NAME,
+                value: &Ty::List {
+                    item: RTB_REF,
+                    min_items: 0,
+                },
+                min_entries: 0,
+            },
+            "VPC name (requester or accepter) → route table names or rtb-… ids; each gets a route to the other VPC's CIDR through the peering.",
+        ),
+    ],
+    exclusive: &[],
+    discriminator: None,
+};
+
+/// Every table, in the order the JSON Schema lists them under `$defs`.
+pub static SHAPES: &[&Shape] = &[
+    &VPC,
+    &SUBNET,
+    &ROUTE_TABLE,
+    &ENDPOINT,
+    &SECURITY_GROUP,
+    &POLICY,
+    &PEERING,
 ];
-/// Endpoint keys that only a gateway endpoint takes.
-pub const GATEWAY_ONLY_KEYS: &[&str] = &["route_tables"];
-/// Endpoint keys that only an interface endpoint takes.
-pub const INTERFACE_ONLY_KEYS: &[&str] = &["subnets", "security_group", "security_groups", "private_dns"];
-/// Keys of an endpoint's `security_group`.
-pub const SECURITY_GROUP_KEYS: &[&str] = &["allow_https_from"];
-/// Keys of an endpoint's `policy`.
-pub const POLICY_KEYS: &[&str] = &["allow_buckets", "document", "file"];
-/// Keys of a peering.
-pub const PEERING_KEYS: &[&str] = &["requester", "accepter", "routes"];
 
 /// Key path segments longer than this (more than any valid name or tag key)
 /// are shortened in key paths, so that errors never echo megabytes.
@@ -131,6 +625,9 @@ pub(crate) struct RawEndpoint {
     pub security_groups: Option<StrList>,
     pub private_dns: Option<Sp<Option<bool>>>,
     pub policy: Option<Sp<Option<RawPolicy>>>,
+    /// Every key written, with its position (for the keys only one
+    /// endpoint type takes, see [`Shape::only_for`]).
+    pub keys: Vec<(String, Option<Pos>)>,
 }
 
 /// An endpoint's `security_group` as written.
@@ -176,18 +673,32 @@ pub(crate) fn join(path: &str, seg: &str) -> String {
     }
 }
 
-/// The entries of a mapping whose keys were checked against a schema.
+/// The entries of a mapping whose keys were checked against a table.
 struct Obj<'n> {
     path: String,
+    shape: &'static Shape,
     entries: Vec<(String, Option<Pos>, &'n Node)>,
+    /// The keys a decoder asked for.
+    read: RefCell<Vec<&'static str>>,
 }
 
 impl<'n> Obj<'n> {
-    fn get(&self, key: &str) -> Option<(String, Option<Pos>, &'n Node)> {
+    fn get(&self, key: &'static str) -> Option<(String, Option<Pos>, &'n Node)> {
+        debug_assert!(
+            self.shape.field(key).is_some(),
+            "key {key} is not in the {:?} table",
+            self.shape.name
+        );
+        self.read.borrow_mut().push(key);
         self.entries
             .iter()
             .find(|(k, _, _)| k == key)
             .map(|(k, p, n)| (join(&self.path, k), *p, *n))
+    }
+
+    /// The keys present, with the position of each key.
+    fn present(&self) -> Vec<(String, Option<Pos>)> {
+        self.entries.iter().map(|(k, p, _)| (k.clone(), *p)).collect()
     }
 }
 
@@ -218,7 +729,8 @@ impl<'a> Decoder<'a> {
     }
 
     /// A mapping with string keys, each one of `allowed`.
-    fn obj<'n>(&mut self, node: &'n Node, path: &str, allowed: &[&str]) -> Option<Obj<'n>> {
+    fn obj<'n>(&mut self, node: &'n Node, path: &str, shape: &'static Shape) -> Option<Obj<'n>> {
+        let allowed: Vec<&str> = shape.keys().collect();
         let Yaml::Map(entries) = &node.value else {
             self.sink.at(
                 path,
@@ -258,8 +770,29 @@ impl<'a> Decoder<'a> {
         }
         Some(Obj {
             path: path.to_string(),
+            shape,
             entries: out,
+            read: RefCell::new(Vec::new()),
         })
+    }
+
+    /// Reports every key of `obj` that is present but that its decoder did
+    /// not read: a key in a table without a decoder line would otherwise be
+    /// silently ignored, and unknown keys are never ignored.
+    fn finish(&mut self, obj: Obj<'_>) {
+        let read = obj.read.borrow();
+        for (k, pos, _) in &obj.entries {
+            if !read.iter().any(|r| r == k) {
+                self.sink.at(
+                    &join(&obj.path, k),
+                    *pos,
+                    format!(
+                        "internal error: s3ep does not decode key {} yet; please report this",
+                        q(k)
+                    ),
+                );
+            }
+        }
     }
 
     /// The text of a mapping key; keys must be scalars.
@@ -400,7 +933,7 @@ impl<'a> Decoder<'a> {
             pos: Some(first_key.or(root.pos).unwrap_or(start)),
             ..RawPlan::default()
         };
-        let obj = self.obj(root, "", PLAN_KEYS)?;
+        let obj = self.obj(root, "", &PLAN)?;
         if let Some((_, key_pos, node)) = obj.get("version") {
             let int = match node.value {
                 Yaml::Int(i) => Some(i),
@@ -458,12 +991,13 @@ impl<'a> Decoder<'a> {
                 })
                 .collect();
         }
+        self.finish(obj);
         plan.positions = std::mem::take(&mut self.positions);
         Some(plan)
     }
 
     fn vpc(&mut self, node: &Node, path: &str) -> Option<RawVpc> {
-        let obj = self.obj(node, path, VPC_KEYS)?;
+        let obj = self.obj(node, path, &VPC)?;
         let mut vpc = RawVpc {
             region: self.string(obj.get("region")),
             cidr: self.string(obj.get("cidr")),
@@ -492,28 +1026,33 @@ impl<'a> Decoder<'a> {
                 })
                 .collect();
         }
+        self.finish(obj);
         Some(vpc)
     }
 
     fn subnet(&mut self, node: &Node, path: &str) -> Option<RawSubnet> {
-        let obj = self.obj(node, path, SUBNET_KEYS)?;
-        Some(RawSubnet {
+        let obj = self.obj(node, path, &SUBNET)?;
+        let subnet = RawSubnet {
             az: self.string(obj.get("az")),
             cidr: self.string(obj.get("cidr")),
             id: self.string(obj.get("id")),
-        })
+        };
+        self.finish(obj);
+        Some(subnet)
     }
 
     fn route_table(&mut self, node: &Node, path: &str) -> Option<RawRouteTable> {
-        let obj = self.obj(node, path, ROUTE_TABLE_KEYS)?;
-        Some(RawRouteTable {
+        let obj = self.obj(node, path, &ROUTE_TABLE)?;
+        let table = RawRouteTable {
             subnets: self.list_field(obj.get("subnets")),
             id: self.string(obj.get("id")),
-        })
+        };
+        self.finish(obj);
+        Some(table)
     }
 
     fn endpoint(&mut self, node: &Node, path: &str) -> Option<RawEndpoint> {
-        let obj = self.obj(node, path, ENDPOINT_KEYS)?;
+        let obj = self.obj(node, path, &ENDPOINT)?;
         let mut ep = RawEndpoint {
             vpc: self.string(obj.get("vpc")),
             kind: self.string(obj.get("type")),
@@ -521,6 +1060,7 @@ impl<'a> Decoder<'a> {
             route_tables: self.list_field(obj.get("route_tables")),
             subnets: self.list_field(obj.get("subnets")),
             security_groups: self.list_field(obj.get("security_groups")),
+            keys: obj.present(),
             ..RawEndpoint::default()
         };
         if let Some((p, key_pos, n)) = obj.get("private_dns") {
@@ -539,8 +1079,12 @@ impl<'a> Decoder<'a> {
             });
         }
         if let Some((p, key_pos, n)) = obj.get("security_group") {
-            let v = self.obj(n, &p, SECURITY_GROUP_KEYS).map(|o| RawSecurityGroup {
-                allow_https_from: self.list_field(o.get("allow_https_from")),
+            let v = self.obj(n, &p, &SECURITY_GROUP).map(|o| {
+                let sg = RawSecurityGroup {
+                    allow_https_from: self.list_field(o.get("allow_https_from")),
+                };
+                self.finish(o);
+                sg
             });
             ep.security_group = Some(Sp {
                 v,
@@ -556,11 +1100,12 @@ impl<'a> Decoder<'a> {
                 key_pos,
             });
         }
+        self.finish(obj);
         Some(ep)
     }
 
     fn policy(&mut self, node: &Node, path: &str) -> Option<RawPolicy> {
-        let obj = self.obj(node, path, POLICY_KEYS)?;
+        let obj = self.obj(node, path, &POLICY)?;
         let mut policy = RawPolicy {
             allow_buckets: self.list_field(obj.get("allow_buckets")),
             file: self.string(obj.get("file")),
@@ -594,11 +1139,12 @@ impl<'a> Decoder<'a> {
                 key_pos,
             });
         }
+        self.finish(obj);
         Some(policy)
     }
 
     fn peering(&mut self, node: &Node, path: &str) -> Option<RawPeering> {
-        let obj = self.obj(node, path, PEERING_KEYS)?;
+        let obj = self.obj(node, path, &PEERING)?;
         let mut peering = RawPeering {
             requester: self.string(obj.get("requester")),
             accepter: self.string(obj.get("accepter")),
@@ -615,6 +1161,92 @@ impl<'a> Decoder<'a> {
                 })
                 .collect();
         }
+        self.finish(obj);
         Some(peering)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    /// A value of the right shape for `ty` (contents need not be valid:
+    /// decoding checks shape only).
+    fn sample(ty: &Ty) -> Value {
+        match ty {
+            Ty::IntConst(n) => json!(n),
+            Ty::Text(_) => json!("x"),
+            Ty::Bool => json!(true),
+            Ty::List { .. } => json!(["x"]),
+            Ty::Map { value, .. } => json!({ "x": sample(value) }),
+            Ty::Object(shape) => every_key(shape),
+            Ty::Document => json!({}),
+            Ty::AnyOf(options) => options.first().map(sample).unwrap_or(Value::Null),
+        }
+    }
+
+    /// A mapping with every key of `shape`.
+    fn every_key(shape: &Shape) -> Value {
+        Value::Object(
+            shape
+                .fields
+                .iter()
+                .map(|f| (f.key.to_string(), sample(&f.ty)))
+                .collect(),
+        )
+    }
+
+    /// Every key of every table is read by a decoder: a plan that has them
+    /// all decodes without an "internal error" (see `Decoder::finish`), and
+    /// without an unknown-key error.
+    #[test]
+    fn every_table_key_is_decoded() {
+        let text = every_key(&PLAN).to_string(); // JSON is YAML
+        let root = super::super::tree::parse(&text).expect("parse");
+        let mut sink = Sink::new("all.yaml");
+        let raw = Decoder::new(&text, &mut sink).plan(&root);
+        assert!(raw.is_some());
+        let errors = sink.finish();
+        for e in &errors {
+            assert!(!e.to_string().contains("internal error"), "{e}");
+            assert!(!e.to_string().contains("unknown key"), "{e}");
+        }
+        // The sample reaches every table.
+        for shape in SHAPES {
+            let key = shape.fields[0].key;
+            assert!(text.contains(&format!("\"{key}\"")), "{}", shape.name);
+        }
+    }
+
+    /// A key that is in a table but that a decoder does not read is
+    /// reported, never silently ignored.
+    #[test]
+    fn a_key_no_decoder_reads_is_reported() {
+        let text = "{az: x, cidr: y}";
+        let root = super::super::tree::parse(text).expect("parse");
+        let mut sink = Sink::new("t.yaml");
+        let mut d = Decoder::new(text, &mut sink);
+        let obj = d.obj(&root, "s", &SUBNET).expect("mapping");
+        let _ = obj.get("az");
+        d.finish(obj);
+        let errors = sink.finish();
+        let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert!(
+            all[0].contains("s.cidr") && all[0].contains("internal error"),
+            "{all:?}"
+        );
+    }
+
+    /// The decoder's allowed keys are the table's, in its order.
+    #[test]
+    fn unknown_key_message_lists_the_table() {
+        let keys: Vec<&str> = ENDPOINT.keys().collect();
+        assert_eq!(keys[..3], ["vpc", "type", "service"]);
+        assert_eq!(ENDPOINT.only_for("subnets"), Some(&["interface"][..]));
+        assert_eq!(ENDPOINT.only_for("route_tables"), Some(&["gateway"][..]));
+        assert_eq!(ENDPOINT.only_for("policy"), None);
     }
 }

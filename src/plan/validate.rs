@@ -827,29 +827,19 @@ impl Validator<'_> {
         };
         let service = self.service(path, b, kind, region.as_deref());
 
-        // Keys of the other type.
-        let present: [(&str, Option<Option<Pos>>); 5] = [
-            ("route_tables", b.route_tables.as_ref().map(|s| s.key_pos)),
-            ("subnets", b.subnets.as_ref().map(|s| s.key_pos)),
-            ("security_group", b.security_group.as_ref().map(|s| s.key_pos)),
-            ("security_groups", b.security_groups.as_ref().map(|s| s.key_pos)),
-            ("private_dns", b.private_dns.as_ref().map(|s| s.key_pos)),
-        ];
+        // Keys another type takes (the table says which).
         if let Some(kind) = kind {
-            for (k, pos) in present {
-                let Some(pos) = pos else { continue };
-                let wrong = if kind == "gateway" {
-                    super::schema::INTERFACE_ONLY_KEYS.contains(&k)
-                } else {
-                    super::schema::GATEWAY_ONLY_KEYS.contains(&k)
+            for (k, pos) in &b.keys {
+                let Some(only) = super::schema::ENDPOINT.only_for(k) else {
+                    continue;
                 };
-                if wrong {
-                    let other = if kind == "gateway" { "interface" } else { "gateway" };
+                if !only.contains(&kind) {
                     self.sink.at(
                         &join(path, k),
-                        pos,
+                        *pos,
                         format!(
-                            "`{k}` is only for {other} endpoints; endpoint {} has type {kind}",
+                            "`{k}` is only for {} endpoints; endpoint {} has type {kind}",
+                            only.join(" and "),
                             q(&ep.name.v)
                         ),
                     );

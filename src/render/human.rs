@@ -4,22 +4,26 @@
 
 use std::fmt::Write;
 
+use super::color::{action_style, paint};
 use crate::cost::CostReport;
 use crate::diff::{Action, Changes};
 use crate::warnings::Warning;
 
-/// Renders the preview. `verb` is "apply" or "destroy" (for the heading).
+/// Renders the preview without colour.
 pub fn plan(plan_name: &str, changes: &Changes, warnings: &[Warning]) -> String {
-    plan_with_cost(plan_name, changes, warnings, None)
+    plan_with(plan_name, changes, warnings, None, false)
 }
 
-/// The preview with the monthly cost of the interface endpoints (before the
-/// summary line).
-pub fn plan_with_cost(
+/// Renders the preview: with `cost`, the monthly cost of the interface
+/// endpoints before the summary line; with `color`, each change's heading
+/// line (symbol, address, id, region) coloured by its action (see
+/// `render::color`).
+pub fn plan_with(
     plan_name: &str,
     changes: &Changes,
     warnings: &[Warning],
     cost: Option<&CostReport>,
+    color: bool,
 ) -> String {
     let mut s = String::new();
     if changes.is_empty() {
@@ -29,7 +33,8 @@ pub fn plan_with_cost(
         let _ = writeln!(s);
         for c in &changes.changes {
             let id = c.id.as_deref().map(|i| format!(" ({i})")).unwrap_or_default();
-            let _ = writeln!(s, "  {} {}{}  [{}]", c.action.symbol(), c.address, id, c.region);
+            let head = format!("{} {}{}  [{}]", c.action.symbol(), c.address, id, c.region);
+            let _ = writeln!(s, "  {}", paint(&head, action_style(c.action), color));
             let why = match c.action {
                 Action::Replace => format!("must be replaced: {}", c.reason),
                 _ => c.reason.clone(),

@@ -1,6 +1,8 @@
 //! Output people and programs read: the plan preview (`human`), the plan as
-//! JSON (`json`), endpoint outputs, and progress bars (`progress`).
+//! JSON (`json`), endpoint outputs, progress bars (`progress`), and the
+//! preview's colours (`color`).
 
+pub mod color;
 pub mod human;
 pub mod json;
 pub mod outputs;
