@@ -716,9 +716,18 @@ fn sigint_during_a_slow_apply_exits_130_with_a_summary() {
     proxy.wait_idle(Duration::from_secs(20));
 
     proxy.config(json!({"latency_ms": 0}));
+    // Within two re-applies: on EC2 (and the strict emulator) a re-apply
+    // started at once may not see, through the tag filter, what the
+    // interrupted run made (after Ctrl-C s3ep does not wait for EC2 to list
+    // it), and make it again; the next one removes the duplicates.
     let out = proxy.s3ep(&["apply", &plan, "--yes"]);
     assert_exit(&out, 0, "re-apply after SIGINT");
-    assert_lab_converged(&moto, &plan, name, "after SIGINT and one re-apply");
+    if check_lab_converged(&moto, &plan, name, "after SIGINT and one re-apply").is_err() {
+        eprintln!("after SIGINT: not converged after one re-apply; applying once more");
+        let out = proxy.s3ep(&["apply", &plan, "--yes"]);
+        assert_exit(&out, 0, "second re-apply after SIGINT");
+        assert_lab_converged(&moto, &plan, name, "after SIGINT and two re-applies");
+    }
     eprintln!(
         "sigint_during_a_slow_apply_exits_130_with_a_summary: {:?}",
         t0.elapsed()
