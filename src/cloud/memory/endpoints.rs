@@ -20,9 +20,10 @@ pub fn s3_prefix_list_id(region: &str) -> String {
     format!("pl-{:08x}", fnv1a(region) as u32)
 }
 
-/// The service name of S3 in `region`.
+/// The service name of S3's gateway in `region` (the partition rule lives
+/// in `model::service_name`).
 pub(super) fn s3_service(region: &str) -> String {
-    format!("com.amazonaws.{region}.s3")
+    crate::model::service_name(region, "s3", crate::model::EndpointType::Gateway)
 }
 
 pub(super) fn fnv1a(s: &str) -> u64 {
