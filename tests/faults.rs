@@ -604,11 +604,11 @@ fn kill_9_at_several_points_then_reapply_converges() {
         // Within two re-applies (issue 7): on EC2 (and the strict emulator) a
         // re-apply started at once may not see, through the tag filter, what
         // the killed run made, and make it again; the next one removes the
-        // duplicates (README, "Duplicates"). A third was once needed: the
-        // first re-apply failed on the duplicates it met and, as a failed
-        // run, did not wait for the tags to list what it had made, so the
-        // second made them again. `apply` now settles after a failed run too
-        // (src/commands/apply.rs).
+        // duplicates (README, "Duplicates"). A third was once needed (a
+        // duplicated pending peering, not reproduced since); the likely
+        // cause: a re-apply that failed did not wait for the tags to list
+        // what it had made, so the next made it again. `apply` now settles
+        // after a failed run too (src/commands/apply.rs).
         let mut result = Err(String::new());
         for attempt in 1..=2 {
             let out = proxy.s3ep(&["apply", &plan, "--yes"]);
