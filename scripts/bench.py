@@ -97,8 +97,14 @@ WARM_UP = r"""
 import sys, boto3
 url, regions = sys.argv[1], sys.argv[2:]
 for region in regions:
-    boto3.client("ec2", region_name=region, endpoint_url=url,
-                 aws_access_key_id="testing", aws_secret_access_key="testing").describe_vpcs()
+    ec2 = boto3.client("ec2", region_name=region, endpoint_url=url,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    ec2.describe_vpcs()
+    # moto builds its per-region list of endpoint services on the first
+    # DescribeVpcEndpointServices (4-6 s of its CPU under load; cached after:
+    # moto/ec2/models/vpcs.py DEFAULT_VPC_ENDPOINT_SERVICES). s3ep's read
+    # round makes that call, so without this the first one is timed.
+    ec2.describe_vpc_endpoint_services(ServiceNames=["com.amazonaws.%s.s3" % region])
 """
 
 

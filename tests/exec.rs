@@ -604,14 +604,55 @@ async fn a_lost_answer_to_a_create_with_a_client_token_returns_the_same_resource
     for op in ["CreateVpcEndpoint", "CreateRouteTable"] {
         let cloud = MemoryCloud::new();
         let d = lab();
-        // The first apply fails at that create (its answer is lost and the
-        // in-memory cloud has no SDK retry); the re-run sends the same
-        // token and gets the same resource back.
+        // The answer is lost (the in-memory cloud has no SDK retry): s3ep
+        // sends the create again with the same token and gets the same
+        // resource back, in the same apply.
         cloud.lose_response_next(op);
-        let first = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
-        assert_eq!(first.failed.len(), 1, "{op}: {:?}", first.failed);
+        cloud.reset_calls();
         let report = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
         assert!(report.ok(), "{op}: {:?}", report.failed);
+        assert!(plan(&cloud, &d, Mode::Apply).await.is_empty(), "{op}");
+        assert_one_of_each(&cloud);
+        // The lab has two of each: one lost answer, its resend, the other.
+        assert_eq!(cloud.call_count(op), 3, "{op}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_tokened_create_whose_every_attempt_was_lost_is_found_by_its_tags() {
+    for op in ["CreateVpcEndpoint", "CreateRouteTable"] {
+        let cloud = MemoryCloud::new();
+        let d = lab();
+        // More lost answers than attempts: no resend gets an answer, and
+        // the step looks for what the first attempt made by its tags
+        // (lagging one Describe behind) instead of failing.
+        cloud.set_tag_lag(1);
+        let opts = ExecOptions {
+            policy: RetryPolicy {
+                attempts: 2,
+                ..RetryPolicy::default()
+            },
+            ..ExecOptions::default()
+        };
+        for _ in 0..opts.policy.attempts {
+            cloud.lose_response_next(op);
+        }
+        let changes = plan(&cloud, &d, Mode::Apply).await;
+        let report = execute(&cloud, &changes, &Silent, &opts).await;
+        assert!(report.ok(), "{op}: {:?}", report.failed);
+        // What `apply` does next: wait until the tags list what it made
+        // (the found resource included).
+        let late = s3ep::exec::settle::settle(
+            &cloud,
+            &d.name,
+            &changes,
+            &report.created,
+            &opts.policy,
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("settle");
+        assert!(late.is_empty(), "{op}: {late:?}");
         assert!(plan(&cloud, &d, Mode::Apply).await.is_empty(), "{op}");
         assert_one_of_each(&cloud);
     }
@@ -838,4 +879,47 @@ async fn endpoint_creates_start_before_unrelated_work() {
         first(&calls, "CreateVpcEndpoint") < last(&calls, "AssociateRouteTable"),
         "endpoints wait for every association: {calls:?}"
     );
+}
+
+/// `s3ep apply`: execute, then (unless interrupted) wait until the tags list
+/// what the run created (src/commands/apply.rs).
+async fn apply_and_settle(cloud: &MemoryCloud, d: &Desired) -> Report {
+    let changes = plan(cloud, d, Mode::Apply).await;
+    let opts = ExecOptions::default();
+    let report = execute(cloud, &changes, &Silent, &opts).await;
+    if !report.created.is_empty() && !report.stopped {
+        s3ep::exec::settle::settle(
+            cloud,
+            &d.name,
+            &changes,
+            &report.created,
+            &opts.policy,
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("settle");
+    }
+    report
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pending_peering_the_tags_do_not_list_yet_is_gone_after_two_reapplies() {
+    for lag in [1, 2, 3, 4] {
+        let cloud = MemoryCloud::new();
+        let d = lab();
+        // A run that ends with its peering pending acceptance (as one killed
+        // after CreateVpcPeeringConnection), its peering not yet listed by
+        // the tag filter when the re-apply reads state.
+        cloud.set_tag_lag(lag);
+        cloud.fail_next("AcceptVpcPeeringConnection", "UnauthorizedOperation", 1);
+        // No settle: a killed run does not wait for the tags.
+        let first = run(&cloud, &d, Mode::Apply, &ExecOptions::default()).await;
+        assert_eq!(first.failed.len(), 1, "{:?}", first.failed);
+        for attempt in 1..=2 {
+            let r = apply_and_settle(&cloud, &d).await;
+            eprintln!("lag {lag}, re-apply {attempt}: {:?}", r.failed);
+        }
+        assert!(plan(&cloud, &d, Mode::Apply).await.is_empty(), "lag {lag}");
+        assert_one_of_each(&cloud);
+    }
 }

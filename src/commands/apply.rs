@@ -95,20 +95,33 @@ pub async fn run(
     };
     let signals = tokio::spawn(interrupts(stop.clone(), verb));
     let report = exec::execute(ctx.cloud.as_ref(), &changes, &reporter, &opts).await;
-    signals.abort();
     reporter.finish();
-    if mode == Mode::Apply && !report.created.is_empty() && !report.stopped {
-        // The next `plan` (or the re-run after a failure) finds these by
-        // their tags: wait until EC2 lists them that way (eventual
+    if mode == Mode::Apply && !report.created.is_empty() {
+        // The next `plan` (or the re-run after a failure or Ctrl-C) finds
+        // these by their tags: wait until EC2 lists them that way (eventual
         // consistency), so it sees them and does not make them again.
-        // Not after Ctrl-C: the user asked to stop.
+        // After Ctrl-C only briefly, and a second Ctrl-C still exits at once
+        // (`interrupts` runs until the end of the settle).
+        let (policy, timeout) = if report.stopped {
+            eprintln!(
+                "Waiting up to {}s for EC2 to list what this run created, so a re-run sees it (Ctrl-C again to exit now).",
+                SETTLE_AFTER_STOP.as_secs()
+            );
+            let p = RetryPolicy {
+                stop: Stop::default(),
+                ..opts.policy.clone()
+            };
+            (p, SETTLE_AFTER_STOP)
+        } else {
+            (opts.policy.clone(), SETTLE_TIMEOUT)
+        };
         let settled = exec::settle::settle(
             ctx.cloud.as_ref(),
             &ctx.desired.name,
             &changes,
             &report.created,
-            &opts.policy,
-            SETTLE_TIMEOUT,
+            &policy,
+            timeout,
         )
         .await;
         match settled {
@@ -123,6 +136,7 @@ pub async fn run(
             Err(e) => eprintln!("warning: could not check that EC2 lists what was created: {e}"),
         }
     }
+    signals.abort();
     if !report.ok() {
         eprint!("{}", summary(verb, &report));
         return Ok(if report.stopped { 130 } else { 1 });
@@ -144,6 +158,10 @@ pub async fn run(
 /// How long `apply` waits for EC2's tag-filtered Describe results to list
 /// what it created (see `exec::settle`).
 const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The same wait after Ctrl-C: short (the user asked to stop), enough for
+/// the tag filters' usual lag of a few seconds.
+const SETTLE_AFTER_STOP: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// First Ctrl-C: start nothing new, let calls in flight finish. Second:
 /// exit at once with 130.

@@ -83,14 +83,74 @@ pub async fn create_or_find<Fut, F, LFut, L>(
     p: &RetryPolicy,
     what: &str,
     fresh: bool,
-    mut create: F,
-    mut find: L,
+    create: F,
+    find: L,
 ) -> Result<String, StepError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<String, CloudError>>,
     L: FnMut() -> LFut,
     LFut: Future<Output = Result<Option<String>, CloudError>>,
+{
+    send(p, what, fresh, Resend::AfterLookUp, create, find).await
+}
+
+/// Runs a create whose every attempt carries the same client token (`create`
+/// sends one fixed token).
+///
+/// * Throttling, 5xx and lost answers are sent again at once (after a
+///   jittered pause), `attempts` times in all: EC2 answers a retried token
+///   with the resource the first attempt made ("Ensuring idempotency in
+///   Amazon EC2 API requests", EC2 API reference: "If you retry the request
+///   with the same client token and the same parameters, the retry succeeds
+///   without performing any further actions"), so no look-up is needed
+///   between attempts. The SDK resends such a call itself (`max_attempts`,
+///   same token); this covers a connection lost on every one of those.
+/// * If the last attempt still failed and one may have taken effect, `find`
+///   looks for the resource by its tags (for up to `lookup_window`: tag
+///   filters lag creates), so the step records what EC2 made and `apply`
+///   waits until it is listed; a re-run then finds it instead of making a
+///   second one.
+/// * NotFound on a resource this run just created (`fresh`) is retried for
+///   `fresh_timeout` (eventual consistency).
+pub async fn create_with_token<T, Fut, F, LFut, L>(
+    p: &RetryPolicy,
+    what: &str,
+    fresh: bool,
+    create: F,
+    find: L,
+) -> Result<T, StepError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, CloudError>>,
+    L: FnMut() -> LFut,
+    LFut: Future<Output = Result<Option<T>, CloudError>>,
+{
+    send(p, what, fresh, Resend::SameToken, create, find).await
+}
+
+/// How a create that may have taken effect is sent again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Resend {
+    /// No client token: look for it by its tags first.
+    AfterLookUp,
+    /// Same client token: EC2 answers with what the first attempt made.
+    SameToken,
+}
+
+async fn send<T, Fut, F, LFut, L>(
+    p: &RetryPolicy,
+    what: &str,
+    fresh: bool,
+    how: Resend,
+    mut create: F,
+    mut find: L,
+) -> Result<T, StepError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, CloudError>>,
+    L: FnMut() -> LFut,
+    LFut: Future<Output = Result<Option<T>, CloudError>>,
 {
     let start = tokio::time::Instant::now();
     let mut attempts = 0u32;
@@ -109,8 +169,13 @@ where
             // An earlier attempt may have worked even though this one
             // failed (say `InvalidGroup.Duplicate` after a lost answer).
             if maybe_sent {
-                if let Some(id) = find().await? {
-                    tracing::info!("{what}: {id} was created by an earlier attempt whose answer was lost");
+                let found = match how {
+                    Resend::AfterLookUp => find().await?,
+                    // Not looked for yet: allow for the tag filter's lag.
+                    Resend::SameToken => look(p, what, &mut find).await?,
+                };
+                if let Some(id) = found {
+                    tracing::info!("{what}: created by an earlier attempt whose answer was lost");
                     return Ok(id);
                 }
             }
@@ -122,7 +187,7 @@ where
         if !p.pause(pause).await {
             return Err(StepError::Interrupted(err));
         }
-        if err.may_have_taken_effect() {
+        if how == Resend::AfterLookUp && err.may_have_taken_effect() {
             // This attempt may have worked: look for it for a while (a
             // describe can lag a create) before sending another.
             if let Some(id) = look(p, what, &mut find).await? {
@@ -134,16 +199,16 @@ where
 
 /// Looks for the resource by its tags until it shows or `lookup_window`
 /// has passed.
-async fn look<LFut, L>(p: &RetryPolicy, what: &str, find: &mut L) -> Result<Option<String>, StepError>
+async fn look<T, LFut, L>(p: &RetryPolicy, what: &str, find: &mut L) -> Result<Option<T>, StepError>
 where
     L: FnMut() -> LFut,
-    LFut: Future<Output = Result<Option<String>, CloudError>>,
+    LFut: Future<Output = Result<Option<T>, CloudError>>,
 {
     let start = tokio::time::Instant::now();
     let mut pauses = 0;
     loop {
         if let Some(id) = find().await? {
-            tracing::info!("{what}: {id} was created by an earlier attempt whose answer was lost");
+            tracing::info!("{what}: created by an earlier attempt whose answer was lost");
             return Ok(Some(id));
         }
         let waited = start.elapsed();

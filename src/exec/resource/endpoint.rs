@@ -12,10 +12,10 @@ use super::Status;
 use crate::cloud::{EndpointCreate, EndpointModify, Filter};
 use crate::diff::ops::EndpointEdit;
 use crate::diff::IdRef;
-use crate::exec::create::client_token;
+use crate::exec::create::{client_token, create_with_token, same_key};
 use crate::exec::retry::{poll, WaitError};
 use crate::exec::{Ctx, StepError};
-use crate::model::{Address, EndpointType, RouteDest};
+use crate::model::{Address, EndpointType, RouteDest, TAG_PLAN};
 
 /// An endpoint that does not exist. DeleteVpcEndpoints reports it as an
 /// `Unsuccessful` item coded `InvalidVpcEndpoint.NotFound` (HTTP 200);
@@ -38,7 +38,9 @@ pub struct Spec<'a> {
 }
 
 /// CreateVpcEndpoint with a client token of this run, then a wait until it
-/// is available. A token answered with a deleted endpoint (possible only if
+/// is available. Throttling, 5xx and lost answers are sent again with the
+/// same token (`create_with_token`: EC2 answers with the endpoint the first
+/// attempt made). A token answered with a deleted endpoint (possible only if
 /// this run already used it) gets one more, distinct token.
 pub async fn create(
     cx: &Ctx<'_>,
@@ -83,7 +85,24 @@ pub async fn create(
     let mut last = None;
     for run in [cx.run_id.clone(), format!("{}/again", cx.run_id)] {
         spec.client_token = Some(client_token("endpoint", &spec.tags, &fingerprint, &run));
-        let ep = p.fresh(fresh, || c.create_endpoint(region, &spec)).await?;
+        let spec = &spec;
+        // A lost answer is sent again with this token; when every attempt
+        // was lost, the endpoint is looked for by its tags in its VPC.
+        let find = || async move {
+            let plan = Filter::Plan(spec.tags.get(TAG_PLAN).cloned().unwrap_or_default());
+            let found = c.describe_endpoints(region, &plan).await?;
+            Ok(found
+                .into_iter()
+                .find(|e| same_key(&e.tags, &spec.tags) && e.vpc_id == spec.vpc_id && !e.is_gone()))
+        };
+        let ep = create_with_token(
+            p,
+            address.as_str(),
+            fresh,
+            || c.create_endpoint(region, spec),
+            find,
+        )
+        .await?;
         if ep.is_gone() {
             tracing::info!(
                 "{address}: the client token answered with {}, which is {}",

@@ -4,9 +4,9 @@
 
 use crate::cloud::Filter;
 use crate::diff::IdRef;
-use crate::exec::create::client_token;
+use crate::exec::create::{client_token, create_with_token, same_key};
 use crate::exec::{Ctx, StepError};
-use crate::model::{Address, Tags};
+use crate::model::{Address, Tags, TAG_PLAN};
 
 /// DeleteRouteTable on a table that does not exist.
 pub const GONE: &[&str] = &["InvalidRouteTableID.NotFound"];
@@ -14,7 +14,7 @@ pub const GONE: &[&str] = &["InvalidRouteTableID.NotFound"];
 pub const ASSOCIATION_GONE: &[&str] = &["InvalidAssociationID.NotFound"];
 
 /// Creates the table with a client token of this run (a retry after a lost
-/// answer gets the same table back). Its subnets are associated by the
+/// answer gets the same table back: `create_with_token`). Its subnets are associated by the
 /// next steps of the same change.
 pub async fn create(
     cx: &Ctx<'_>,
@@ -27,10 +27,26 @@ pub async fn create(
     let (vpc, fresh) = cx.resolve(vpc)?;
     let fingerprint = serde_json::json!({ "vpc": vpc, "tags": tags });
     let token = client_token("route_table", tags, &fingerprint, &cx.run_id);
-    let id = cx
-        .policy()
-        .fresh(fresh, || c.create_route_table(region, &vpc, tags, Some(&token)))
-        .await?;
+    let vpc = vpc.as_str();
+    // A lost answer is sent again with this token; when every attempt was
+    // lost, the table is looked for by its tags in its VPC.
+    let find = || async move {
+        let plan = Filter::Plan(tags.get(TAG_PLAN).cloned().unwrap_or_default());
+        let found = c.describe_route_tables(region, &plan).await?;
+        Ok(found
+            .into_iter()
+            .find(|t| same_key(&t.tags, tags) && t.vpc_id == vpc)
+            .map(|t| t.id))
+    };
+    let token = token.as_str();
+    let id = create_with_token(
+        cx.policy(),
+        address.as_str(),
+        fresh,
+        || c.create_route_table(region, vpc, tags, Some(token)),
+        find,
+    )
+    .await?;
     cx.created(address, &id);
     Ok(id)
 }
