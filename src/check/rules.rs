@@ -19,8 +19,6 @@
 //! network ACLs of the table's subnets pass TCP 443 out to every CIDR of the
 //! prefix list and the replies back in.
 
-use std::collections::BTreeSet;
-
 use ipnet::Ipv4Net;
 
 use super::read::{vpc_id, Snapshot};
@@ -763,9 +761,4 @@ fn acl_pass(
         ),
     };
     b.add("network-acl", &acl.id, detail);
-}
-
-/// Sources and targets without duplicates (for tests).
-pub fn kinds(r: &PathResult) -> BTreeSet<&'static str> {
-    r.blocked_by.iter().map(|b| b.kind).collect()
 }
