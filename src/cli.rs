@@ -151,6 +151,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Static reachability of the plan's endpoints from live state
+    /// (routes, peering, security groups, network ACLs, endpoint state, VPC
+    /// DNS); read-only. Exit 0 every path open, 3 one blocked, 1 error.
+    Check {
+        plan: PathBuf,
+        /// One JSON object on stdout (format_version 1).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the JSON Schema (draft 2020-12) of the plan format.
     Schema,
     /// Print shell completions for bash, zsh, fish, powershell or elvish.

@@ -5,6 +5,7 @@
 //! together per CLI verb. `stop` is the Ctrl-C switch both `exec` and
 //! `cloud` (rate-limit pauses) listen to.
 
+pub mod check;
 pub mod cli;
 pub mod cloud;
 pub mod commands;

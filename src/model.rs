@@ -566,6 +566,8 @@ pub struct LSecurityGroup {
     pub vpc_id: String,
     pub name: String,
     pub ingress: Vec<LRule>,
+    /// Outbound rules, flattened like `ingress` (read by `check`).
+    pub egress: Vec<LRule>,
     pub tags: Tags,
 }
 
@@ -650,6 +652,51 @@ pub struct Live {
 pub struct ServiceZones {
     /// AZ names (`us-east-1a`).
     pub names: Vec<String>,
+}
+
+/// One entry of a network ACL (DescribeNetworkAcls `Entries`; EC2 API
+/// reference, NetworkAclEntry). Entries are evaluated in order of
+/// `rule_number`, lowest first, and the first that matches decides; the
+/// last entry, `*` (listed as rule number 32767), denies
+/// ("Network ACL rules", Amazon VPC User Guide,
+/// https://docs.aws.amazon.com/vpc/latest/userguide/nacl-rules.html).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LAclEntry {
+    pub rule_number: i32,
+    /// Outbound (`true`) or inbound.
+    pub egress: bool,
+    /// `tcp`, `udp`, `icmp`, `-1` (all) or another protocol number.
+    pub protocol: String,
+    /// `allow` or `deny`.
+    pub allow: bool,
+    /// The IPv4 range; `None` for an IPv6 entry (it never matches IPv4 traffic).
+    pub cidr: Option<Ipv4Net>,
+    /// TCP/UDP port range; `None` for every port.
+    pub ports: Option<(i32, i32)>,
+}
+
+/// A network ACL and the subnets associated with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LNetworkAcl {
+    pub id: String,
+    pub region: String,
+    pub vpc_id: String,
+    /// The VPC's default ACL (subnets not associated elsewhere use it).
+    pub is_default: bool,
+    pub entries: Vec<LAclEntry>,
+    pub subnet_ids: Vec<String>,
+    pub tags: Tags,
+}
+
+/// A VPC's DNS attributes (DescribeVpcAttribute `enableDnsSupport` and
+/// `enableDnsHostnames`); private DNS of an interface endpoint needs both
+/// ("DNS attributes for your VPC", Amazon VPC User Guide,
+/// https://docs.aws.amazon.com/vpc/latest/userguide/vpc-dns.html#vpc-dns-support).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LVpcDns {
+    pub vpc_id: String,
+    pub support: bool,
+    pub hostnames: bool,
 }
 
 #[cfg(test)]

@@ -49,8 +49,8 @@ use super::rate::{RateLimiter, RateLimits};
 use super::record::{Recorder, RecordingInterceptor};
 use super::{Cloud, CloudError, CloudResult, EndpointCreate, EndpointModify, Filter};
 use crate::model::{
-    s3_prefix_list_names, EndpointType, LAssociation, LDnsEntry, LEndpoint, LPeering, LRoute, LRouteTable,
-    LRule, LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
+    s3_prefix_list_names, EndpointType, LAclEntry, LAssociation, LDnsEntry, LEndpoint, LNetworkAcl, LPeering,
+    LRoute, LRouteTable, LRule, LSecurityGroup, LSubnet, LVpc, LVpcDns, RouteDest, RulePeer, Tags, TAG_PLAN,
 };
 use crate::stop::Stop;
 
@@ -652,7 +652,48 @@ fn conv_security_group(
             .to_string(),
         name: g.group_name().unwrap_or("").to_string(),
         ingress: flatten_permissions(g.ip_permissions()),
+        egress: flatten_permissions(g.ip_permissions_egress()),
         tags: tags_of(g.tags()),
+    })
+}
+
+/// Converts a network ACL (DescribeNetworkAcls, EC2 API reference:
+/// `Entries` with `RuleNumber`, `Egress`, `Protocol` as a number or `-1`,
+/// `RuleAction`, `CidrBlock` or `Ipv6CidrBlock`, `PortRange`; and
+/// `Associations` with their `SubnetId`).
+fn conv_network_acl(op: &'static str, region: &str, a: &ec2::NetworkAcl) -> CloudResult<LNetworkAcl> {
+    let entries = a
+        .entries()
+        .iter()
+        .filter_map(|e| {
+            Some(LAclEntry {
+                rule_number: e.rule_number()?,
+                egress: e.egress().unwrap_or(false),
+                protocol: normalize_protocol(e.protocol().unwrap_or("-1")),
+                allow: e.rule_action() == Some(&ec2::RuleAction::Allow),
+                cidr: parse_cidr(e.cidr_block()),
+                ports: e.port_range().and_then(|p| Some((p.from()?, p.to()?))),
+            })
+        })
+        .collect();
+    Ok(LNetworkAcl {
+        id: a
+            .network_acl_id()
+            .ok_or_else(|| CloudError::missing(op, region, "NetworkAclId"))?
+            .to_string(),
+        region: region.to_string(),
+        vpc_id: a
+            .vpc_id()
+            .ok_or_else(|| CloudError::missing(op, region, "VpcId"))?
+            .to_string(),
+        is_default: a.is_default().unwrap_or(false),
+        entries,
+        subnet_ids: a
+            .associations()
+            .iter()
+            .filter_map(|x| x.subnet_id().map(str::to_string))
+            .collect(),
+        tags: tags_of(a.tags()),
     })
 }
 
@@ -1009,6 +1050,74 @@ impl Cloud for AwsCloud {
             })
             .await?;
         Ok(pick_prefix_list(&names, &found))
+    }
+
+    async fn describe_network_acls(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LNetworkAcl>> {
+        const OP: &str = "DescribeNetworkAcls";
+        let sel = selection(filter);
+        if sel == Selection::Nothing {
+            return Ok(Vec::new());
+        }
+        let pages = self
+            .client(region)
+            .describe_network_acls()
+            .set_network_acl_ids(sel.ids())
+            .set_filters(sel.filters())
+            .into_paginator()
+            .send();
+        self.collect_pages(OP, region, pages, |p| {
+            p.network_acls()
+                .iter()
+                .map(|a| conv_network_acl(OP, region, a))
+                .collect()
+        })
+        .await
+    }
+
+    async fn describe_vpc_dns(&self, region: &str, vpc_id: &str) -> CloudResult<LVpcDns> {
+        const OP: &str = "DescribeVpcAttribute";
+        // One attribute per call (DescribeVpcAttribute, EC2 API reference).
+        let client = self.client(region);
+        let ask = |attr: ec2::VpcAttributeName| {
+            self.call(
+                OP,
+                region,
+                client
+                    .describe_vpc_attribute()
+                    .vpc_id(vpc_id)
+                    .attribute(attr)
+                    .send(),
+            )
+        };
+        let (support, hostnames) = tokio::try_join!(
+            ask(ec2::VpcAttributeName::EnableDnsSupport),
+            ask(ec2::VpcAttributeName::EnableDnsHostnames)
+        )?;
+        Ok(LVpcDns {
+            vpc_id: vpc_id.to_string(),
+            support: support
+                .enable_dns_support()
+                .and_then(|v| v.value())
+                .ok_or_else(|| CloudError::missing(OP, region, "EnableDnsSupport"))?,
+            hostnames: hostnames
+                .enable_dns_hostnames()
+                .and_then(|v| v.value())
+                .ok_or_else(|| CloudError::missing(OP, region, "EnableDnsHostnames"))?,
+        })
+    }
+
+    async fn prefix_list_cidrs(&self, region: &str, prefix_list_id: &str) -> CloudResult<Vec<Ipv4Net>> {
+        const OP: &str = "GetManagedPrefixListEntries";
+        let pages = self
+            .client(region)
+            .get_managed_prefix_list_entries()
+            .prefix_list_id(prefix_list_id)
+            .into_paginator()
+            .send();
+        self.collect_pages(OP, region, pages, |p| {
+            Ok(p.entries().iter().filter_map(|e| parse_cidr(e.cidr())).collect())
+        })
+        .await
     }
 
     async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {

@@ -232,6 +232,44 @@ pub trait Cloud: Send + Sync {
     /// The id of the region's S3 prefix list (`com.amazonaws.<region>.s3`).
     async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>>;
 
+    // --- reads for `check` (defaults: unsupported, for test doubles) ---
+    /// Network ACLs with their entries and associations: one paginated
+    /// DescribeNetworkAcls per call.
+    async fn describe_network_acls(
+        &self,
+        region: &str,
+        filter: &Filter,
+    ) -> CloudResult<Vec<crate::model::LNetworkAcl>> {
+        let _ = filter;
+        Err(CloudError::new(
+            "DescribeNetworkAcls",
+            region,
+            None,
+            "not supported by this cloud",
+        ))
+    }
+    /// A VPC's `enableDnsSupport` and `enableDnsHostnames` (two
+    /// DescribeVpcAttribute calls: EC2 answers one attribute of one VPC per call).
+    async fn describe_vpc_dns(&self, region: &str, vpc_id: &str) -> CloudResult<crate::model::LVpcDns> {
+        let _ = vpc_id;
+        Err(CloudError::new(
+            "DescribeVpcAttribute",
+            region,
+            None,
+            "not supported by this cloud",
+        ))
+    }
+    /// The CIDRs of a managed prefix list (GetManagedPrefixListEntries).
+    async fn prefix_list_cidrs(&self, region: &str, prefix_list_id: &str) -> CloudResult<Vec<Ipv4Net>> {
+        let _ = prefix_list_id;
+        Err(CloudError::new(
+            "GetManagedPrefixListEntries",
+            region,
+            None,
+            "not supported by this cloud",
+        ))
+    }
+
     // --- VPCs and subnets ---
     /// Creates a VPC tagged with `tags` and turns on DNS hostnames.
     /// CreateVpc only; DNS hostnames are turned on by

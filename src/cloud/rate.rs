@@ -49,7 +49,9 @@ impl Group {
     pub fn of(op: &str) -> Group {
         match op {
             "CreateVpcEndpoint" | "ModifyVpcEndpoint" | "DeleteVpcEndpoints" => Group::Endpoint,
-            _ if op.starts_with("Describe") => Group::Describe,
+            // EC2 puts Get* with Describe* among the non-mutating actions
+            // ("Request throttling for the Amazon EC2 API", EC2 Developer Guide).
+            _ if op.starts_with("Describe") || op.starts_with("Get") => Group::Describe,
             _ => Group::Mutating,
         }
     }

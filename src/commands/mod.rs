@@ -2,6 +2,7 @@
 //! confirm → execute.
 
 mod apply;
+mod check;
 mod completions;
 mod graph;
 mod man;
@@ -50,6 +51,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             cost,
         } => apply::run(g, plan, Mode::Destroy, *yes, *dry_run, cost).await,
         Command::Outputs { plan, json } => outputs::run(g, plan, *json).await,
+        Command::Check { plan, json } => check::run(g, plan, *json).await,
         Command::Policy { command } => policy::run(g, command).await,
         Command::Graph {
             plan,

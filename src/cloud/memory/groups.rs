@@ -60,6 +60,7 @@ impl Inner {
                 vpc_id: g.vpc_id.clone(),
                 name: g.name.clone(),
                 ingress: g.rules.clone(),
+                egress: r.egress_of(&g.id),
                 tags: g.tags.clone(),
             })
             .collect())

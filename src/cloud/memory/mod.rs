@@ -31,6 +31,7 @@ mod endpoints;
 mod groups;
 mod network;
 mod peering;
+mod reach;
 mod routes;
 mod state;
 
@@ -39,6 +40,7 @@ pub use endpoints::{default_endpoint_policy, s3_prefix_list_id, DNS_SUFFIX};
 use groups::*;
 use network::*;
 use peering::*;
+use reach::*;
 use routes::*;
 use state::*;
 
@@ -56,6 +58,7 @@ use crate::model::{
     cidrs_overlap, EndpointType, LAssociation, LDnsEntry, LEndpoint, LPeering, LRoute, LRouteTable, LRule,
     LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
 };
+use crate::model::{LAclEntry, LNetworkAcl, LVpcDns};
 
 // ---------------------------------------------------------------------------
 // The public handle and its test hooks
@@ -489,6 +492,37 @@ impl Cloud for MemoryCloud {
         .await
     }
 
+    async fn describe_network_acls(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LNetworkAcl>> {
+        self.call("DescribeNetworkAcls", region, |s, cx| {
+            s.describe_nacls(cx, filter)
+        })
+        .await
+    }
+
+    async fn describe_vpc_dns(&self, region: &str, vpc_id: &str) -> CloudResult<LVpcDns> {
+        // One attribute per DescribeVpcAttribute call, as on EC2.
+        let support = self
+            .call("DescribeVpcAttribute", region, |s, cx| s.vpc_dns(cx, vpc_id))
+            .await?
+            .support;
+        let hostnames = self
+            .call("DescribeVpcAttribute", region, |s, cx| s.vpc_dns(cx, vpc_id))
+            .await?
+            .hostnames;
+        Ok(LVpcDns {
+            vpc_id: vpc_id.to_string(),
+            support,
+            hostnames,
+        })
+    }
+
+    async fn prefix_list_cidrs(&self, region: &str, prefix_list_id: &str) -> CloudResult<Vec<Ipv4Net>> {
+        self.call("GetManagedPrefixListEntries", region, |s, cx| {
+            s.prefix_list_cidrs(cx, prefix_list_id)
+        })
+        .await
+    }
+
     async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
         self.call("CreateVpc", region, |s, cx| s.create_vpc(cx, cidr, tags))
             .await
@@ -497,6 +531,7 @@ impl Cloud for MemoryCloud {
     async fn enable_dns_hostnames(&self, region: &str, vpc_id: &str) -> CloudResult<()> {
         self.call("ModifyVpcAttribute", region, |s, cx| {
             s.reg(cx.region).vpc(cx, vpc_id)?;
+            s.set_vpc_dns(cx, vpc_id, None, Some(true));
             Ok(())
         })
         .await

@@ -154,6 +154,8 @@ pub(super) struct Lag {
 
 #[derive(Default)]
 pub(super) struct Region {
+    /// What only `check` reads: network ACLs, outbound rules, DNS attributes.
+    pub(super) reach: Reach,
     pub(super) vpcs: BTreeMap<String, Vpc>,
     pub(super) subnets: BTreeMap<String, Subnet>,
     pub(super) route_tables: BTreeMap<String, RouteTable>,
