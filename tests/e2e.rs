@@ -776,12 +776,17 @@ fn validate_reports_unknown_keys_with_location() {
         show(&out)
     );
 
-    for shipped in [
-        "cross-region-lab.yaml",
-        "gateway-only.yaml",
-        "adopt-existing.yaml",
-    ] {
-        let path = repo_root().join("plans").join(shipped);
+    // Every plan shipped in plans/ (the examples of the README).
+    let mut shipped: Vec<String> = std::fs::read_dir(repo_root().join("plans"))
+        .expect("plans/")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    shipped.sort();
+    assert!(shipped.len() >= 5, "{shipped:?}");
+    for shipped in shipped {
+        let path = repo_root().join("plans").join(&shipped);
         let out = s3ep(&["validate", path.to_str().unwrap()]);
         assert_exit(&out, 0, &format!("validate plans/{shipped}"));
     }

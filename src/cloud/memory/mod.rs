@@ -261,8 +261,23 @@ impl MemoryCloud {
 
     /// Out of band: creates a VPC (with its main route table and default
     /// security group) without validating the CIDR.
+    /// Such a VPC has DNS support and DNS hostnames on (as a VPC made for
+    /// endpoints usually has; see `oob_set_vpc_dns`).
     pub fn oob_create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> String {
-        self.lock().insert_vpc(region, cidr, tags)
+        let mut s = self.lock();
+        let id = s.insert_vpc(region, cidr, tags);
+        if let Some(v) = s.reg(region).vpcs.get_mut(&id) {
+            v.dns_hostnames = true;
+        }
+        id
+    }
+
+    /// Out of band: sets a VPC's `enableDnsSupport` and `enableDnsHostnames`.
+    pub fn oob_set_vpc_dns(&self, region: &str, vpc_id: &str, support: bool, hostnames: bool) {
+        if let Some(v) = self.lock().reg(region).vpcs.get_mut(vpc_id) {
+            v.dns_support = support;
+            v.dns_hostnames = hostnames;
+        }
     }
 
     /// Out of band: creates a subnet (same checks as `CreateSubnet`).
@@ -496,8 +511,20 @@ impl Cloud for MemoryCloud {
 
     async fn enable_dns_hostnames(&self, region: &str, vpc_id: &str) -> CloudResult<()> {
         self.call("ModifyVpcAttribute", region, |s, cx| {
-            s.reg(cx.region).vpc(cx, vpc_id)?;
+            let r = s.reg(cx.region);
+            r.vpc(cx, vpc_id)?;
+            if let Some(v) = r.vpcs.get_mut(vpc_id) {
+                v.dns_hostnames = true;
+            }
             Ok(())
+        })
+        .await
+    }
+
+    async fn vpc_dns_attributes(&self, region: &str, vpc_id: &str) -> CloudResult<(bool, bool)> {
+        self.call("DescribeVpcAttribute", region, |s, cx| {
+            let v = s.reg(cx.region).vpc(cx, vpc_id)?;
+            Ok((v.dns_support, v.dns_hostnames))
         })
         .await
     }
