@@ -820,7 +820,7 @@ fn an_unsupported_az_is_refused_before_anything_is_built() {
     assert!(moto.owned(name, LAB_REGIONS).is_empty(), "something was created");
 }
 
-/// 5. plans/private-dns-inbound-only.yaml against strict EC2 (which refuses
+/// Case 5, plans/private-dns-inbound-only.yaml against strict EC2 (which refuses
 /// inbound-only without an S3 gateway endpoint in the VPC, and refuses to
 /// delete that gateway while the interface endpoint relies on it): one
 /// apply makes both, with both DNS values on the interface endpoint; the
