@@ -302,8 +302,74 @@ pub enum EndpointKind {
         security_group: Option<DSecurityGroup>,
         /// Existing `sg-…` ids to attach as well.
         security_groups: Vec<String>,
-        private_dns: bool,
+        private_dns: PrivateDns,
     },
+}
+
+/// An interface endpoint's private DNS mode (`private_dns: false | true |
+/// inbound-only`). EC2 keeps it as two values: PrivateDnsEnabled and
+/// DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint (EC2 API reference,
+/// DnsOptionsSpecification: "Indicates whether to enable private DNS only
+/// for inbound endpoints. This option is available only for services that
+/// support both gateway and interface endpoints. It routes traffic that
+/// originates from the VPC to the gateway endpoint and traffic that
+/// originates from on-premises to the interface endpoint").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(into = "serde_json::Value")]
+pub enum PrivateDns {
+    /// PrivateDnsEnabled false (and inbound-only false).
+    #[default]
+    Off,
+    /// PrivateDnsEnabled true, PrivateDnsOnlyForInboundResolverEndpoint false.
+    On,
+    /// PrivateDnsEnabled true, PrivateDnsOnlyForInboundResolverEndpoint true.
+    InboundOnly,
+}
+
+impl PrivateDns {
+    /// PrivateDnsEnabled.
+    pub fn enabled(self) -> bool {
+        self != PrivateDns::Off
+    }
+    /// DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint.
+    pub fn inbound_only(self) -> bool {
+        self == PrivateDns::InboundOnly
+    }
+    /// The mode EC2's two values stand for. Inbound-only without private
+    /// DNS has no meaning (EC2 does not resolve anything to the endpoint),
+    /// so it reads as off.
+    pub fn from_ec2(enabled: bool, inbound_only: bool) -> PrivateDns {
+        match (enabled, inbound_only) {
+            (false, _) => PrivateDns::Off,
+            (true, false) => PrivateDns::On,
+            (true, true) => PrivateDns::InboundOnly,
+        }
+    }
+    /// As written in a plan: `false`, `true` or `inbound-only`.
+    pub fn as_plan(self) -> &'static str {
+        match self {
+            PrivateDns::Off => "false",
+            PrivateDns::On => "true",
+            PrivateDns::InboundOnly => "inbound-only",
+        }
+    }
+}
+
+impl From<PrivateDns> for serde_json::Value {
+    /// `false`, `true` or `"inbound-only"`, as in the plan.
+    fn from(p: PrivateDns) -> Self {
+        match p {
+            PrivateDns::Off => Value::Bool(false),
+            PrivateDns::On => Value::Bool(true),
+            PrivateDns::InboundOnly => Value::String("inbound-only".into()),
+        }
+    }
+}
+
+impl fmt::Display for PrivateDns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_plan())
+    }
 }
 
 /// An endpoint of the plan.
@@ -316,6 +382,11 @@ pub struct DEndpoint {
     pub kind: EndpointKind,
     /// The policy document, or `None` for AWS's default full-access policy.
     pub policy: Option<Value>,
+    /// Interface only: the region of the service when it is not the VPC's
+    /// (cross-region PrivateLink, CreateVpcEndpoint `ServiceRegion`), from
+    /// the `service_region` key or a full service name of another region.
+    /// `None`: the VPC's region.
+    pub service_region: Option<String>,
 }
 
 impl DEndpoint {
@@ -323,6 +394,14 @@ impl DEndpoint {
         match self.kind {
             EndpointKind::Gateway { .. } => EndpointType::Gateway,
             EndpointKind::Interface { .. } => EndpointType::Interface,
+        }
+    }
+
+    /// The private DNS mode (`Off` for gateway endpoints).
+    pub fn private_dns(&self) -> PrivateDns {
+        match self.kind {
+            EndpointKind::Interface { private_dns, .. } => private_dns,
+            EndpointKind::Gateway { .. } => PrivateDns::Off,
         }
     }
 }
@@ -412,6 +491,18 @@ const CN_SERVICE_PREFIX: &str = "cn.com.amazonaws.";
 /// cn-northwest-1).
 pub fn is_china_region(region: &str) -> bool {
     region.starts_with("cn-")
+}
+
+/// The AWS partition of `region`: `aws-cn` (cn-*), `aws-us-gov`
+/// (us-gov-*), `aws` otherwise. Cross-region PrivateLink stays inside one.
+pub fn partition(region: &str) -> &'static str {
+    if is_china_region(region) {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
 }
 
 /// The full name of AWS service `short` (`s3`, `s3express`) in `region`, for
@@ -590,6 +681,12 @@ pub struct LEndpoint {
     pub subnet_ids: Vec<String>,
     pub security_group_ids: Vec<String>,
     pub private_dns: bool,
+    /// DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint as EC2 returned
+    /// it; `None` when EC2 returned no DnsOptions (gateway endpoints).
+    pub private_dns_inbound_only: Option<bool>,
+    /// `ServiceRegion` as EC2 returned it (the service's region for
+    /// cross-region PrivateLink); `None` when EC2 returned none.
+    pub service_region: Option<String>,
     /// Parsed policy document; `None` when EC2 returned none.
     pub policy: Option<Value>,
     pub dns_entries: Vec<LDnsEntry>,
@@ -598,6 +695,11 @@ pub struct LEndpoint {
 }
 
 impl LEndpoint {
+    /// The private DNS mode EC2's two values stand for.
+    pub fn private_dns_mode(&self) -> PrivateDns {
+        PrivateDns::from_ec2(self.private_dns, self.private_dns_inbound_only.unwrap_or(false))
+    }
+
     /// Deleted or being deleted: history, not state.
     pub fn is_gone(&self) -> bool {
         matches!(self.state.as_str(), "deleted" | "deleting")
@@ -642,6 +744,21 @@ pub struct Live {
     /// (region, service name) → where interface endpoints of that service
     /// can have subnets, for the interface endpoints of the plan.
     pub service_zones: BTreeMap<(String, String), ServiceZones>,
+    /// Adopted VPC id → its DNS attributes and the gateway endpoints in it
+    /// (any owner), read only for adopted VPCs with a private-DNS interface
+    /// endpoint of the plan.
+    pub vpc_dns: BTreeMap<String, VpcDns>,
+}
+
+/// What private DNS needs to know about an adopted VPC.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VpcDns {
+    /// DescribeVpcAttribute `enableDnsSupport`.
+    pub dns_support: bool,
+    /// DescribeVpcAttribute `enableDnsHostnames`.
+    pub dns_hostnames: bool,
+    /// Service names of the gateway endpoints in the VPC (not deleted).
+    pub gateway_services: Vec<String>,
 }
 
 /// The availability zones of a region where an interface endpoint of a

@@ -174,6 +174,7 @@ async fn read_with(cloud: &dyn Cloud, desired: &Desired, lenient: bool) -> Resul
         live.peerings.extend(part.peerings);
         live.s3_prefix_lists.extend(part.s3_prefix_lists);
         live.service_zones.extend(part.service_zones);
+        live.vpc_dns.extend(part.vpc_dns);
     }
     read_route_targets(cloud, desired.name.as_str(), &mut live).await?;
     dedupe_peerings(&mut live);
@@ -202,20 +203,25 @@ async fn read_region(
     // offered (one DescribeVpcEndpointServices per service, same round), so
     // that a subnet in an AZ without it is refused at `plan`, not halfway
     // through an apply.
-    let services: BTreeSet<String> = desired
+    let services: BTreeSet<(String, Option<String>)> = desired
         .endpoints
         .values()
         .filter(|e| {
             e.endpoint_type() == EndpointType::Interface
                 && desired.vpcs.get(&e.vpc).map(|v| v.region.as_str()) == Some(region)
         })
-        .map(|e| e.service.clone())
+        .map(|e| (e.service.clone(), e.service_region.clone()))
         .collect();
     let zone_reads = async {
         let reads = services
             .iter()
-            .map(|svc| async move {
-                let remote = crate::model::service_region(svc).filter(|r| *r != region);
+            .map(|(svc, service_region)| async move {
+                // The service's region: the plan's `service_region`, else
+                // the region in its name.
+                let remote = service_region
+                    .as_deref()
+                    .or_else(|| crate::model::service_region(svc))
+                    .filter(|r| *r != region);
                 let zones = cloud.endpoint_service_zones(region, svc, remote).await?;
                 Ok::<_, StateError>(zones.map(|z| ((region.to_string(), svc.clone()), z)))
             })
@@ -286,7 +292,9 @@ async fn read_region(
         peerings: peerings.into_iter().filter(|p| owned_by(&p.tags, plan)).collect(),
         s3_prefix_lists: BTreeMap::new(),
         service_zones,
+        vpc_dns: BTreeMap::new(),
     };
+    live.vpc_dns = read_vpc_dns(cloud, desired, region, &live).await?;
     let has_gateway = live
         .endpoints
         .iter()
@@ -299,6 +307,59 @@ async fn read_region(
         live.s3_prefix_lists.insert(region.to_string(), pl);
     }
     Ok(live)
+}
+
+/// For each adopted VPC of `region` that has an interface endpoint of the
+/// plan with private DNS on (true or inbound-only), and that exists: its
+/// `enableDnsSupport` and `enableDnsHostnames` (private DNS needs both,
+/// PrivateLink guide, "DNS attributes for your VPC") and the services of
+/// the gateway endpoints in it, whoever made them (for the
+/// `interface-takes-s3-traffic` warning). Nothing is read for created VPCs
+/// (s3ep turns DNS hostnames on itself) or plans without private DNS.
+async fn read_vpc_dns(
+    cloud: &dyn Cloud,
+    desired: &Desired,
+    region: &str,
+    live: &Live,
+) -> Result<BTreeMap<String, crate::model::VpcDns>, StateError> {
+    let ids: BTreeSet<&str> = desired
+        .endpoints
+        .values()
+        .filter(|e| e.private_dns().enabled())
+        .filter_map(|e| desired.vpcs.get(&e.vpc))
+        .filter(|v| v.region == region)
+        .filter_map(|v| v.source.adopted_id())
+        .filter(|id| live.vpcs.iter().any(|l| l.id == *id))
+        .collect();
+    let reads = ids
+        .into_iter()
+        .map(|id| async move {
+            let filter = Filter::Vpcs(vec![id.to_string()]);
+            let (attrs, endpoints) = tokio::try_join!(
+                cloud.describe_vpc_dns(region, id),
+                cloud.describe_endpoints(region, &filter)
+            )?;
+            let gateway_services = endpoints
+                .into_iter()
+                .filter(|e| e.vpc_id == id && e.endpoint_type == EndpointType::Gateway && !e.is_gone())
+                .map(|e| e.service)
+                .collect();
+            Ok::<_, StateError>((
+                id.to_string(),
+                crate::model::VpcDns {
+                    dns_support: attrs.support,
+                    dns_hostnames: attrs.hostnames,
+                    gateway_services,
+                },
+            ))
+        })
+        .collect();
+    let mut out = BTreeMap::new();
+    for r in join_all(reads).await {
+        let (id, dns) = r?;
+        out.insert(id, dns);
+    }
+    Ok(out)
 }
 
 /// Runs `futs` side by side; the results keep their order.

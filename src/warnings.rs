@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::diff::{Action, Changes};
-use crate::model::{Address, Desired, EndpointKind};
+use crate::model::{service_name, Address, Desired, EndpointKind, EndpointType, Live, PrivateDns};
 
 /// One warning: a stable code, the address it concerns and the message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -25,6 +25,77 @@ pub const SOURCE_IP_CONDITION: &str = "source-ip-condition";
 pub const INTERFACE_COST: &str = "interface-endpoint-cost";
 /// Clients need 443 out, and the endpoint-specific DNS name and region.
 pub const CLIENT_SETTINGS: &str = "interface-client-settings";
+
+/// Private DNS `true` next to an S3 gateway endpoint in the same VPC:
+/// in-VPC S3 traffic moves from the free gateway to the paid interface.
+pub const INTERFACE_TAKES_S3_TRAFFIC: &str = "interface-takes-s3-traffic";
+/// Private DNS turned on or off, or switched between true and inbound-only.
+pub const PRIVATE_DNS_SWITCH: &str = "private-dns-switch";
+
+/// The private DNS warnings (`private-dns-switch`,
+/// `interface-takes-s3-traffic`) for applying `changes` to reach `desired`
+/// from `live`.
+pub fn private_dns(desired: &Desired, live: &Live, changes: &Changes) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for (name, ep) in &desired.endpoints {
+        let EndpointKind::Interface { private_dns, .. } = &ep.kind else {
+            continue;
+        };
+        let address = Address::endpoint(name);
+        let Some(vpc) = desired.vpcs.get(&ep.vpc) else {
+            continue;
+        };
+        if let Some(attr) = changes
+            .changes
+            .iter()
+            .filter(|c| c.address == address && c.action == Action::Update)
+            .flat_map(|c| c.attrs.iter())
+            .find(|a| a.name == "private_dns")
+        {
+            let old = attr.old.as_deref().unwrap_or("false");
+            let effect = match private_dns {
+                PrivateDns::On => format!("S3's regional DNS names start resolving to the endpoint for every client of VPC {}", ep.vpc),
+                PrivateDns::InboundOnly => format!("S3's regional DNS names resolve to the endpoint only for queries through a Route 53 inbound resolver; clients inside VPC {} go back to their other path (the gateway endpoint)", ep.vpc),
+                PrivateDns::Off => format!("S3's regional DNS names stop resolving to the endpoint in VPC {}; clients go back to their other path (a gateway endpoint, NAT or internet gateway, or none)", ep.vpc),
+            };
+            out.push(Warning {
+                code: PRIVATE_DNS_SWITCH,
+                address: address.to_string(),
+                message: format!(
+                    "private_dns changes in place from {old} to {private_dns}: {effect}; open connections keep their old path until they reconnect"
+                ),
+            });
+        }
+        if *private_dns != PrivateDns::On
+            || ep.service != service_name(&vpc.region, "s3", EndpointType::Interface)
+        {
+            continue;
+        }
+        let gateway = service_name(&vpc.region, "s3", EndpointType::Gateway);
+        let planned = desired.endpoints.iter().find(|(_, g)| {
+            g.vpc == ep.vpc && g.endpoint_type() == EndpointType::Gateway && g.service == gateway
+        });
+        let live_gateway = vpc
+            .source
+            .adopted_id()
+            .and_then(|id| live.vpc_dns.get(id))
+            .is_some_and(|d| d.gateway_services.contains(&gateway));
+        let which = match planned {
+            Some((g, _)) => format!("gateway endpoint {g} of this plan"),
+            None if live_gateway => "an existing S3 gateway endpoint".to_string(),
+            None => continue,
+        };
+        out.push(Warning {
+            code: INTERFACE_TAKES_S3_TRAFFIC,
+            address: address.to_string(),
+            message: format!(
+                "private_dns true: every client of VPC {} resolves S3's regional names to this interface endpoint, so in-VPC S3 traffic moves from {which} (free) to the interface endpoint (billed per GB); use private_dns inbound-only to keep in-VPC traffic on the gateway",
+                ep.vpc
+            ),
+        });
+    }
+    out
+}
 
 /// Warnings for applying `changes` to reach `desired`.
 pub fn for_apply(desired: &Desired, changes: &Changes) -> Vec<Warning> {

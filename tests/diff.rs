@@ -199,6 +199,20 @@ fn update_cases() -> Vec<UpdateCase> {
             &[("endpoint.virginia-s3", Action::Update)],
         ),
         (
+            "private_dns true to inbound-only with a gateway added in the same apply",
+            |y| {
+                y.replace("private_dns: false", "private_dns: inbound-only")
+                    .replace(
+                        "endpoints:\n",
+                        "endpoints:\n  virginia-gw:\n    vpc: virginia\n    type: gateway\n    route_tables: [private]\n",
+                    )
+            },
+            &[
+                ("endpoint.virginia-gw", Action::Create),
+                ("endpoint.virginia-s3", Action::Update),
+            ],
+        ),
+        (
             "a new https source adds one rule",
             |y| {
                 y.replace(
@@ -986,6 +1000,9 @@ mod tag_lag_impl {
         async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
             self.inner.create_vpc(region, cidr, tags).await
         }
+        async fn describe_vpc_dns(&self, region: &str, vpc_id: &str) -> CloudResult<s3ep::model::LVpcDns> {
+            self.inner.describe_vpc_dns(region, vpc_id).await
+        }
         async fn enable_dns_hostnames(&self, region: &str, vpc_id: &str) -> CloudResult<()> {
             self.inner.enable_dns_hostnames(region, vpc_id).await
         }
@@ -1418,4 +1435,219 @@ async fn an_interface_subnet_where_the_service_is_not_offered_is_refused_at_plan
     cloud.set_unsupported_azs(&[]);
     let live = s3ep::state::read(&cloud, &d).await.unwrap();
     assert!(diff(&d, &live, Mode::Apply, s3ep::emulator::Emulator::Off).is_ok());
+}
+
+/// LAB with an S3 gateway endpoint in virginia next to the interface
+/// endpoint, whose private DNS is `dns`.
+fn lab_with_gateway(dns: &str) -> String {
+    LAB.replace("private_dns: false", &format!("private_dns: {dns}"))
+        .replace(
+            "endpoints:\n",
+            "endpoints:\n  virginia-gw:\n    vpc: virginia\n    type: gateway\n    route_tables: [private]\n",
+        )
+}
+
+/// The live endpoint at `endpoint.<name>`.
+async fn live_endpoint(cloud: &MemoryCloud, d: &Desired, name: &str) -> s3ep::model::LEndpoint {
+    let live = s3ep::state::read(cloud, d).await.unwrap();
+    live.endpoints
+        .into_iter()
+        .find(|e| e.tags.get("s3ep:key").map(String::as_str) == Some(&format!("endpoint.{name}")))
+        .unwrap_or_else(|| panic!("no endpoint.{name}"))
+}
+
+/// Every pair of private DNS modes is an in-place update with the
+/// `private-dns-switch` warning, and converges to what the plan says.
+#[tokio::test]
+async fn private_dns_modes_switch_in_place_with_a_warning() {
+    use s3ep::model::PrivateDns;
+    let modes = [
+        ("false", PrivateDns::Off),
+        ("true", PrivateDns::On),
+        ("inbound-only", PrivateDns::InboundOnly),
+    ];
+    for (from, _) in modes {
+        for (to, want) in modes {
+            if from == to {
+                continue;
+            }
+            let cloud = MemoryCloud::new();
+            converge(&cloud, &load(&lab_with_gateway(from)), Mode::Apply).await;
+            let d2 = load(&lab_with_gateway(to));
+            let live = s3ep::state::read(&cloud, &d2).await.unwrap();
+            let c = diff(&d2, &live, Mode::Apply, Emulator::Off).unwrap();
+            eprintln!("case: {from} -> {to}");
+            assert_exact(&c, &[("endpoint.virginia-s3", Action::Update)]);
+            let attr = c.changes[0]
+                .attrs
+                .iter()
+                .find(|a| a.name == "private_dns")
+                .unwrap();
+            assert_eq!(attr.new.as_deref(), Some(to));
+            let w = s3ep::warnings::private_dns(&d2, &live, &c);
+            let switch: Vec<_> = w.iter().filter(|w| w.code == "private-dns-switch").collect();
+            assert_eq!(switch.len(), 1, "{w:?}");
+            assert!(
+                switch[0].message.contains(&format!("from {from} to {to}")),
+                "{}",
+                switch[0].message
+            );
+            assert!(
+                switch[0].message.contains("until they reconnect"),
+                "{}",
+                switch[0].message
+            );
+            converge(&cloud, &d2, Mode::Apply).await;
+            assert_eq!(
+                live_endpoint(&cloud, &d2, "virginia-s3").await.private_dns_mode(),
+                want
+            );
+        }
+    }
+}
+
+/// Drift in either DNS value is seen: PrivateDnsEnabled turned off, and
+/// PrivateDnsOnlyForInboundResolverEndpoint turned off with private DNS
+/// left on.
+#[tokio::test]
+async fn private_dns_drift_in_either_value_is_an_update() {
+    use s3ep::cloud::EndpointModify;
+    use s3ep::model::PrivateDns;
+    for (plan_mode, drift_to) in [("true", PrivateDns::Off), ("inbound-only", PrivateDns::On)] {
+        let cloud = MemoryCloud::new();
+        let d = load(&lab_with_gateway(plan_mode));
+        converge(&cloud, &d, Mode::Apply).await;
+        let ep = live_endpoint(&cloud, &d, "virginia-s3").await;
+        cloud
+            .oob()
+            .modify_endpoint(
+                "us-east-1",
+                &ep.id,
+                &EndpointModify {
+                    private_dns: Some(drift_to),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let c = plan(&cloud, &d, Mode::Apply).await;
+        eprintln!("case: {plan_mode} drifted to {drift_to}");
+        assert_exact(&c, &[("endpoint.virginia-s3", Action::Update)]);
+        let attr = c.changes[0]
+            .attrs
+            .iter()
+            .find(|a| a.name == "private_dns")
+            .unwrap();
+        assert_eq!(attr.old.as_deref(), Some(drift_to.as_plan()));
+        converge(&cloud, &d, Mode::Apply).await;
+    }
+}
+
+/// `interface-takes-s3-traffic`: private DNS true next to an S3 gateway
+/// endpoint of the plan in the same VPC; not with inbound-only or false,
+/// and not when the gateway is in another VPC.
+#[tokio::test]
+async fn interface_takes_s3_traffic_next_to_a_gateway() {
+    let codes = |yaml: String| async move {
+        let cloud = MemoryCloud::new();
+        let d = load(&yaml);
+        let live = s3ep::state::read(&cloud, &d).await.unwrap();
+        let c = diff(&d, &live, Mode::Apply, Emulator::Off).unwrap();
+        s3ep::warnings::private_dns(&d, &live, &c)
+            .into_iter()
+            .filter(|w| w.code == "interface-takes-s3-traffic")
+            .map(|w| (w.address, w.message))
+            .collect::<Vec<_>>()
+    };
+    let w = codes(lab_with_gateway("true")).await;
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].0, "endpoint.virginia-s3");
+    assert!(w[0].1.contains("virginia-gw"), "{}", w[0].1);
+    assert!(codes(lab_with_gateway("inbound-only")).await.is_empty());
+    assert!(codes(lab_with_gateway("false")).await.is_empty());
+    // LAB's gateway is in seoul, not in the interface endpoint's VPC.
+    assert!(codes(LAB.replace("private_dns: false", "private_dns: true"))
+        .await
+        .is_empty());
+}
+
+/// An adopted VPC without DNS support or DNS hostnames is refused at
+/// `plan` for private DNS, naming the VPC id and the attribute; it is read
+/// (DescribeVpcAttribute) only when an endpoint in it has private DNS on.
+#[tokio::test]
+async fn adopted_vpc_dns_attributes_are_checked_for_private_dns() {
+    let cloud = MemoryCloud::new();
+    let vpc = cloud.oob_create_vpc("us-east-1", "10.60.0.0/16".parse().unwrap(), &Tags::new());
+    let subnet = cloud
+        .oob_create_subnet(
+            "us-east-1",
+            &vpc,
+            "us-east-1a",
+            "10.60.1.0/24".parse().unwrap(),
+            &Tags::new(),
+        )
+        .unwrap();
+    let yaml = |dns: &str| {
+        format!(
+            "version: 1\nname: adopt\nvpcs:\n  old:\n    region: us-east-1\n    id: {vpc}\nendpoints:\n  e:\n    vpc: old\n    type: interface\n    subnets: [{subnet}]\n    private_dns: {dns}\n"
+        )
+    };
+    cloud.oob_set_vpc_dns("us-east-1", &vpc, true, false).unwrap();
+    {
+        let d = load(&yaml("true"));
+        let live = s3ep::state::read(&cloud, &d).await.unwrap();
+        let err = diff(&d, &live, Mode::Apply, Emulator::Off).unwrap_err();
+        assert_eq!(err.key, "endpoints.e.private_dns");
+        let e = err.to_string();
+        assert!(e.contains(&vpc), "{e}");
+        assert!(e.contains("enableDnsHostnames"), "{e}");
+        assert!(!e.contains("enableDnsSupport"), "{e}");
+        assert!(e.contains("--enable-dns-hostnames"), "{e}");
+    }
+    cloud.oob_set_vpc_dns("us-east-1", &vpc, false, false).unwrap();
+    let d = load(&yaml("true"));
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let e = diff(&d, &live, Mode::Apply, Emulator::Off)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("enableDnsSupport and enableDnsHostnames"), "{e}");
+    // Both on: the plan goes through and applies.
+    cloud.oob_set_vpc_dns("us-east-1", &vpc, true, true).unwrap();
+    converge(&cloud, &d, Mode::Apply).await;
+    // No private DNS: the attributes are not read at all.
+    cloud.oob_set_vpc_dns("us-east-1", &vpc, false, false).unwrap();
+    cloud.reset_calls();
+    let d = load(&yaml("false"));
+    let _ = plan(&cloud, &d, Mode::Apply).await;
+    assert_eq!(cloud.call_count("DescribeVpcAttribute"), 0);
+}
+
+/// `service_region` changes replace the endpoint (EC2 cannot move it); the
+/// same region written as a full service name is no change.
+#[tokio::test]
+async fn service_region_change_replaces_and_the_name_form_is_the_same() {
+    let with = |extra: &str| {
+        LAB.replace(
+            "    private_dns: false\n",
+            &format!("    private_dns: false\n{extra}"),
+        )
+    };
+    let cloud = MemoryCloud::new();
+    let d = load(&with("    service_region: us-west-2\n"));
+    assert_eq!(d.endpoints["virginia-s3"].service, "com.amazonaws.us-west-2.s3");
+    converge(&cloud, &d, Mode::Apply).await;
+    assert_eq!(
+        live_endpoint(&cloud, &d, "virginia-s3")
+            .await
+            .service_region
+            .as_deref(),
+        Some("us-west-2")
+    );
+    // The older spelling of the same thing: no change.
+    let same = load(&with("    service: com.amazonaws.us-west-2.s3\n"));
+    assert!(plan(&cloud, &same, Mode::Apply).await.is_empty());
+    let d2 = load(&with("    service_region: eu-west-1\n"));
+    let c = plan(&cloud, &d2, Mode::Apply).await;
+    assert_exact(&c, &[("endpoint.virginia-s3", Action::Replace)]);
+    converge(&cloud, &d2, Mode::Apply).await;
 }

@@ -776,12 +776,17 @@ fn validate_reports_unknown_keys_with_location() {
         show(&out)
     );
 
-    for shipped in [
-        "cross-region-lab.yaml",
-        "gateway-only.yaml",
-        "adopt-existing.yaml",
-    ] {
-        let path = repo_root().join("plans").join(shipped);
+    // Every plan shipped in plans/ (the examples of the README).
+    let mut shipped: Vec<String> = std::fs::read_dir(repo_root().join("plans"))
+        .expect("plans/")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    shipped.sort();
+    assert!(shipped.len() >= 5, "{shipped:?}");
+    for shipped in shipped {
+        let path = repo_root().join("plans").join(&shipped);
         let out = s3ep(&["validate", path.to_str().unwrap()]);
         assert_exit(&out, 0, &format!("validate plans/{shipped}"));
     }
@@ -813,4 +818,78 @@ fn an_unsupported_az_is_refused_before_anything_is_built() {
         assert!(err.contains("us-east-1a"), "names the supported AZs: {err}");
     }
     assert!(moto.owned(name, LAB_REGIONS).is_empty(), "something was created");
+}
+
+/// Case 5, plans/private-dns-inbound-only.yaml against strict EC2 (which refuses
+/// inbound-only without an S3 gateway endpoint in the VPC, and refuses to
+/// delete that gateway while the interface endpoint relies on it): one
+/// apply makes both, with both DNS values on the interface endpoint; the
+/// gateway leaving the plan while the interface endpoint switches to
+/// `true` is one apply, with the `private-dns-switch` warning; destroy
+/// removes everything in one run.
+#[test]
+fn inbound_only_next_to_a_gateway_in_one_apply_and_one_destroy() {
+    let moto = Moto::start_default();
+    if moto.emulator() != Emulator::Strict {
+        eprintln!("plain moto ignores DnsOptions: nothing to show");
+        return;
+    }
+    let name = "e2e-dns";
+    let plans = Plans::new();
+    let path = plans.shipped("private-dns-inbound-only.yaml", name);
+    let out = moto.s3ep(&["apply", path.as_str(), "--yes"]);
+    assert_exit(&out, 0, "apply inbound-only next to a gateway");
+    let dns = |key: &str| {
+        moto.py_json(&format!(
+            r#"
+            ep = find("endpoint", "us-east-1", {key:?}, {name:?})
+            e = ec2("us-east-1").describe_vpc_endpoints(VpcEndpointIds=[ep["id"]])["VpcEndpoints"][0]
+            print(json.dumps([e.get("PrivateDnsEnabled"), (e.get("DnsOptions") or {{}}).get("PrivateDnsOnlyForInboundResolverEndpoint"), e["VpcEndpointType"]]))
+            "#
+        ))
+    };
+    assert_eq!(
+        dns("endpoint.s3-inbound"),
+        serde_json::json!([true, true, "Interface"])
+    );
+    assert_eq!(dns("endpoint.s3-gateway")[2], "Gateway");
+    assert_no_changes(&moto, &path, "after apply");
+
+    // The gateway leaves the plan; the interface endpoint switches to true.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = text.find("  s3-gateway:\n").expect("gateway in plan");
+    let end = text.find("  s3-inbound:\n").expect("interface in plan");
+    let text = format!("{}{}", &text[..start], &text[end..])
+        .replace("private_dns: inbound-only", "private_dns: true");
+    let switched = plans.write("switched.yaml", &text);
+    let doc = plan_json(&moto, &switched);
+    let codes: Vec<&str> = doc["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"private-dns-switch"), "{doc:#}");
+    let out = moto.s3ep(&["apply", switched.as_str(), "--yes"]);
+    assert_exit(&out, 0, "apply: gateway out, interface to private_dns true");
+    assert_eq!(
+        dns("endpoint.s3-inbound"),
+        serde_json::json!([true, false, "Interface"])
+    );
+    assert_no_changes(&moto, &switched, "after the switch");
+
+    // Back to inbound-only with the gateway: one apply again, then destroy.
+    let out = moto.s3ep(&["apply", path.as_str(), "--yes"]);
+    assert_exit(&out, 0, "apply: gateway back, interface to inbound-only");
+    assert_eq!(
+        dns("endpoint.s3-inbound"),
+        serde_json::json!([true, true, "Interface"])
+    );
+    let out = moto.s3ep(&["destroy", path.as_str(), "--yes"]);
+    assert_exit(&out, 0, "destroy inbound-only next to a gateway");
+    assert!(
+        moto.owned(name, US).is_empty(),
+        "left behind: {:?}",
+        moto.owned(name, US)
+    );
 }

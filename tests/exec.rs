@@ -923,3 +923,215 @@ async fn a_pending_peering_the_tags_do_not_list_yet_is_gone_after_two_reapplies(
         assert_one_of_each(&cloud);
     }
 }
+
+/// One VPC with an S3 gateway endpoint and an interface endpoint whose
+/// private DNS is `dns` (the gateway is left out when `gateway` is false).
+/// The interface endpoint's name sorts before the gateway's, so address
+/// order alone would put it first.
+fn inbound_plan(dns: &str, gateway: bool) -> Desired {
+    let mut y = format!(
+        "version: 1
+name: dns
+vpcs:
+  hub:
+    region: us-east-1
+    cidr: 10.40.0.0/16
+    subnets:
+      ep-a: {{az: us-east-1a, cidr: 10.40.1.0/24}}
+    route_tables:
+      private: {{subnets: [ep-a]}}
+endpoints:
+  aa-inbound:
+    vpc: hub
+    type: interface
+    subnets: [ep-a]
+    private_dns: {dns}
+    policy: {{allow_buckets: [b-1]}}
+"
+    );
+    if gateway {
+        y.push_str(
+            "  zz-gateway:
+    vpc: hub
+    type: gateway
+    route_tables: [private]
+    policy: {allow_buckets: [b-1]}
+",
+        );
+    }
+    s3ep::plan::load_str(&y, "dns.yaml", Path::new(".")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Whether step `a` waits for step `b` because of inbound-only private DNS.
+fn waits_for_gateway(c: &Changes, a: &str, b: &str) -> bool {
+    use s3ep::exec::graph::{build, Why};
+    let nodes = build(c);
+    let labels: Vec<&String> = nodes.iter().map(|n| &n.label).collect();
+    let find = |l: &str| {
+        nodes
+            .iter()
+            .position(|n| n.label == l)
+            .unwrap_or_else(|| panic!("no step {l}: {labels:?}"))
+    };
+    let (ia, ib) = (find(a), find(b));
+    nodes[ia]
+        .deps
+        .iter()
+        .zip(&nodes[ia].why)
+        .any(|(d, w)| *d == ib && *w == Why::InboundOnlyGateway)
+}
+
+/// The live private DNS mode of `endpoint.<name>`.
+async fn live_dns(cloud: &MemoryCloud, d: &Desired, name: &str) -> Option<s3ep::model::PrivateDns> {
+    let live = s3ep::state::read(cloud, d).await.expect("read");
+    live.endpoints
+        .iter()
+        .find(|e| e.tags.get("s3ep:key").map(String::as_str) == Some(&format!("endpoint.{name}")))
+        .map(|e| e.private_dns_mode())
+}
+
+/// In one apply the gateway endpoint is created (and available) before the
+/// inbound-only interface endpoint; on destroy the interface endpoint goes
+/// first. The in-memory EC2 refuses both the other way round (like EC2),
+/// so the runs succeeding is the proof; the graph names the reason.
+#[tokio::test(start_paused = true)]
+async fn inbound_only_is_created_after_its_gateway_and_deleted_before_it() {
+    let cloud = MemoryCloud::new();
+    cloud.set_endpoint_pending_polls(2);
+    cloud.set_endpoint_deleting_polls(2);
+    let d = inbound_plan("inbound-only", true);
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    assert!(waits_for_gateway(
+        &c,
+        "create endpoint.aa-inbound",
+        "create endpoint.zz-gateway"
+    ));
+    let report = execute(&cloud, &c, &Silent, &ExecOptions::default()).await;
+    assert!(report.ok(), "{:?}", report.failed);
+    assert!(plan(&cloud, &d, Mode::Apply).await.is_empty());
+    assert_eq!(
+        live_dns(&cloud, &d, "aa-inbound").await,
+        Some(s3ep::model::PrivateDns::InboundOnly)
+    );
+
+    let c = plan(&cloud, &d, Mode::Destroy).await;
+    assert!(waits_for_gateway(
+        &c,
+        "delete endpoint.zz-gateway",
+        "delete endpoint.aa-inbound"
+    ));
+    let report = execute(&cloud, &c, &Silent, &ExecOptions::default()).await;
+    assert!(report.ok(), "{:?}", report.failed);
+    assert!(plan(&cloud, &d, Mode::Destroy).await.is_empty());
+}
+
+/// Without the ordering EC2 would refuse: creating the inbound-only
+/// interface endpoint with no gateway fails in the in-memory EC2 (so the
+/// test above cannot pass by accident).
+#[tokio::test(start_paused = true)]
+async fn the_memory_cloud_refuses_inbound_only_without_a_gateway() {
+    use s3ep::cloud::{Cloud, EndpointCreate};
+    let cloud = MemoryCloud::new();
+    let vpc = cloud.oob_create_vpc("us-east-1", "10.0.0.0/16".parse().unwrap(), &Default::default());
+    let subnet = cloud
+        .oob_create_subnet(
+            "us-east-1",
+            &vpc,
+            "us-east-1a",
+            "10.0.1.0/24".parse().unwrap(),
+            &Default::default(),
+        )
+        .unwrap();
+    let spec = |t, dns| EndpointCreate {
+        vpc_id: vpc.clone(),
+        service: "com.amazonaws.us-east-1.s3".into(),
+        endpoint_type: t,
+        route_table_ids: vec![],
+        subnet_ids: if t == s3ep::model::EndpointType::Interface {
+            vec![subnet.clone()]
+        } else {
+            vec![]
+        },
+        security_group_ids: vec![],
+        private_dns: dns,
+        service_region: None,
+        policy: None,
+        tags: Default::default(),
+        client_token: None,
+    };
+    use s3ep::model::{EndpointType, PrivateDns};
+    let e = cloud
+        .create_endpoint(
+            "us-east-1",
+            &spec(EndpointType::Interface, Some(PrivateDns::InboundOnly)),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("must have a Gateway endpoint"), "{e}");
+    let gw = cloud
+        .create_endpoint("us-east-1", &spec(EndpointType::Gateway, None))
+        .await
+        .unwrap();
+    let ifc = cloud
+        .create_endpoint(
+            "us-east-1",
+            &spec(EndpointType::Interface, Some(PrivateDns::InboundOnly)),
+        )
+        .await
+        .unwrap();
+    let e = cloud.delete_endpoint("us-east-1", &gw.id).await.unwrap_err();
+    assert!(e.message.contains(&ifc.id), "{e}");
+}
+
+/// The gateway leaves the plan while the interface endpoint switches from
+/// inbound-only to true: the switch runs first (in the delete phase), then
+/// the gateway is deleted, in one apply.
+#[tokio::test(start_paused = true)]
+async fn a_gateway_leaving_the_plan_waits_for_the_switch_off_inbound_only() {
+    let cloud = MemoryCloud::new();
+    cloud.set_endpoint_deleting_polls(2);
+    let before = inbound_plan("inbound-only", true);
+    assert!(run(&cloud, &before, Mode::Apply, &ExecOptions::default())
+        .await
+        .ok());
+    let after = inbound_plan("true", false);
+    let c = plan(&cloud, &after, Mode::Apply).await;
+    assert!(waits_for_gateway(
+        &c,
+        "delete endpoint.zz-gateway",
+        "update endpoint.aa-inbound"
+    ));
+    let report = execute(&cloud, &c, &Silent, &ExecOptions::default()).await;
+    assert!(report.ok(), "{:?}", report.failed);
+    assert!(plan(&cloud, &after, Mode::Apply).await.is_empty());
+    assert_eq!(
+        live_dns(&cloud, &after, "aa-inbound").await,
+        Some(s3ep::model::PrivateDns::On)
+    );
+}
+
+/// A gateway added in the same apply that switches an interface endpoint
+/// to inbound-only: the gateway is available first.
+#[tokio::test(start_paused = true)]
+async fn switching_to_inbound_only_waits_for_a_new_gateway() {
+    let cloud = MemoryCloud::new();
+    cloud.set_endpoint_pending_polls(2);
+    let before = inbound_plan("false", false);
+    assert!(run(&cloud, &before, Mode::Apply, &ExecOptions::default())
+        .await
+        .ok());
+    let after = inbound_plan("inbound-only", true);
+    let c = plan(&cloud, &after, Mode::Apply).await;
+    assert!(waits_for_gateway(
+        &c,
+        "update endpoint.aa-inbound",
+        "create endpoint.zz-gateway"
+    ));
+    let report = execute(&cloud, &c, &Silent, &ExecOptions::default()).await;
+    assert!(report.ok(), "{:?}", report.failed);
+    assert!(plan(&cloud, &after, Mode::Apply).await.is_empty());
+    assert_eq!(
+        live_dns(&cloud, &after, "aa-inbound").await,
+        Some(s3ep::model::PrivateDns::InboundOnly)
+    );
+}

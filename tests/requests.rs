@@ -17,7 +17,7 @@ use s3ep::cloud::aws::{AwsCloud, AwsSettings};
 use s3ep::cloud::rate::RateLimits;
 use s3ep::cloud::record::{Recorded, Recorder};
 use s3ep::cloud::{Cloud, EndpointCreate, EndpointModify};
-use s3ep::model::{Address, Desired, EndpointType, RulePeer, Tags, TAG_KEY, TAG_PLAN};
+use s3ep::model::{Address, Desired, EndpointType, PrivateDns, RulePeer, Tags, TAG_KEY, TAG_PLAN};
 use serde_json::json;
 
 static ENV: Once = Once::new();
@@ -224,6 +224,7 @@ async fn endpoint_creates_send_token_tags_dns_options_and_service_region() {
         subnet_ids: vec![],
         security_group_ids: vec![],
         private_dns: None,
+        service_region: None,
         policy: None,
         tags: tags("req", "endpoint.gw"),
         client_token: Some("gw-token".into()),
@@ -252,7 +253,8 @@ async fn endpoint_creates_send_token_tags_dns_options_and_service_region() {
         route_table_ids: vec![],
         subnet_ids: vec![net.subnet.clone()],
         security_group_ids: vec![net.sg.clone()],
-        private_dns: Some(true),
+        private_dns: Some(PrivateDns::On),
+        service_region: None,
         policy: Some(json!({"Version": "2012-10-17", "Statement": []})),
         tags: tags("req", "endpoint.itf"),
         client_token: Some("itf-token".into()),
@@ -276,8 +278,9 @@ async fn endpoint_creates_send_token_tags_dns_options_and_service_region() {
     assert!(!sent.has("ServiceRegion"), "same-region service: {sent:?}");
     rec.clear();
 
-    // Interface with private DNS off: PrivateDnsEnabled=false is still sent.
-    itf.private_dns = Some(false);
+    // Interface with private DNS off: PrivateDnsEnabled=false and
+    // PrivateDnsOnlyForInboundResolverEndpoint=false are still sent.
+    itf.private_dns = Some(PrivateDns::Off);
     itf.client_token = Some("itf-token-2".into());
     itf.tags = tags("req", "endpoint.itf2");
     c.create_endpoint(region, &itf)
@@ -285,8 +288,41 @@ async fn endpoint_creates_send_token_tags_dns_options_and_service_region() {
         .expect("interface, no private DNS");
     let sent = one(&rec, "CreateVpcEndpoint");
     assert_eq!(sent.param("PrivateDnsEnabled"), Some("false"));
+    assert_eq!(
+        sent.param("DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint"),
+        Some("false")
+    );
     assert_eq!(sent.param("ClientToken"), Some("itf-token-2"));
     rec.clear();
+
+    // Interface with inbound-only private DNS (the gateway above is in the
+    // VPC): both values true.
+    itf.private_dns = Some(PrivateDns::InboundOnly);
+    itf.client_token = Some("itf-token-io".into());
+    itf.tags = tags("req", "endpoint.inbound");
+    c.create_endpoint(region, &itf)
+        .await
+        .expect("interface, inbound-only");
+    let sent = one(&rec, "CreateVpcEndpoint");
+    assert_eq!(sent.param("PrivateDnsEnabled"), Some("true"));
+    assert_eq!(
+        sent.param("DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint"),
+        Some("true")
+    );
+    rec.clear();
+    itf.private_dns = Some(PrivateDns::Off);
+
+    // The explicit service_region is sent as ServiceRegion.
+    itf.service = "com.amazonaws.us-west-2.s3".into();
+    itf.service_region = Some("us-west-2".into());
+    itf.client_token = Some("itf-token-sr".into());
+    itf.tags = tags("req", "endpoint.sr");
+    // moto may refuse a service of another region; only the request matters here.
+    let _ = c.create_endpoint(region, &itf).await;
+    let sent = one(&rec, "CreateVpcEndpoint");
+    assert_eq!(sent.param("ServiceRegion"), Some("us-west-2"));
+    rec.clear();
+    itf.service_region = None;
 
     // Interface to S3 of another region: ServiceRegion names it.
     itf.service = "com.amazonaws.eu-west-1.s3".into();
@@ -316,7 +352,8 @@ async fn endpoint_modify_sends_private_dns_and_reset_policy() {
                 route_table_ids: vec![],
                 subnet_ids: vec![net.subnet.clone()],
                 security_group_ids: vec![net.sg.clone()],
-                private_dns: Some(false),
+                private_dns: Some(PrivateDns::Off),
+                service_region: None,
                 policy: None,
                 tags: tags("req", "endpoint.itf"),
                 client_token: Some("t".into()),
@@ -330,7 +367,7 @@ async fn endpoint_modify_sends_private_dns_and_reset_policy() {
         region,
         &ep.id,
         &EndpointModify {
-            private_dns: Some(true),
+            private_dns: Some(PrivateDns::On),
             policy: Some(None),
             ..EndpointModify::default()
         },
@@ -352,7 +389,7 @@ async fn endpoint_modify_sends_private_dns_and_reset_policy() {
         region,
         &ep.id,
         &EndpointModify {
-            private_dns: Some(false),
+            private_dns: Some(PrivateDns::Off),
             policy: Some(Some(json!({"Statement": []}))),
             ..EndpointModify::default()
         },
@@ -361,8 +398,49 @@ async fn endpoint_modify_sends_private_dns_and_reset_policy() {
     .expect("modify back");
     let sent = one(&rec, "ModifyVpcEndpoint");
     assert_eq!(sent.param("PrivateDnsEnabled"), Some("false"));
+    assert_eq!(
+        sent.param("DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint"),
+        Some("false")
+    );
     assert!(!sent.has("ResetPolicy"), "{sent:?}");
     assert_eq!(sent.param("PolicyDocument"), Some(r#"{"Statement":[]}"#));
+
+    // To inbound-only (needs a gateway endpoint in the VPC): both true.
+    c.create_endpoint(
+        region,
+        &EndpointCreate {
+            vpc_id: net.vpc.clone(),
+            service: "com.amazonaws.us-east-1.s3".into(),
+            endpoint_type: EndpointType::Gateway,
+            route_table_ids: vec![net.rtb.clone()],
+            subnet_ids: vec![],
+            security_group_ids: vec![],
+            private_dns: None,
+            service_region: None,
+            policy: None,
+            tags: tags("req", "endpoint.gw"),
+            client_token: Some("gw".into()),
+        },
+    )
+    .await
+    .expect("gateway");
+    rec.clear();
+    c.modify_endpoint(
+        region,
+        &ep.id,
+        &EndpointModify {
+            private_dns: Some(PrivateDns::InboundOnly),
+            ..EndpointModify::default()
+        },
+    )
+    .await
+    .expect("modify to inbound-only");
+    let sent = one(&rec, "ModifyVpcEndpoint");
+    assert_eq!(sent.param("PrivateDnsEnabled"), Some("true"));
+    assert_eq!(
+        sent.param("DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint"),
+        Some("true")
+    );
 
     // An empty change sends nothing at all.
     rec.clear();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ipnet::Ipv4Net;
-use s3ep::model::{EndpointKind, HttpsRule, HttpsSource, Ref, Source, SubnetSpec};
+use s3ep::model::{EndpointKind, HttpsRule, HttpsSource, PrivateDns, Ref, Source, SubnetSpec};
 use s3ep::plan::{bucket_policy, load_file, load_str, PlanError, PlanErrors};
 use serde_json::json;
 
@@ -209,7 +209,23 @@ fn cases() -> Vec<Case> {
         ext("security_group unknown key", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    security_group: {allow_http_from: [a]}\n", "endpoints.e.security_group.allow_http_from", "unknown key `allow_http_from`; allowed keys here: allow_https_from", Some((6, 22))),
         ext("security_groups bad id", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    security_groups: [sg-0123456789abcdef0, default]\n", "endpoints.e.security_groups", "invalid security group id `default`", Some((6, 45))),
         ext("security_groups twice", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    security_groups: [sg-0123456789abcdef0, sg-0123456789abcdef0]\n", "endpoints.e.security_groups", "is listed twice", Some((6, 45))),
-        ext("private_dns not bool", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    private_dns: yes\n", "endpoints.e.private_dns", "expected true or false, found a string", Some((6, 18))),
+        ext("private_dns unknown value", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    private_dns: yes\n", "endpoints.e.private_dns", "invalid private_dns `yes`: must be true, false or inbound-only", Some((6, 18))),
+        ext("private_dns quoted true", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    private_dns: 'true'\n", "endpoints.e.private_dns", "invalid private_dns `true`", Some((6, 18))),
+        ext("private_dns wrong type", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    private_dns: [true]\n", "endpoints.e.private_dns", "expected true, false or inbound-only, found a list", Some((6, 18))),
+        ext("gateway with private_dns inbound-only", "endpoints:\n  e:\n    vpc: a\n    type: gateway\n    private_dns: inbound-only\n", "endpoints.e.private_dns", "`private_dns` is only for interface endpoints; endpoint `e` has type gateway", Some((5, 5))),
+        ext("inbound-only without gateway", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    private_dns: inbound-only\n", "endpoints.e.private_dns", "private_dns inbound-only needs a gateway endpoint for com.amazonaws.us-east-1.s3 in VPC `a`", Some((6, 18))),
+        ext("inbound-only with the gateway in another vpc", "endpoints:\n  g:\n    vpc: b\n    type: gateway\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    private_dns: inbound-only\n", "endpoints.e.private_dns", "needs a gateway endpoint for com.amazonaws.us-east-1.s3 in VPC `a`", Some((9, 18))),
+        ext("inbound-only with a gateway of another service", "endpoints:\n  g:\n    vpc: a\n    type: gateway\n    service: s3express\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    private_dns: inbound-only\n", "endpoints.e.private_dns", "needs a gateway endpoint for com.amazonaws.us-east-1.s3", Some((10, 18))),
+        ext("inbound-only cross-region", "endpoints:\n  g:\n    vpc: a\n    type: gateway\n  e:\n    vpc: a\n    type: interface\n    service_region: us-west-2\n    subnets: [s1]\n    private_dns: inbound-only\n", "endpoints.e.private_dns", "needs a gateway endpoint for com.amazonaws.us-west-2.s3", Some((10, 18))),
+        // ---- service short names and service_region
+        ext("service unknown short name", "endpoints:\n  e:\n    vpc: a\n    type: gateway\n    service: dynamodb\n", "endpoints.e.service", "invalid service `dynamodb`: write `s3`, `s3express` (gateway endpoints only) or a full service name", Some((5, 14))),
+        ext("service s3express on interface", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    service: s3express\n", "endpoints.e.service", "the short name `s3express` is for gateway endpoints only", Some((6, 14))),
+        ext("service wrong type", "endpoints:\n  e:\n    vpc: a\n    type: gateway\n    service: [s3]\n", "endpoints.e.service", "expected a string, found a list", Some((5, 14))),
+        ext("gateway with service_region", "endpoints:\n  e:\n    vpc: a\n    type: gateway\n    service_region: us-west-2\n", "endpoints.e.service_region", "`service_region` is only for interface endpoints; endpoint `e` has type gateway", Some((5, 5))),
+        ext("service_region invalid", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    service_region: Virginia\n", "endpoints.e.service_region", "invalid service_region `Virginia`: write an AWS region such as us-east-1", Some((6, 21))),
+        ext("service_region wrong type", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    service_region: {r: us-west-2}\n", "endpoints.e.service_region", "expected a string, found a mapping", Some((6, 21))),
+        ext("service_region against the service name", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    service: com.amazonaws.eu-west-1.s3\n    service_region: us-west-2\n", "endpoints.e.service_region", "service_region `us-west-2` differs from the region of service com.amazonaws.eu-west-1.s3 (eu-west-1)", Some((7, 21))),
+        ext("service_region other partition", "endpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    service_region: cn-north-1\n", "endpoints.e.service_region", "cross-region PrivateLink stays inside one AWS partition", Some((6, 21))),
         // ---- policies
         ext("policy empty", "endpoints:\n  e:\n    vpc: a\n    type: gateway\n    policy: {}\n", "endpoints.e.policy", "give exactly one of `allow_buckets`, `document` and `file`", Some((5, 13))),
         ext("policy two kinds", "endpoints:\n  e:\n    vpc: a\n    type: gateway\n    policy:\n      allow_buckets: [abc]\n      file: p.json\n", "endpoints.e.policy", "not `allow_buckets` and `file`", Some((7, 7))),
@@ -443,7 +459,7 @@ fn check_lab(d: &s3ep::model::Desired) {
         } => {
             assert_eq!(subnets, &[Ref::Name("ep-a".into()), Ref::Name("ep-b".into())]);
             assert!(security_groups.is_empty());
-            assert!(!private_dns);
+            assert_eq!(*private_dns, PrivateDns::Off);
             let sg = security_group.as_ref().expect("security group");
             assert_eq!(
                 sg.allow_https_from,
@@ -561,7 +577,7 @@ peerings:
                 subnets,
                 &[Ref::Name("a".into()), Ref::Id("subnet-00000000aaaaaaaa1".into())]
             );
-            assert!(*private_dns);
+            assert_eq!(*private_dns, PrivateDns::On);
             assert_eq!(security_groups, &["sg-00000000aaaaaaaa1"]);
             let rules = &security_group.as_ref().unwrap().allow_https_from;
             assert_eq!(
@@ -825,4 +841,132 @@ fn long_values_are_not_echoed_whole() {
     let shown = e.to_string();
     assert!(shown.contains("s19, and 480 more"), "{shown}");
     assert!(shown.len() < 1_000, "{shown}");
+}
+
+/// The three private DNS modes, the short names and `service_region` load
+/// into what EC2 is sent.
+#[test]
+fn private_dns_modes_service_names_and_service_region_load() {
+    let yaml = format!(
+        "{BASE}endpoints:
+  gw:
+    vpc: a
+    type: gateway
+  x1:
+    vpc: a
+    type: gateway
+    service: s3express
+  off:
+    vpc: a
+    type: interface
+    subnets: [s1]
+    private_dns: false
+  on:
+    vpc: a
+    type: interface
+    subnets: [s1]
+    private_dns: true
+  inbound:
+    vpc: a
+    type: interface
+    subnets: [s3]
+    private_dns: inbound-only
+  far:
+    vpc: a
+    type: interface
+    subnets: [s3]
+    service_region: eu-central-1
+  same:
+    vpc: a
+    type: interface
+    subnets: [s3]
+    service_region: us-east-1
+  named:
+    vpc: b
+    type: interface
+    subnets: [subnet-0123456789abcdef0]
+    service: com.amazonaws.us-east-1.s3
+    service_region: us-east-1
+"
+    );
+    let d = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    let e = &d.endpoints;
+    assert_eq!(e["gw"].service, "com.amazonaws.us-east-1.s3");
+    assert_eq!(e["x1"].service, "com.amazonaws.us-east-1.s3express");
+    assert_eq!(e["off"].private_dns(), PrivateDns::Off);
+    assert_eq!(e["on"].private_dns(), PrivateDns::On);
+    assert_eq!(e["inbound"].private_dns(), PrivateDns::InboundOnly);
+    assert_eq!(e["far"].service, "com.amazonaws.eu-central-1.s3");
+    assert_eq!(e["far"].service_region.as_deref(), Some("eu-central-1"));
+    // The VPC's own region is the same as no service_region.
+    assert_eq!(e["same"].service, "com.amazonaws.us-east-1.s3");
+    assert_eq!(e["same"].service_region, None);
+    // The service-name form of another region (VPC b is in eu-west-1).
+    assert_eq!(e["named"].service_region.as_deref(), Some("us-east-1"));
+    assert_eq!(e["gw"].service_region, None);
+}
+
+/// In cn-* regions `s3` means cn.com.amazonaws.<region>.s3 for interface
+/// endpoints and com.amazonaws.<region>.s3 for gateways, and inbound-only
+/// finds the gateway across the two spellings.
+#[test]
+fn china_inbound_only_matches_the_gateway_across_prefixes() {
+    let yaml = "version: 1
+name: cn
+vpcs:
+  a:
+    region: cn-north-1
+    cidr: 10.0.0.0/16
+    subnets:
+      s1: {az: cn-north-1a, cidr: 10.0.1.0/24}
+endpoints:
+  gw:
+    vpc: a
+    type: gateway
+  inbound:
+    vpc: a
+    type: interface
+    subnets: [s1]
+    private_dns: inbound-only
+";
+    let d = load(yaml).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(d.endpoints["gw"].service, "com.amazonaws.cn-north-1.s3");
+    assert_eq!(d.endpoints["inbound"].service, "cn.com.amazonaws.cn-north-1.s3");
+}
+
+/// Every example plan in plans/ loads, the private DNS and cross-region
+/// examples among them with what they are there to show.
+#[test]
+fn every_shipped_plan_validates() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plans");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("plans/") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let d = load_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        names.push((path.file_name().unwrap().to_string_lossy().into_owned(), d));
+    }
+    let get = |n: &str| {
+        &names
+            .iter()
+            .find(|(f, _)| f == n)
+            .unwrap_or_else(|| panic!("{n}"))
+            .1
+    };
+    let dns = get("private-dns-inbound-only.yaml");
+    assert_eq!(dns.endpoints["s3-inbound"].private_dns(), PrivateDns::InboundOnly);
+    assert_eq!(
+        dns.endpoints["s3-gateway"].endpoint_type(),
+        s3ep::model::EndpointType::Gateway
+    );
+    assert_eq!(dns.endpoints["s3-gateway"].vpc, dns.endpoints["s3-inbound"].vpc);
+    let xr = get("cross-region-privatelink.yaml");
+    assert_eq!(
+        xr.endpoints["virginia-s3"].service_region.as_deref(),
+        Some("us-east-1")
+    );
+    assert_eq!(xr.endpoints["virginia-s3"].service, "com.amazonaws.us-east-1.s3");
+    assert!(xr.peerings.is_empty());
 }

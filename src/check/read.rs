@@ -63,9 +63,7 @@ pub async fn read(cloud: &dyn Cloud, desired: &Desired) -> Result<Snapshot, Stat
             continue;
         };
         match &ep.kind {
-            EndpointKind::Interface {
-                private_dns: true, ..
-            } => {
+            EndpointKind::Interface { private_dns, .. } if private_dns.enabled() => {
                 if let Some(id) = vpc_id(desired, &live, &ep.vpc) {
                     dns_vpcs.entry(vpc.region.clone()).or_default().insert(id);
                 }

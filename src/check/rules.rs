@@ -326,10 +326,7 @@ impl<'a> Cx<'a> {
         endpoint_state(&mut b, live);
         let private_dns = matches!(
             ep.kind,
-            EndpointKind::Interface {
-                private_dns: true,
-                ..
-            }
+            EndpointKind::Interface { private_dns, .. } if private_dns.enabled()
         );
         if private_dns {
             if let Some(d) = self.snap.dns.get(&live.vpc_id) {

@@ -763,6 +763,10 @@ fn conv_endpoint(
             .filter_map(|g| g.group_id().map(str::to_string))
             .collect(),
         private_dns: e.private_dns_enabled().unwrap_or(false),
+        private_dns_inbound_only: e
+            .dns_options()
+            .and_then(|d| d.private_dns_only_for_inbound_resolver_endpoint()),
+        service_region: e.service_region().map(str::to_string),
         policy,
         dns_entries: e
             .dns_entries()
@@ -1458,21 +1462,22 @@ impl Cloud for AwsCloud {
         // DnsOptions go to interface endpoints only (EC2 answers
         // `InvalidParameter: DnsOptions PrivateDnsOnlyForInboundResolverEndpoint
         // is applicable only to Interface VPC Endpoints` for a gateway,
-        // terraform-provider-aws #45846). With private DNS on,
-        // PrivateDnsOnlyForInboundResolverEndpoint is sent as false: left
-        // out, EC2 takes it as true and refuses unless the VPC has an S3
-        // gateway endpoint (terraform-provider-aws #32021, #42413).
-        let dns_options = match spec.endpoint_type {
+        // terraform-provider-aws #45846). Both private DNS values are always
+        // sent: left out, EC2 takes PrivateDnsEnabled as true and
+        // PrivateDnsOnlyForInboundResolverEndpoint as true when the VPC has
+        // an S3 gateway endpoint, false otherwise (CreateVpcEndpoint and
+        // DnsOptionsSpecification in the EC2 API reference;
+        // terraform-provider-aws #32021, #42413), and s3ep never relies on it.
+        let private_dns = match spec.endpoint_type {
             EndpointType::Gateway => None,
-            EndpointType::Interface => {
-                let mut b =
-                    ec2::DnsOptionsSpecification::builder().dns_record_ip_type(ec2::DnsRecordIpType::Ipv4);
-                if spec.private_dns == Some(true) {
-                    b = b.private_dns_only_for_inbound_resolver_endpoint(false);
-                }
-                Some(b.build())
-            }
+            EndpointType::Interface => Some(spec.private_dns.unwrap_or_default()),
         };
+        let dns_options = private_dns.map(|p| {
+            ec2::DnsOptionsSpecification::builder()
+                .dns_record_ip_type(ec2::DnsRecordIpType::Ipv4)
+                .private_dns_only_for_inbound_resolver_endpoint(p.inbound_only())
+                .build()
+        });
         let out = self
             .call(
                 OP,
@@ -1483,8 +1488,14 @@ impl Cloud for AwsCloud {
                     .vpc_id(&spec.vpc_id)
                     .service_name(&spec.service)
                     .set_service_region(match spec.endpoint_type {
-                        // Native cross-region PrivateLink: a service of another region.
-                        EndpointType::Interface => crate::model::service_region(&spec.service)
+                        // Native cross-region PrivateLink: a service of
+                        // another region (CreateVpcEndpoint `ServiceRegion`;
+                        // the caller needs vpce:AllowMultiRegion). From the
+                        // plan's service_region, or the service name's region.
+                        EndpointType::Interface => spec
+                            .service_region
+                            .as_deref()
+                            .or_else(|| crate::model::service_region(&spec.service))
                             .filter(|r| *r != region)
                             .map(str::to_string),
                         EndpointType::Gateway => None,
@@ -1493,7 +1504,7 @@ impl Cloud for AwsCloud {
                     .set_subnet_ids(non_empty(&spec.subnet_ids))
                     .set_security_group_ids(non_empty(&spec.security_group_ids))
                     .set_policy_document(policy)
-                    .set_private_dns_enabled(spec.private_dns)
+                    .set_private_dns_enabled(private_dns.map(|p| p.enabled()))
                     .set_dns_options(dns_options)
                     .set_client_token(spec.client_token.clone())
                     .set_tag_specifications(tag_specs(ec2::ResourceType::VpcEndpoint, &spec.tags))
@@ -1538,13 +1549,15 @@ impl Cloud for AwsCloud {
             .set_remove_subnet_ids(non_empty(&change.remove_subnet_ids))
             .set_add_security_group_ids(non_empty(&change.add_security_group_ids))
             .set_remove_security_group_ids(non_empty(&change.remove_security_group_ids))
-            .set_private_dns_enabled(change.private_dns);
-        if change.private_dns == Some(true) {
-            // As on create: sent explicitly, so EC2 never picks the
-            // inbound-resolver-only mode (terraform-provider-aws #42413).
+            .set_private_dns_enabled(change.private_dns.map(|p| p.enabled()));
+        if let Some(p) = change.private_dns {
+            // As on create: both values sent explicitly, so EC2 never picks
+            // the inbound-resolver-only mode on its own
+            // (terraform-provider-aws #42413; ModifyVpcEndpoint in the EC2
+            // API reference takes PrivateDnsEnabled and DnsOptions).
             req = req.dns_options(
                 ec2::DnsOptionsSpecification::builder()
-                    .private_dns_only_for_inbound_resolver_endpoint(false)
+                    .private_dns_only_for_inbound_resolver_endpoint(p.inbound_only())
                     .build(),
             );
         }

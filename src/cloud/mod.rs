@@ -14,7 +14,8 @@ use ipnet::Ipv4Net;
 use serde_json::Value;
 
 use crate::model::{
-    EndpointType, LEndpoint, LPeering, LRouteTable, LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags,
+    EndpointType, LEndpoint, LPeering, LRouteTable, LSecurityGroup, LSubnet, LVpc, PrivateDns, RouteDest,
+    RulePeer, Tags,
 };
 
 /// Which resources a Describe call returns. One call per kind per region:
@@ -42,8 +43,13 @@ pub struct EndpointCreate {
     pub route_table_ids: Vec<String>,
     pub subnet_ids: Vec<String>,
     pub security_group_ids: Vec<String>,
-    /// Interface endpoints only; sent explicitly (with DnsOptions) when set.
-    pub private_dns: Option<bool>,
+    /// Interface endpoints only: PrivateDnsEnabled and
+    /// DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint, both sent
+    /// explicitly when set.
+    pub private_dns: Option<PrivateDns>,
+    /// Interface endpoints only: `ServiceRegion`, the service's region when
+    /// it is not the endpoint's (cross-region PrivateLink).
+    pub service_region: Option<String>,
     /// Policy document; `None` leaves AWS's default.
     pub policy: Option<Value>,
     pub tags: Tags,
@@ -62,7 +68,8 @@ pub struct EndpointModify {
     pub remove_security_group_ids: Vec<String>,
     /// `Some(Some(doc))` sets a policy, `Some(None)` resets to the default.
     pub policy: Option<Option<Value>>,
-    pub private_dns: Option<bool>,
+    /// Both private DNS values, sent explicitly when set.
+    pub private_dns: Option<PrivateDns>,
 }
 
 impl EndpointModify {
@@ -250,15 +257,7 @@ pub trait Cloud: Send + Sync {
     }
     /// A VPC's `enableDnsSupport` and `enableDnsHostnames` (two
     /// DescribeVpcAttribute calls: EC2 answers one attribute of one VPC per call).
-    async fn describe_vpc_dns(&self, region: &str, vpc_id: &str) -> CloudResult<crate::model::LVpcDns> {
-        let _ = vpc_id;
-        Err(CloudError::new(
-            "DescribeVpcAttribute",
-            region,
-            None,
-            "not supported by this cloud",
-        ))
-    }
+    async fn describe_vpc_dns(&self, region: &str, vpc_id: &str) -> CloudResult<crate::model::LVpcDns>;
     /// The CIDRs of a managed prefix list (GetManagedPrefixListEntries).
     async fn prefix_list_cidrs(&self, region: &str, prefix_list_id: &str) -> CloudResult<Vec<Ipv4Net>> {
         let _ = prefix_list_id;

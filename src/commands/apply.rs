@@ -25,7 +25,9 @@ pub async fn run(
     let ctx = super::read(g, path, mode, &stop).await?;
     let changes = super::changes(&ctx, mode)?;
     let warns = if mode == Mode::Apply {
-        warnings::for_apply(&ctx.desired, &changes)
+        let mut w = warnings::for_apply(&ctx.desired, &changes);
+        w.extend(warnings::private_dns(&ctx.desired, &ctx.live, &changes));
+        w
     } else {
         Vec::new()
     };

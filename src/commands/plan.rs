@@ -10,7 +10,8 @@ use crate::warnings;
 pub async fn run(g: &Global, path: &Path, json: bool, detailed: bool, cost: &CostArgs) -> anyhow::Result<u8> {
     let ctx = super::read(g, path, Mode::Apply, &Default::default()).await?;
     let changes = super::changes(&ctx, Mode::Apply)?;
-    let warns = warnings::for_apply(&ctx.desired, &changes);
+    let mut warns = warnings::for_apply(&ctx.desired, &changes);
+    warns.extend(warnings::private_dns(&ctx.desired, &ctx.live, &changes));
     let estimate = crate::cost::estimate(&ctx.desired, &ctx.live, Mode::Apply, cost.gb_per_month);
     if json {
         let mut doc = render::json::plan(&ctx.desired.name, &changes, &warns);

@@ -40,6 +40,7 @@ impl<'a> Differ<'a> {
             let op = Op::DeleteEndpoint {
                 region: e.region.clone(),
                 id: e.id.clone(),
+                endpoint_type: e.endpoint_type,
             };
             add(&e.tags, &e.id, &e.region, rank::ENDPOINT, op);
         }

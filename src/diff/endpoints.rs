@@ -161,6 +161,7 @@ impl<'a> Differ<'a> {
     ) -> Result<Fate, DiffError> {
         let address = Address::endpoint(ename);
         self.check_endpoint_refs(&address, ep, vpc_fate)?;
+        self.check_vpc_dns(&address, ep)?;
         let (tables, subnets, groups, private_dns) = match &ep.kind {
             EndpointKind::Gateway { route_tables } => (
                 route_tables
@@ -200,6 +201,7 @@ impl<'a> Differ<'a> {
                 private_dns,
                 policy: ep.policy.clone(),
                 tags: self.desired.tags_for(&address),
+                service_region: ep.service_region.clone(),
             },
         );
         let mut create_attrs = vec![
@@ -219,6 +221,9 @@ impl<'a> Differ<'a> {
                 None,
                 Some(list(&show(&groups))),
             ));
+        }
+        if let Some(r) = &ep.service_region {
+            create_attrs.push(AttrChange::new("service_region", None, Some(r.clone())));
         }
         if let Some(p) = private_dns {
             create_attrs.push(AttrChange::new("private_dns", None, Some(p.to_string())));
@@ -261,6 +266,18 @@ impl<'a> Differ<'a> {
                             Some(l.service.clone()),
                             Some(ep.service.clone()),
                         ));
+                    } else if let Some(live_sr) = &l.service_region {
+                        // EC2 cannot move an endpoint to another service
+                        // region (ModifyVpcEndpoint has no ServiceRegion).
+                        let want = ep.service_region.as_deref().unwrap_or(region);
+                        if l.endpoint_type == EndpointType::Interface && live_sr != want {
+                            why.push("service_region changes".into());
+                            attrs.push(AttrChange::new(
+                                "service_region",
+                                Some(live_sr.clone()),
+                                Some(want.to_string()),
+                            ));
+                        }
                     }
                     if matches!(l.state.as_str(), "failed" | "rejected" | "expired") {
                         why.push(format!(
@@ -278,6 +295,7 @@ impl<'a> Differ<'a> {
             |id, region| Op::DeleteEndpoint {
                 region: region.to_string(),
                 id: id.to_string(),
+                endpoint_type: found.map(|l| l.endpoint_type).unwrap_or(ep.endpoint_type()),
             },
             create,
             rank::ENDPOINT,
@@ -391,6 +409,45 @@ impl<'a> Differ<'a> {
         Ok(())
     }
 
+    /// Private DNS (true or inbound-only) in an adopted VPC needs its
+    /// `enableDnsSupport` and `enableDnsHostnames` (PrivateLink guide, "DNS
+    /// attributes for your VPC"; EC2 otherwise answers InvalidParameter at
+    /// create). s3ep never modifies an adopted VPC, so `plan` refuses and
+    /// names the attribute to turn on.
+    fn check_vpc_dns(&self, address: &Address, ep: &DEndpoint) -> Result<(), DiffError> {
+        if !ep.private_dns().enabled() {
+            return Ok(());
+        }
+        let Some(vpc_id) = self.desired.vpcs.get(&ep.vpc).and_then(|v| v.source.adopted_id()) else {
+            return Ok(());
+        };
+        let Some(dns) = self.live.vpc_dns.get(vpc_id) else {
+            return Ok(());
+        };
+        let mut off = Vec::new();
+        if !dns.dns_support {
+            off.push(("enableDnsSupport", "--enable-dns-support"));
+        }
+        if !dns.dns_hostnames {
+            off.push(("enableDnsHostnames", "--enable-dns-hostnames"));
+        }
+        if off.is_empty() {
+            return Ok(());
+        }
+        Err(err_at(
+            address,
+            &format!("endpoints.{}.private_dns", ep.name),
+            format!(
+                "private_dns {} needs {} of adopted VPC {vpc_id} ({}) turned on; s3ep does not modify adopted VPCs: turn {} on (aws ec2 modify-vpc-attribute --vpc-id {vpc_id} {}), or set private_dns false",
+                ep.private_dns(),
+                off.iter().map(|(a, _)| *a).collect::<Vec<_>>().join(" and "),
+                ep.vpc,
+                if off.len() == 1 { "it" } else { "each" },
+                off.iter().map(|(_, f)| *f).collect::<Vec<_>>().join(" / "),
+            ),
+        ))
+    }
+
     /// In-place endpoint changes: ModifyVpcEndpoint with add/remove lists.
     /// Removals run in the delete phase (before what they referenced goes
     /// away), additions in the create phase (after what they reference exists).
@@ -405,7 +462,7 @@ impl<'a> Differ<'a> {
         tables: &[IdRef],
         subnets: &[IdRef],
         groups: &[IdRef],
-        private_dns: Option<bool>,
+        private_dns: Option<PrivateDns>,
     ) {
         let mut attrs = Vec::new();
         let mut add = ops::EndpointEdit::default();
@@ -469,14 +526,23 @@ impl<'a> Differ<'a> {
                 }
             }
         }
+        // Both values are compared: drift in either is a change (s3ep always
+        // sends both). Leaving inbound-only runs in the delete phase, before
+        // a gateway endpoint this run deletes; entering it in the create
+        // phase, after the gateway is available (see exec::graph).
+        let live_inbound = l.private_dns_inbound_only.unwrap_or(false);
         if let Some(p) = private_dns {
-            if p != l.private_dns {
-                attrs.push(AttrChange::new(
-                    "private_dns",
-                    Some(l.private_dns.to_string()),
-                    Some(p.to_string()),
-                ));
-                add.private_dns = Some(p);
+            if p.enabled() != l.private_dns || p.inbound_only() != live_inbound {
+                let old = match (l.private_dns, live_inbound) {
+                    (false, true) => "false (PrivateDnsOnlyForInboundResolverEndpoint true)".to_string(),
+                    _ => l.private_dns_mode().to_string(),
+                };
+                attrs.push(AttrChange::new("private_dns", Some(old), Some(p.to_string())));
+                if live_inbound && !p.inbound_only() {
+                    remove.private_dns = Some(p);
+                } else {
+                    add.private_dns = Some(p);
+                }
             }
         }
         if !policies_equal(ep.policy.as_ref(), l.policy.as_ref()) {
@@ -513,19 +579,29 @@ impl<'a> Differ<'a> {
             // One ModifyVpcEndpoint with both lists: swapping a subnet or the
             // only group never leaves the endpoint without one. It runs in the
             // delete phase, before anything it stops using is deleted.
+            // Entering inbound-only stays in the create phase (it needs a
+            // gateway endpoint this run may create).
+            let entering = add.private_dns.filter(|p| p.inbound_only());
+            if entering.is_some() {
+                add.private_dns = None;
+            }
             add.route_table_ids = std::mem::take(&mut remove.route_table_ids);
             add.subnet_ids = std::mem::take(&mut remove.subnet_ids);
             add.security_group_ids = std::mem::take(&mut remove.security_group_ids);
+            if remove.private_dns.is_some() {
+                add.private_dns = remove.private_dns.take();
+            }
+            let merged = std::mem::take(&mut add);
+            add.private_dns = entering;
             steps.push(Step::delete(
                 rank::ENDPOINT,
                 Op::ModifyEndpoint {
                     region: region.to_string(),
                     id: id.to_string(),
-                    edit: add,
+                    edit: merged,
                     prefix_list: prefix_list.clone(),
                 },
             ));
-            add = ops::EndpointEdit::default();
         }
         if !remove.is_empty() {
             steps.push(Step::delete(

@@ -29,8 +29,9 @@ use serde::Serialize;
 
 use crate::emulator::Emulator;
 use crate::model::{
-    Address, DEndpoint, Desired, EndpointKind, HttpsSource, LEndpoint, LPeering, LRouteTable, LSecurityGroup,
-    LSubnet, LVpc, Live, Ref, RouteDest, RulePeer, Source, Tags, TAG_DNS, TAG_KEY,
+    Address, DEndpoint, Desired, EndpointKind, EndpointType, HttpsSource, LEndpoint, LPeering, LRouteTable,
+    LSecurityGroup, LSubnet, LVpc, Live, PrivateDns, Ref, RouteDest, RulePeer, Source, Tags, TAG_DNS,
+    TAG_KEY,
 };
 
 /// What happens to a resource.

@@ -77,7 +77,7 @@ pub struct EndpointEdit {
     pub route_table_ids: Vec<String>,
     pub subnet_ids: Vec<String>,
     pub security_group_ids: Vec<String>,
-    pub private_dns: Option<bool>,
+    pub private_dns: Option<crate::model::PrivateDns>,
     /// `Some(None)` resets to AWS's default policy.
     pub policy: Option<Option<Value>>,
 }
@@ -172,9 +172,11 @@ pub enum Op {
         route_tables: Vec<IdRef>,
         subnets: Vec<IdRef>,
         security_groups: Vec<IdRef>,
-        private_dns: Option<bool>,
+        private_dns: Option<crate::model::PrivateDns>,
         policy: Option<Value>,
         tags: Tags,
+        /// Interface only: the service's region when not the endpoint's.
+        service_region: Option<String>,
     },
     /// ModifyVpcEndpoint. For a gateway endpoint, `prefix_list` is the S3
     /// prefix list whose routes must follow the route tables added or
@@ -189,6 +191,9 @@ pub enum Op {
     DeleteEndpoint {
         region: String,
         id: String,
+        /// The live endpoint's type: a gateway endpoint is deleted after the
+        /// interface endpoints of its VPC (an inbound-only one blocks it).
+        endpoint_type: EndpointType,
     },
     /// Requests in the requester's region, accepts in the accepter's, waits
     /// until active.

@@ -20,7 +20,15 @@
 //!     route table, and EC2 refuses the second while the first is in
 //!     progress);
 //!   - endpoints wait for DNS hostnames being turned on in their VPC
-//!     (private DNS needs enableDnsHostnames).
+//!     (private DNS needs enableDnsHostnames);
+//!   - an interface endpoint created or switched to inbound-only private
+//!     DNS waits for the gateway endpoints created in its VPC (EC2 refuses
+//!     PrivateDnsOnlyForInboundResolverEndpoint without a gateway endpoint
+//!     for the service, DnsOptionsSpecification in the EC2 API reference),
+//!     and a gateway endpoint is deleted after the interface endpoints of
+//!     its VPC are deleted or switched off inbound-only (EC2 refuses to
+//!     delete a gateway endpoint an inbound-only interface endpoint relies
+//!     on, cloudposse/terraform-aws-vpc #153).
 //!
 //! Nothing else waits: two creates in one VPC that share no id (a subnet
 //! and a security group, a route table and an ingress rule) run side by
@@ -55,11 +63,63 @@ pub fn schedule(changes: &Changes) -> Vec<(usize, &Change, &Step)> {
     steps.into_iter().map(|(ci, _, c, s)| (ci, c, s)).collect()
 }
 
-fn order_key(s: &Step) -> (u8, u8) {
+fn order_key(s: &Step) -> (u8, u8, u8) {
     match s.phase {
-        Phase::Delete => (0, u8::MAX - s.rank),
-        Phase::Create => (1, s.rank),
+        Phase::Delete => (0, u8::MAX - s.rank, u8::from(deletes_gateway(s))),
+        Phase::Create => (1, s.rank, u8::from(needs_gateway(s))),
     }
+}
+
+/// Creates an interface endpoint with inbound-only private DNS, or switches
+/// one to it (create phase).
+fn needs_gateway(s: &Step) -> bool {
+    use crate::model::{EndpointType, PrivateDns};
+    s.phase == Phase::Create
+        && match &s.op {
+            Op::CreateEndpoint {
+                endpoint_type: EndpointType::Interface,
+                private_dns: Some(PrivateDns::InboundOnly),
+                ..
+            } => true,
+            Op::ModifyEndpoint { edit, .. } => edit.private_dns == Some(PrivateDns::InboundOnly),
+            _ => false,
+        }
+}
+
+/// Creates a gateway endpoint.
+fn creates_gateway(s: &Step) -> bool {
+    matches!(
+        s.op,
+        Op::CreateEndpoint {
+            endpoint_type: crate::model::EndpointType::Gateway,
+            ..
+        }
+    )
+}
+
+/// Deletes a gateway endpoint.
+fn deletes_gateway(s: &Step) -> bool {
+    matches!(
+        s.op,
+        Op::DeleteEndpoint {
+            endpoint_type: crate::model::EndpointType::Gateway,
+            ..
+        }
+    )
+}
+
+/// Deletes an interface endpoint, or changes its private DNS in the delete
+/// phase (where s3ep switches it off inbound-only).
+fn releases_gateway(s: &Step) -> bool {
+    s.phase == Phase::Delete
+        && match &s.op {
+            Op::DeleteEndpoint {
+                endpoint_type: crate::model::EndpointType::Interface,
+                ..
+            } => true,
+            Op::ModifyEndpoint { edit, .. } => edit.private_dns.is_some_and(|p| !p.inbound_only()),
+            _ => false,
+        }
 }
 
 /// Builds the graph; nodes are in [`schedule`] order, so every dependency
@@ -95,6 +155,9 @@ pub enum Why {
     CreateAfterDelete,
     EndpointTurns,
     DnsHostnames,
+    /// Inbound-only private DNS and the VPC's gateway endpoint: the gateway
+    /// is created (and available) first, and deleted last.
+    InboundOnlyGateway,
 }
 
 /// Why step `b` (of change `cb` at index `bi`) waits for the earlier node
@@ -115,6 +178,9 @@ fn why(a: &Node<'_>, bi: usize, cb: &Change, b: &Step, refs: &[&IdRef]) -> Optio
     }
     if !scopes_meet(a.change, cb) {
         return None;
+    }
+    if (creates_gateway(a.step) && needs_gateway(b)) || (releases_gateway(a.step) && deletes_gateway(b)) {
+        return Some(Why::InboundOnlyGateway);
     }
     match (a.step.phase, b.phase) {
         (Phase::Delete, Phase::Delete) if a.step.rank != b.rank => Some(Why::DeleteInsideOut),

@@ -440,6 +440,7 @@ impl Ctx<'_> {
                 private_dns,
                 policy,
                 tags,
+                service_region,
             } => {
                 let spec = endpoint::Spec {
                     vpc,
@@ -451,6 +452,7 @@ impl Ctx<'_> {
                     private_dns: *private_dns,
                     policy,
                     tags,
+                    service_region,
                 };
                 endpoint::create(self, address, region, spec, status).await
             }
@@ -460,7 +462,7 @@ impl Ctx<'_> {
                 edit,
                 prefix_list,
             } => endpoint::modify(self, region, id, edit, prefix_list.as_deref(), status).await,
-            Op::DeleteEndpoint { region, id } => {
+            Op::DeleteEndpoint { region, id, .. } => {
                 endpoint::delete(self, region, id, status).await?;
                 done(id)
             }

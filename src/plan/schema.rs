@@ -405,10 +405,10 @@ pub static ENDPOINT: Shape = Shape {
                 types: &["string"],
                 ..Text::pattern(
                     "^([a-z0-9-]+|.*[.].*)$",
-                    "`s3` (default) or a full service name",
+                    "`s3` (default), `s3express` (gateway only) or a full service name",
                 )
             }),
-            "Default `s3`, meaning com.amazonaws.<vpc region>.s3; a full service name is allowed. A gateway endpoint's service is in its VPC's region.",
+            "Default `s3`, meaning com.amazonaws.<vpc region>.s3 (cn.com.amazonaws.<region>.s3 for interface endpoints in cn-* regions); `s3express` (gateway only) means com.amazonaws.<vpc region>.s3express; a full service name is allowed. A gateway endpoint's service is in its VPC's region.",
         ),
         Field::new(
             "route_tables",
@@ -444,8 +444,21 @@ pub static ENDPOINT: Shape = Shape {
             "Interface only: existing sg-… ids to attach as well.",
         )
         .only_for(&["interface"]),
-        Field::new("private_dns", Ty::Bool, "Interface only: private DNS for the endpoint; default false.")
-            .only_for(&["interface"]),
+        Field::new(
+            "private_dns",
+            Ty::AnyOf(&[
+                Ty::Bool,
+                Ty::Text(Text::one_of(&["inbound-only"], "`inbound-only`")),
+            ]),
+            "Interface only: `false` (default), `true` (every client of the VPC resolves S3's regional names to the endpoint), or `inbound-only` (only queries through a Route 53 inbound resolver do; needs a gateway endpoint of this plan for the same service in the same VPC).",
+        )
+        .only_for(&["interface"]),
+        Field::new(
+            "service_region",
+            Ty::Text(REGION),
+            "Interface only: the region of the service when it is not the VPC's (cross-region PrivateLink, CreateVpcEndpoint ServiceRegion); `service: s3` then means S3 in that region. Changing it replaces the endpoint. Needs the IAM action vpce:AllowMultiRegion.",
+        )
+        .only_for(&["interface"]),
         Field::new(
             "policy",
             Ty::Object(&POLICY),
@@ -623,11 +636,20 @@ pub(crate) struct RawEndpoint {
     /// `Sp<None>` when present but of the wrong shape (already reported).
     pub security_group: Option<Sp<Option<RawSecurityGroup>>>,
     pub security_groups: Option<StrList>,
-    pub private_dns: Option<Sp<Option<bool>>>,
+    /// `Sp<None>` when present but of the wrong shape (already reported).
+    pub private_dns: Option<Sp<Option<RawPrivateDns>>>,
+    pub service_region: Option<Sp<String>>,
     pub policy: Option<Sp<Option<RawPolicy>>>,
     /// Every key written, with its position (for the keys only one
     /// endpoint type takes, see [`Shape::only_for`]).
     pub keys: Vec<(String, Option<Pos>)>,
+}
+
+/// `private_dns` as written: a boolean, or a word (checked in `validate`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RawPrivateDns {
+    Bool(bool),
+    Word(String),
 }
 
 /// An endpoint's `security_group` as written.
@@ -1060,15 +1082,20 @@ impl<'a> Decoder<'a> {
             route_tables: self.list_field(obj.get("route_tables")),
             subnets: self.list_field(obj.get("subnets")),
             security_groups: self.list_field(obj.get("security_groups")),
+            service_region: self.string(obj.get("service_region")),
             keys: obj.present(),
             ..RawEndpoint::default()
         };
         if let Some((p, key_pos, n)) = obj.get("private_dns") {
-            let v = match n.value {
-                Yaml::Bool(b) => Some(b),
+            let v = match &n.value {
+                Yaml::Bool(b) => Some(RawPrivateDns::Bool(*b)),
+                Yaml::Str(w) => Some(RawPrivateDns::Word(w.clone())),
                 _ => {
-                    self.sink
-                        .at(&p, n.pos, format!("expected true or false, found {}", n.kind()));
+                    self.sink.at(
+                        &p,
+                        n.pos,
+                        format!("expected true, false or inbound-only, found {}", n.kind()),
+                    );
                     None
                 }
             };

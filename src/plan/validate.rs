@@ -14,11 +14,11 @@ use serde_json::Value;
 use super::error::{clip, q, Pos, Sink};
 use super::policy;
 use super::schema::{
-    join, Named, RawDocument, RawEndpoint, RawPeering, RawPlan, RawPolicy, RawVpc, Sp, StrList,
+    join, Named, RawDocument, RawEndpoint, RawPeering, RawPlan, RawPolicy, RawPrivateDns, RawVpc, Sp, StrList,
 };
 use crate::model::{
     cidrs_overlap, DEndpoint, DPeering, DRouteTable, DSecurityGroup, DSubnet, DVpc, Desired, EndpointKind,
-    EndpointType, HttpsRule, HttpsSource, Origin, Ref, RouteTableSpec, Source, SubnetSpec,
+    EndpointType, HttpsRule, HttpsSource, Origin, PrivateDns, Ref, RouteTableSpec, Source, SubnetSpec,
 };
 
 /// Longest tag key AWS accepts, in characters.
@@ -35,6 +35,15 @@ pub fn is_valid_name(s: &str) -> bool {
         && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
         && b.iter()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+/// A service name without its partition prefix: (region, service), so
+/// that `cn.com.amazonaws.cn-north-1.s3` (interface) and
+/// `com.amazonaws.cn-north-1.s3` (gateway) are the same service.
+fn service_identity(full: &str) -> Option<(String, String)> {
+    let region = crate::model::service_region(full)?;
+    let (_, rest) = full.split_once(&format!("{region}."))?;
+    Some((region.to_string(), rest.to_string()))
 }
 
 /// Whether `s` is shaped like an AWS region: `^[a-z]{2}(-[a-z]+)+-\d+$`.
@@ -116,6 +125,12 @@ struct Validator<'a> {
     base_dir: &'a Path,
     vpcs: BTreeMap<String, VpcInfo>,
     vpc_order: Vec<String>,
+    /// (VPC name, service name) of every gateway endpoint whose VPC and
+    /// service were understood, even if other keys of it are wrong.
+    gateways: Vec<(String, String)>,
+    /// Interface endpoints with `private_dns: inbound-only`: (key path,
+    /// position, endpoint name, VPC name, service name).
+    inbound_only: Vec<(String, Option<Pos>, String, String, String)>,
 }
 
 /// Validate a decoded plan. Returns the `Desired` when no error was found
@@ -126,6 +141,8 @@ pub(crate) fn validate(raw: &RawPlan, base_dir: &Path, sink: &mut Sink) -> Optio
         base_dir,
         vpcs: BTreeMap::new(),
         vpc_order: Vec::new(),
+        gateways: Vec::new(),
+        inbound_only: Vec::new(),
     };
     let name = v.top(raw);
     let tags = v.tags(raw);
@@ -156,6 +173,7 @@ pub(crate) fn validate(raw: &RawPlan, base_dir: &Path, sink: &mut Sink) -> Optio
             endpoints.insert(d.name.clone(), d);
         }
     }
+    v.inbound_only_gateways();
     let mut peerings = BTreeMap::new();
     let mut pairs: Vec<((String, String), String)> = Vec::new();
     for p in &raw.peerings {
@@ -826,6 +844,9 @@ impl Validator<'_> {
             }
         };
         let service = self.service(path, b, kind, region.as_deref());
+        if let (Some("gateway"), Some(vpc), Some((full, _))) = (kind, &vpc, &service) {
+            self.gateways.push((vpc.clone(), full.clone()));
+        }
 
         // Keys another type takes (the table says which).
         if let Some(kind) = kind {
@@ -864,52 +885,98 @@ impl Validator<'_> {
             Some(_) => self.interface(path, ep, b, vpc.as_deref()),
             None => None,
         };
+        if let (
+            Some(EndpointKind::Interface {
+                private_dns: PrivateDns::InboundOnly,
+                ..
+            }),
+            Some(vpc),
+            Some((full, _)),
+        ) = (&ekind, &vpc, &service)
+        {
+            let key = join(path, "private_dns");
+            let pos = b.private_dns.as_ref().and_then(|p| p.pos);
+            self.inbound_only
+                .push((key, pos, ep.name.v.clone(), vpc.clone(), full.clone()));
+        }
         let policy = self.policy(path, b);
+        let (service, service_region) = service?;
         Some(DEndpoint {
             name: name_ok.then(|| ep.name.v.clone())?,
             vpc: vpc?,
-            service: service?,
+            service,
             kind: ekind?,
             policy: policy?,
+            service_region,
         })
     }
 
+    /// The endpoint's full service name, and the service's region when it
+    /// is not the VPC's (interface endpoints only: the `service_region` key,
+    /// or the region of a full service name).
     fn service(
         &mut self,
         path: &str,
         b: &RawEndpoint,
         kind: Option<&str>,
         region: Option<&str>,
-    ) -> Option<String> {
+    ) -> Option<(String, Option<String>)> {
         let key = join(path, "service");
         let written = b.service.as_ref().map(|s| s.v.as_str()).unwrap_or("s3");
         let pos = b.service.as_ref().and_then(|s| s.pos);
+        let interface = kind == Some("interface");
+        // `service_region` on a gateway is reported by the only-for check.
+        let sr_key = join(path, "service_region");
+        let explicit = match &b.service_region {
+            Some(r) if interface => {
+                if !is_region(&r.v) {
+                    self.sink.at(
+                        &sr_key,
+                        r.pos,
+                        format!(
+                            "invalid service_region {}: write an AWS region such as us-east-1",
+                            q(&r.v)
+                        ),
+                    );
+                    return None;
+                }
+                Some(r)
+            }
+            _ => None,
+        };
         let full = if written.contains('.') {
             written.to_string()
-        } else if !written.is_empty()
-            && written
-                .bytes()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
-        {
-            let endpoint_type = match kind {
-                Some("interface") => EndpointType::Interface,
-                _ => EndpointType::Gateway,
+        } else if written == "s3" || written == "s3express" {
+            if written == "s3express" && interface {
+                self.sink.at(
+                    &key,
+                    pos,
+                    "the short name `s3express` is for gateway endpoints only; an interface endpoint names its service in full (com.amazonaws.<region>.s3express)",
+                );
+                return None;
+            }
+            let endpoint_type = if interface {
+                EndpointType::Interface
+            } else {
+                EndpointType::Gateway
             };
-            crate::model::service_name(region?, written, endpoint_type)
+            let home = explicit.map(|r| r.v.as_str()).or(region)?;
+            crate::model::service_name(home, written, endpoint_type)
         } else {
             self.sink.at(
                 &key,
                 pos,
                 format!(
-                    "invalid service {}: write `s3` or a full service name such as com.amazonaws.us-east-1.s3",
+                    "invalid service {}: write `s3`, `s3express` (gateway endpoints only) or a full service name such as com.amazonaws.us-east-1.s3",
                     q(written)
                 ),
             );
             return None;
         };
+        let named = crate::model::service_region(&full).filter(|r| is_region(r));
         if kind == Some("gateway") {
-            if let (Some(region), Some(r)) = (region, crate::model::service_region(&full)) {
-                if is_region(r) && r != region {
+            if let (Some(region), Some(r)) = (region, named) {
+                if r != region {
                     self.sink.at(
                         &key,
                         pos,
@@ -923,8 +990,77 @@ impl Validator<'_> {
                     return None;
                 }
             }
+            return Some((full, None));
         }
-        Some(full)
+        if let (Some(e), Some(n)) = (explicit, named) {
+            if e.v != n {
+                self.sink.at(
+                    &sr_key,
+                    e.pos,
+                    format!(
+                        "service_region {} differs from the region of service {} ({}): write `service: s3` with service_region, or the full service name alone",
+                        q(&e.v),
+                        clip(&full),
+                        clip(n)
+                    ),
+                );
+                return None;
+            }
+        }
+        let remote = explicit.map(|r| r.v.clone()).or(named.map(str::to_string));
+        if let (Some(region), Some(remote)) = (region, &remote) {
+            // Partitions (aws, aws-cn, aws-us-gov) are isolated from each
+            // other (AWS General Reference, "Partitions"); the PrivateLink
+            // guide's "Cross-region enabled AWS services" names the S3
+            // service per partition (cn.com.amazonaws.<region>.s3 in China).
+            if crate::model::partition(region) != crate::model::partition(remote) {
+                let (k, p) = match explicit {
+                    Some(e) => (&sr_key, e.pos),
+                    None => (&key, pos),
+                };
+                self.sink.at(
+                    k,
+                    p,
+                    format!(
+                        "the service is in region {} ({}) but the endpoint's VPC is in {} ({}): cross-region PrivateLink stays inside one AWS partition",
+                        clip(remote),
+                        crate::model::partition(remote),
+                        clip(region),
+                        crate::model::partition(region)
+                    ),
+                );
+                return None;
+            }
+        }
+        let remote = remote.filter(|r| Some(r.as_str()) != region);
+        Some((full, remote))
+    }
+
+    /// `private_dns: inbound-only` needs a gateway endpoint of this plan for
+    /// the same service in the same VPC (PrivateLink guide, "Private DNS
+    /// for S3 interface endpoints"; EC2 otherwise answers InvalidParameter
+    /// "To set PrivateDnsOnlyForInboundResolverEndpoint to true, the VPC …
+    /// must have a Gateway endpoint for the service").
+    fn inbound_only_gateways(&mut self) {
+        for (key, pos, name, vpc, service) in std::mem::take(&mut self.inbound_only) {
+            let want = service_identity(&service);
+            let found = self
+                .gateways
+                .iter()
+                .any(|(v, s)| *v == vpc && want.is_some() && service_identity(s) == want);
+            if !found {
+                self.sink.at(
+                    &key,
+                    pos,
+                    format!(
+                        "private_dns inbound-only needs a gateway endpoint for {} in VPC {}: add one to this plan (type: gateway, vpc: {vpc}), or use private_dns true or false (endpoint {})",
+                        clip(&service),
+                        q(&vpc),
+                        q(&name)
+                    ),
+                );
+            }
+        }
     }
 
     fn interface(
@@ -1036,8 +1172,37 @@ impl Validator<'_> {
             }
         }
         let private_dns = match &b.private_dns {
-            None => false,
-            Some(Sp { v, .. }) => (*v)?,
+            None => PrivateDns::Off,
+            Some(Sp { v: None, .. }) => return None,
+            Some(Sp {
+                v: Some(RawPrivateDns::Bool(on)),
+                ..
+            }) => {
+                if *on {
+                    PrivateDns::On
+                } else {
+                    PrivateDns::Off
+                }
+            }
+            Some(Sp {
+                v: Some(RawPrivateDns::Word(w)),
+                ..
+            }) if w == "inbound-only" => PrivateDns::InboundOnly,
+            Some(Sp {
+                v: Some(RawPrivateDns::Word(w)),
+                pos,
+                ..
+            }) => {
+                self.sink.at(
+                    &join(path, "private_dns"),
+                    *pos,
+                    format!(
+                        "invalid private_dns {}: must be true, false or inbound-only",
+                        q(w)
+                    ),
+                );
+                return None;
+            }
         };
         Some(EndpointKind::Interface {
             subnets: subnets?,

@@ -84,6 +84,10 @@ pub(super) struct Endpoint {
     pub(super) subnet_ids: Vec<String>,
     pub(super) security_group_ids: Vec<String>,
     pub(super) private_dns: bool,
+    /// DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint (interface only).
+    pub(super) inbound_only: bool,
+    /// `ServiceRegion` (interface only): the service's region.
+    pub(super) service_region: Option<String>,
     pub(super) policy: Value,
     pub(super) tags: Tags,
 }
@@ -118,6 +122,12 @@ impl Endpoint {
             subnet_ids: self.subnet_ids.clone(),
             security_group_ids: self.security_group_ids.clone(),
             private_dns: self.private_dns,
+            // DescribeVpcEndpoints returns DnsOptions for interface endpoints.
+            private_dns_inbound_only: match self.endpoint_type {
+                EndpointType::Interface => Some(self.inbound_only),
+                EndpointType::Gateway => None,
+            },
+            service_region: self.service_region.clone(),
             policy: Some(self.policy.clone()),
             dns_entries,
             last_error: None,
@@ -165,6 +175,64 @@ impl Region {
             }
         }
         Ok(())
+    }
+
+    /// The private DNS rules of CreateVpcEndpoint and ModifyVpcEndpoint
+    /// for S3 (PrivateLink guide, "DNS attributes for your VPC": private
+    /// DNS needs enableDnsSupport and enableDnsHostnames; "Private DNS for
+    /// S3 interface endpoints" and the DnsOptionsSpecification API
+    /// reference: PrivateDnsOnlyForInboundResolverEndpoint needs a gateway
+    /// endpoint for the service in the VPC). Both answer InvalidParameter.
+    pub(super) fn check_private_dns(
+        &self,
+        cx: &Cx,
+        vpc_id: &str,
+        dns: crate::model::PrivateDns,
+    ) -> CloudResult<()> {
+        if dns.enabled() {
+            let v = self.vpc(cx, vpc_id)?;
+            if !(v.dns_support && v.dns_hostnames) {
+                return Err(cx.err(
+                    "InvalidParameter",
+                    format!("Enabling private DNS requires both enableDnsSupport and enableDnsHostnames VPC attributes set to true for {vpc_id}"),
+                ));
+            }
+        }
+        if dns.inbound_only() {
+            let gateway = self.endpoints.values().any(|e| {
+                e.endpoint_type == EndpointType::Gateway
+                    && e.vpc_id == vpc_id
+                    && matches!(e.state, EpState::Pending(_) | EpState::Available)
+            });
+            if !gateway {
+                return Err(cx.err(
+                    "InvalidParameter",
+                    format!("To set PrivateDnsOnlyForInboundResolverEndpoint to true, the VPC {vpc_id} must have a Gateway endpoint for the service."),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// An interface endpoint with inbound-only private DNS in the VPC of
+    /// gateway endpoint `id`: EC2 refuses to delete the gateway while there
+    /// is one (cloudposse/terraform-aws-vpc #153: "Gateway endpoint cannot
+    /// be deleted while Interface endpoint … has
+    /// PrivateDnsOnlyForInboundResolverEndpoint set to true").
+    pub(super) fn inbound_only_blocker(&self, id: &str) -> Option<String> {
+        let g = self
+            .endpoints
+            .get(id)
+            .filter(|g| g.endpoint_type == EndpointType::Gateway)?;
+        self.endpoints
+            .values()
+            .find(|e| {
+                e.endpoint_type == EndpointType::Interface
+                    && e.vpc_id == g.vpc_id
+                    && e.inbound_only
+                    && e.state != EpState::Deleted
+            })
+            .map(|e| e.id.clone())
     }
 
     /// Checks that each table exists in `vpc_id` and can take the S3
@@ -270,7 +338,14 @@ impl Inner {
             });
         }
         r.vpc(cx, &spec.vpc_id)?;
-        if spec.service != s3_service(cx.region) {
+        let home = spec.service_region.as_deref().unwrap_or(cx.region);
+        let known = match spec.endpoint_type {
+            EndpointType::Gateway => spec.service == s3_service(cx.region),
+            EndpointType::Interface => {
+                spec.service == crate::model::service_name(home, "s3", EndpointType::Interface)
+            }
+        };
+        if !known {
             return Err(cx.err(
                 "InvalidServiceName",
                 format!("The Vpc Endpoint Service '{}' does not exist", spec.service),
@@ -298,6 +373,9 @@ impl Inner {
                 }
                 r.check_subnets(cx, &spec.vpc_id, &subnets)?;
                 r.check_groups(cx, &spec.vpc_id, &groups)?;
+                if let Some(dns) = spec.private_dns {
+                    r.check_private_dns(cx, &spec.vpc_id, dns)?;
+                }
                 if groups.is_empty() {
                     // AWS attaches the VPC's default security group.
                     groups.extend(
@@ -334,7 +412,17 @@ impl Inner {
             route_table_ids: route_tables,
             subnet_ids: subnets,
             security_group_ids: groups,
-            private_dns: spec.endpoint_type == EndpointType::Interface && spec.private_dns.unwrap_or(false),
+            // CreateVpcEndpoint: PrivateDnsEnabled defaults to true for an
+            // AWS service; s3ep always sends it, so the default is not
+            // modelled.
+            private_dns: spec.endpoint_type == EndpointType::Interface
+                && spec.private_dns.is_some_and(|p| p.enabled()),
+            inbound_only: spec.endpoint_type == EndpointType::Interface
+                && spec.private_dns.is_some_and(|p| p.inbound_only()),
+            service_region: match spec.endpoint_type {
+                EndpointType::Interface => Some(home.to_string()),
+                EndpointType::Gateway => None,
+            },
             policy: spec.policy.clone().unwrap_or_else(default_endpoint_policy),
             tags: spec.tags.clone(),
         };
@@ -409,6 +497,9 @@ impl Inner {
                 }
                 r.check_subnets(cx, &e.vpc_id, &subnets)?;
                 r.check_groups(cx, &e.vpc_id, &groups)?;
+                if let Some(dns) = change.private_dns {
+                    r.check_private_dns(cx, &e.vpc_id, dns)?;
+                }
             }
         }
         if let Some(Some(p)) = &change.policy {
@@ -446,7 +537,8 @@ impl Inner {
             None => {}
         }
         if let Some(dns) = change.private_dns {
-            e.private_dns = dns;
+            e.private_dns = dns.enabled();
+            e.inbound_only = dns.inbound_only();
         }
         Ok(())
     }
@@ -471,6 +563,12 @@ impl Inner {
             }
             Some(EpState::Deleting(_)) => return Ok(()),
             Some(EpState::Pending(_) | EpState::Available) => {}
+        }
+        if let Some(blocker) = r.inbound_only_blocker(id) {
+            return Err(cx.err(
+                "InvalidParameter",
+                format!("Gateway endpoint cannot be deleted while Interface endpoint {blocker} for the service has PrivateDnsOnlyForInboundResolverEndpoint set to true."),
+            ));
         }
         for t in r.route_tables.values_mut() {
             t.routes

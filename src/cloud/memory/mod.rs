@@ -264,8 +264,15 @@ impl MemoryCloud {
 
     /// Out of band: creates a VPC (with its main route table and default
     /// security group) without validating the CIDR.
+    /// Such a VPC has DNS support and DNS hostnames on (as a VPC made for
+    /// endpoints usually has; see `oob_set_vpc_dns`).
     pub fn oob_create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> String {
-        self.lock().insert_vpc(region, cidr, tags)
+        let mut s = self.lock();
+        let id = s.insert_vpc(region, cidr, tags);
+        if let Some(v) = s.reg(region).vpcs.get_mut(&id) {
+            v.dns_hostnames = true;
+        }
+        id
     }
 
     /// Out of band: creates a subnet (same checks as `CreateSubnet`).

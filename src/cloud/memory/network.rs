@@ -7,6 +7,11 @@ pub(super) struct Vpc {
     pub(super) id: String,
     pub(super) cidr: Ipv4Net,
     pub(super) tags: Tags,
+    /// `enableDnsSupport`: true for a new VPC (VPC user guide, "DNS
+    /// attributes for your VPC": "enableDnsSupport … default true").
+    pub(super) dns_support: bool,
+    /// `enableDnsHostnames`: false for a new non-default VPC until turned on.
+    pub(super) dns_hostnames: bool,
 }
 
 pub(super) struct Subnet {
@@ -106,6 +111,8 @@ impl Inner {
                 id: vpc_id.clone(),
                 cidr,
                 tags: tags.clone(),
+                dns_support: true,
+                dns_hostnames: false,
             },
         );
         r.route_tables.insert(

@@ -15,8 +15,6 @@ pub(super) struct Reach {
     pub(super) nacls: BTreeMap<String, Nacl>,
     /// Security group id → its outbound rules, once set by a test hook.
     pub(super) egress: BTreeMap<String, Vec<LRule>>,
-    /// VPC id → DNS attributes, once changed.
-    pub(super) dns: BTreeMap<String, LVpcDns>,
 }
 
 pub(super) struct Nacl {
@@ -160,13 +158,12 @@ impl Inner {
     /// defaults for a VPC that is not a default VPC ("DNS attributes for
     /// your VPC", Amazon VPC User Guide).
     pub(super) fn vpc_dns(&mut self, cx: &Cx, vpc_id: &str) -> CloudResult<LVpcDns> {
-        let r = self.reg(cx.region);
-        r.vpc(cx, vpc_id)?;
-        Ok(r.reach.dns.get(vpc_id).cloned().unwrap_or(LVpcDns {
+        let v = self.reg(cx.region).vpc(cx, vpc_id)?;
+        Ok(LVpcDns {
             vpc_id: vpc_id.to_string(),
-            support: true,
-            hostnames: false,
-        }))
+            support: v.dns_support,
+            hostnames: v.dns_hostnames,
+        })
     }
 
     pub(super) fn set_vpc_dns(
@@ -176,10 +173,9 @@ impl Inner {
         support: Option<bool>,
         hostnames: Option<bool>,
     ) {
-        if let Ok(mut d) = self.vpc_dns(cx, vpc_id) {
-            d.support = support.unwrap_or(d.support);
-            d.hostnames = hostnames.unwrap_or(d.hostnames);
-            self.reg(cx.region).reach.dns.insert(vpc_id.to_string(), d);
+        if let Some(v) = self.reg(cx.region).vpcs.get_mut(vpc_id) {
+            v.dns_support = support.unwrap_or(v.dns_support);
+            v.dns_hostnames = hostnames.unwrap_or(v.dns_hostnames);
         }
     }
 

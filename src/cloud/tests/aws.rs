@@ -146,7 +146,13 @@ fn endpoints_convert() {
         .policy_document("%7B%7D")
         .subnet_ids("subnet-1")
         .groups(ec2::SecurityGroupIdentifier::builder().group_id("sg-1").build())
-        .private_dns_enabled(false)
+        .private_dns_enabled(true)
+        .dns_options(
+            ec2::DnsOptions::builder()
+                .private_dns_only_for_inbound_resolver_endpoint(true)
+                .build(),
+        )
+        .service_region("us-west-2")
         .dns_entries(ec2::DnsEntry::builder().dns_name("x.vpce.amazonaws.com").build())
         .last_error(ec2::LastError::builder().code("Boom").message("it broke").build())
         .tags(ec2::Tag::builder().key("s3ep:plan").value("lab").build())
@@ -158,6 +164,11 @@ fn endpoints_convert() {
     assert_eq!(ep.state, "available");
     assert_eq!(ep.policy, Some(json!({})));
     assert_eq!(ep.security_group_ids, vec!["sg-1".to_string()]);
+    // Both private DNS values and ServiceRegion are read back.
+    assert!(ep.private_dns);
+    assert_eq!(ep.private_dns_inbound_only, Some(true));
+    assert_eq!(ep.private_dns_mode(), crate::model::PrivateDns::InboundOnly);
+    assert_eq!(ep.service_region.as_deref(), Some("us-west-2"));
     assert_eq!(ep.last_error.as_deref(), Some("Boom: it broke"));
     assert_eq!(ep.tags.get("s3ep:plan").map(String::as_str), Some("lab"));
     assert_eq!(ep.dns_entries.len(), 1);

@@ -33,6 +33,7 @@ fn gateway(vpc: &str, rtbs: &[&str], token: Option<&str>) -> EndpointCreate {
         subnet_ids: vec![],
         security_group_ids: vec![],
         private_dns: None,
+        service_region: None,
         policy: None,
         tags: tags("p", "endpoint.gw"),
         client_token: token.map(str::to_string),
@@ -47,7 +48,8 @@ fn interface(vpc: &str, subnets: &[&str], sgs: &[&str]) -> EndpointCreate {
         route_table_ids: vec![],
         subnet_ids: subnets.iter().map(|s| s.to_string()).collect(),
         security_group_ids: sgs.iter().map(|s| s.to_string()).collect(),
-        private_dns: Some(false),
+        private_dns: Some(crate::model::PrivateDns::Off),
+        service_region: None,
         policy: None,
         tags: tags("p", "endpoint.if"),
         client_token: None,
@@ -590,9 +592,15 @@ async fn interface_endpoint_rules() {
     let swap = EndpointModify {
         add_subnet_ids: vec![s2.clone()],
         remove_subnet_ids: vec![s1.clone()],
-        private_dns: Some(true),
+        private_dns: Some(crate::model::PrivateDns::On),
         ..Default::default()
     };
+    // Private DNS needs DNS hostnames, off in a new VPC.
+    assert_eq!(
+        code(c.modify_endpoint(R, &ep.id, &swap).await),
+        "InvalidParameter"
+    );
+    c.enable_dns_hostnames(R, &vpc).await.unwrap();
     c.modify_endpoint(R, &ep.id, &swap).await.unwrap();
     let now = c
         .describe_endpoints(R, &Filter::Ids(vec![ep.id.clone()]))

@@ -32,9 +32,10 @@ pub struct Spec<'a> {
     pub route_tables: &'a [IdRef],
     pub subnets: &'a [IdRef],
     pub security_groups: &'a [IdRef],
-    pub private_dns: Option<bool>,
+    pub private_dns: Option<crate::model::PrivateDns>,
     pub policy: &'a Option<serde_json::Value>,
     pub tags: &'a crate::model::Tags,
+    pub service_region: &'a Option<String>,
 }
 
 /// CreateVpcEndpoint with a client token of this run, then a wait until it
@@ -70,8 +71,12 @@ pub async fn create(
         policy: s.policy.clone(),
         tags: s.tags.clone(),
         client_token: None,
+        service_region: match s.endpoint_type {
+            EndpointType::Interface => s.service_region.clone(),
+            EndpointType::Gateway => None,
+        },
     };
-    let fingerprint = serde_json::json!({
+    let mut fingerprint = serde_json::json!({
         "vpc": spec.vpc_id,
         "service": spec.service,
         "type": format!("{:?}", spec.endpoint_type),
@@ -82,6 +87,9 @@ pub async fn create(
         "policy": spec.policy,
         "tags": spec.tags,
     });
+    if let Some(r) = &spec.service_region {
+        fingerprint["service_region"] = serde_json::json!(r);
+    }
     let mut last = None;
     for run in [cx.run_id.clone(), format!("{}/again", cx.run_id)] {
         spec.client_token = Some(client_token("endpoint", &spec.tags, &fingerprint, &run));
