@@ -67,7 +67,11 @@ pub enum SavedError {
     #[error("{file}: not an s3ep saved plan: {reason}")]
     Foreign { file: String, reason: String },
     #[error("{file}: this saved plan was written by s3ep {found} (saved-plan format {format}); this is s3ep {S3EP_VERSION}: run `s3ep plan --out` again with this version")]
-    Version { file: String, found: String, format: String },
+    Version {
+        file: String,
+        found: String,
+        format: String,
+    },
     #[error("{file}: the saved plan has been modified or damaged (integrity digest mismatch); run `s3ep plan --out` again")]
     Tampered { file: String },
     #[error("{file}: damaged saved plan: {reason}; run `s3ep plan --out` again")]
@@ -127,7 +131,10 @@ impl SavedPlan {
             }
         };
         let _ = format;
-        let version = obj.get("s3ep_version").and_then(Value::as_str).unwrap_or("(unknown)");
+        let version = obj
+            .get("s3ep_version")
+            .and_then(Value::as_str)
+            .unwrap_or("(unknown)");
         let format_version = obj.get("format_version").and_then(Value::as_u64);
         if version != S3EP_VERSION || format_version != Some(FORMAT_VERSION) {
             return Err(SavedError::Version {
@@ -137,12 +144,16 @@ impl SavedPlan {
             });
         }
         let Some(stored) = obj.get("integrity").and_then(Value::as_str) else {
-            return Err(SavedError::Tampered { file: file.to_string() });
+            return Err(SavedError::Tampered {
+                file: file.to_string(),
+            });
         };
         let mut rest = obj.clone();
         rest.remove("integrity");
         if integrity_of(&Value::Object(rest)) != stored {
-            return Err(SavedError::Tampered { file: file.to_string() });
+            return Err(SavedError::Tampered {
+                file: file.to_string(),
+            });
         }
         let damaged = |reason: &str| SavedError::Damaged {
             file: file.to_string(),
@@ -233,16 +244,19 @@ pub fn canonical(value: &Value) -> Value {
 pub fn normalize(live: &Live) -> Live {
     let mut l = live.clone();
     l.vpcs.sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
-    l.subnets.sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
+    l.subnets
+        .sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
     for t in &mut l.route_tables {
         t.associations.sort_by(|a, b| a.id.cmp(&b.id));
         t.routes.sort_by_cached_key(|r| format!("{r:?}"));
     }
-    l.route_tables.sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
+    l.route_tables
+        .sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
     for g in &mut l.security_groups {
         g.ingress.sort_by_cached_key(|r| format!("{r:?}"));
     }
-    l.security_groups.sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
+    l.security_groups
+        .sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
     for e in &mut l.endpoints {
         e.route_table_ids.sort();
         e.subnet_ids.sort();
@@ -250,8 +264,10 @@ pub fn normalize(live: &Live) -> Live {
         e.dns_entries.sort_by(|a, b| a.dns_name.cmp(&b.dns_name));
         e.policy = e.policy.as_ref().map(canonical);
     }
-    l.endpoints.sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
-    l.peerings.sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
+    l.endpoints
+        .sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
+    l.peerings
+        .sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
     for z in l.service_zones.values_mut() {
         z.names.sort();
     }

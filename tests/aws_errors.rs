@@ -14,7 +14,13 @@ use std::time::{Duration, Instant};
 use common::*;
 
 /// Markers of the SDK's Debug output that must never reach the user.
-const DUMP: &[&str] = &["ProviderChainError", "DispatchFailure", "ConnectorError", "source: ", "{ "];
+const DUMP: &[&str] = &[
+    "ProviderChainError",
+    "DispatchFailure",
+    "ConnectorError",
+    "source: ",
+    "{ ",
+];
 
 fn assert_short(out: &std::process::Output, what: &str) {
     let err = stderr(out);
@@ -60,7 +66,8 @@ fn responder(status: &'static str, body: String) -> String {
                             .lines()
                             .find_map(|l| {
                                 let (k, v) = l.split_once(':')?;
-                                k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse::<usize>().ok())?
+                                k.eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse::<usize>().ok())?
                             })
                             .unwrap_or(0);
                         if buf.len() >= end + 4 + len {
@@ -93,7 +100,10 @@ fn no_credentials_names_the_sources_and_how_to_set_a_profile() {
     let p = plan(&plans);
     let empty = plans.write("empty-aws-file", "");
     // Nothing may arrive here (the request cannot be signed), but it is ours.
-    let url = responder("500 Internal Server Error", ec2_error("InternalError", "unexpected"));
+    let url = responder(
+        "500 Internal Server Error",
+        ec2_error("InternalError", "unexpected"),
+    );
     let mut cmd = s3ep_command(&["--endpoint-url", &url, "plan", &p]);
     cmd.env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
@@ -108,7 +118,13 @@ fn no_credentials_names_the_sources_and_how_to_set_a_profile() {
     assert_exit(&out, 1, "plan without credentials");
     assert_short(&out, "no credentials");
     let err = stderr(&out);
-    for want in ["no AWS credentials found", "AWS_ACCESS_KEY_ID", "--profile", "AWS_PROFILE", "default profile"] {
+    for want in [
+        "no AWS credentials found",
+        "AWS_ACCESS_KEY_ID",
+        "--profile",
+        "AWS_PROFILE",
+        "default profile",
+    ] {
         assert!(err.contains(want), "wants {want:?}:\n{}", show(&out));
     }
 
@@ -139,7 +155,11 @@ fn a_closed_port_fails_at_once_naming_the_url() {
     assert_exit(&out, 1, "plan against a closed port");
     assert_short(&out, "closed port");
     let err = stderr(&out);
-    assert!(err.contains(&url) && err.contains("connection refused"), "{}", show(&out));
+    assert!(
+        err.contains(&url) && err.contains("connection refused"),
+        "{}",
+        show(&out)
+    );
     // Without the fail-fast rule the SDK retries 8 times with backoff (~35 s);
     // one refused connect takes milliseconds. 20 s leaves room for a loaded machine.
     assert!(took < Duration::from_secs(20), "took {took:?}");
@@ -155,7 +175,11 @@ fn an_unresolvable_host_fails_with_a_dns_message() {
     assert_short(&out, "DNS failure");
     let err = stderr(&out);
     assert!(err.contains(url), "{}", show(&out));
-    assert!(err.contains("nonexistent.invalid does not resolve"), "{}", show(&out));
+    assert!(
+        err.contains("nonexistent.invalid does not resolve"),
+        "{}",
+        show(&out)
+    );
 }
 
 #[test]
@@ -175,8 +199,16 @@ fn unauthorized_names_the_action_and_the_permission_list() {
     let err = stderr(&out);
     assert!(err.contains("UnauthorizedOperation"), "{}", show(&out));
     assert!(err.contains("IAM permission ec2:Describe"), "{}", show(&out));
-    assert!(err.contains("README") && err.contains("Permissions needed"), "{}", show(&out));
-    assert!(!err.contains("SECRETBLOB123"), "encoded message only with -v:\n{}", show(&out));
+    assert!(
+        err.contains("README") && err.contains("Permissions needed"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        !err.contains("SECRETBLOB123"),
+        "encoded message only with -v:\n{}",
+        show(&out)
+    );
     // -v keeps the details.
     let out = s3ep(&["-v", "--endpoint-url", &url, "plan", &p]);
     assert_exit(&out, 1, "plan -v, unauthorized");
@@ -196,6 +228,10 @@ fn expired_credentials_say_how_to_refresh() {
         assert_exit(&out, 1, code);
         assert_short(&out, code);
         let err = stderr(&out);
-        assert!(err.contains(code) && err.contains("expired") && err.contains("refresh"), "{}", show(&out));
+        assert!(
+            err.contains(code) && err.contains("expired") && err.contains("refresh"),
+            "{}",
+            show(&out)
+        );
     }
 }

@@ -61,21 +61,33 @@ fn saved_plan_applies_exactly_once() {
     assert_eq!(doc["format_version"], 1);
     assert_eq!(doc["s3ep_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(doc["plan"], name);
-    assert!(doc["plan_content"].as_str().unwrap_or("").contains(&format!("name: {name}")));
+    assert!(doc["plan_content"]
+        .as_str()
+        .unwrap_or("")
+        .contains(&format!("name: {name}")));
     for key in ["live_digest", "changes_digest", "integrity"] {
-        assert!(doc[key].as_str().unwrap_or("").starts_with("sha256:"), "{key}: {doc:#}");
+        assert!(
+            doc[key].as_str().unwrap_or("").starts_with("sha256:"),
+            "{key}: {doc:#}"
+        );
     }
     let saved_addresses: Vec<String> = changes(&doc["changes"])
         .iter()
-        .map(|c| format!("{} {}", c["action"].as_str().unwrap_or(""), c["address"].as_str().unwrap_or("")))
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["action"].as_str().unwrap_or(""),
+                c["address"].as_str().unwrap_or("")
+            )
+        })
         .collect();
     assert_eq!(
         saved_addresses,
         [
-            "create endpoint.s3",
-            "create route_table.main.private",
-            "create subnet.main.app-a",
             "create vpc.main",
+            "create subnet.main.app-a",
+            "create route_table.main.private",
+            "create endpoint.s3",
         ],
         "{doc:#}"
     );
@@ -85,10 +97,19 @@ fn saved_plan_applies_exactly_once() {
     std::fs::write(&plan, "this is not a plan any more\n").expect("overwrite plan");
     let out = proxy.s3ep(&["apply", &file]);
     assert_exit(&out, 0, "apply FILE");
-    assert!(stdout(&out).contains("Apply complete: 4 created"), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("Apply complete: 4 created"),
+        "{}",
+        show(&out)
+    );
     assert_eq!(
         moto.owned_keys(name, US),
-        ["endpoint.s3", "route_table.main.private", "subnet.main.app-a", "vpc.main"],
+        [
+            "endpoint.s3",
+            "route_table.main.private",
+            "subnet.main.app-a",
+            "vpc.main"
+        ],
         "what apply FILE made"
     );
 
@@ -144,18 +165,30 @@ fn out_of_band_change_makes_a_saved_plan_stale() {
     assert_exit(&out, 1, "apply FILE after an out-of-band change");
     let err = stderr(&out);
     assert!(err.contains("stale plan"), "{}", show(&out));
-    assert!(err.contains(&format!("--out {file}")), "says how to plan again: {}", show(&out));
+    assert!(
+        err.contains(&format!("--out {file}")),
+        "says how to plan again: {}",
+        show(&out)
+    );
     assert!(!err.contains("{ "), "no Debug dump: {}", show(&out));
     assert_eq!(err.trim().lines().count(), 1, "one line: {}", show(&out));
     assert_eq!(mutating(&proxy), 0, "a stale apply FILE made a mutating call");
-    assert_eq!(endpoint_policy(&moto, name), before, "the out-of-band policy was changed");
+    assert_eq!(
+        endpoint_policy(&moto, name),
+        before,
+        "the out-of-band policy was changed"
+    );
 
     // --dry-run with a stale file: the same refusal.
     let out = proxy.s3ep(&["apply", &file, "--dry-run"]);
     assert_exit(&out, 1, "apply FILE --dry-run, stale");
 
     // Plan again, apply that: converges on the plan's policy.
-    assert_exit(&proxy.s3ep(&["plan", &plan, "--out", &file]), 0, "plan --out again");
+    assert_exit(
+        &proxy.s3ep(&["plan", &plan, "--out", &file]),
+        0,
+        "plan --out again",
+    );
     assert_exit(&proxy.s3ep(&["apply", &file]), 0, "apply the fresh FILE");
     assert!(endpoint_policy(&moto, name).contains("my-other-bucket"));
     let out = proxy.s3ep(&["plan", &plan, "--detailed-exitcode"]);
@@ -182,7 +215,10 @@ fn tampered_foreign_and_other_version_files_are_refused() {
         p.display().to_string()
     };
     // A CIDR changed in the saved plan text: the integrity digest no longer matches.
-    let tampered = write("tampered.json", text.replace("10.30.1.0/24", "10.30.9.0/24").as_bytes());
+    let tampered = write(
+        "tampered.json",
+        text.replace("10.30.1.0/24", "10.30.9.0/24").as_bytes(),
+    );
     assert_ne!(std::fs::read_to_string(&tampered).ok(), Some(text.clone()));
     let old = write(
         "old.json",
@@ -211,7 +247,11 @@ fn tampered_foreign_and_other_version_files_are_refused() {
         assert_exit(&out, 1, &format!("apply {path}"));
         let err = stderr(&out);
         assert!(err.contains(want), "apply {path}: want {want:?}:\n{}", show(&out));
-        assert!(err.trim().lines().count() <= 2, "apply {path}: one clear error:\n{}", show(&out));
+        assert!(
+            err.trim().lines().count() <= 2,
+            "apply {path}: one clear error:\n{}",
+            show(&out)
+        );
         assert!(!err.contains("panicked"), "{}", show(&out));
     }
     assert_eq!(proxy.stats()["total_received"], 0, "a refused file reached EC2");

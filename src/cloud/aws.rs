@@ -45,8 +45,8 @@ use aws_types::SdkConfig;
 use ipnet::Ipv4Net;
 use serde_json::Value;
 
-use super::rate::{RateLimiter, RateLimits};
 use super::explain;
+use super::rate::{RateLimiter, RateLimits};
 use super::record::{Recorder, RecordingInterceptor};
 use super::{Cloud, CloudError, CloudResult, EndpointCreate, EndpointModify, Filter};
 use crate::model::{
@@ -298,10 +298,18 @@ where
             let status = ctx.raw().status().as_u16();
             let verbose = tracing::enabled!(tracing::Level::DEBUG);
             let mut ce = match (e.code(), e.message()) {
-                (Some(code), Some(msg)) => {
-                    CloudError::new(op, region, Some(code), explain::service_message(op, code, msg, verbose))
-                }
-                (code, _) => CloudError::new(op, region, code, format!("HTTP {status}: {}", DisplayErrorContext(err))),
+                (Some(code), Some(msg)) => CloudError::new(
+                    op,
+                    region,
+                    Some(code),
+                    explain::service_message(op, code, msg, verbose),
+                ),
+                (code, _) => CloudError::new(
+                    op,
+                    region,
+                    code,
+                    format!("HTTP {status}: {}", DisplayErrorContext(err)),
+                ),
             };
             ce.status = Some(status);
             ce

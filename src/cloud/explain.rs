@@ -62,7 +62,9 @@ pub fn connect_failure(err: &(dyn StdError + 'static)) -> Option<ConnectFailure>
 pub fn is_credentials_failure(err: &(dyn StdError + 'static)) -> bool {
     let mut cur = Some(err);
     while let Some(e) = cur {
-        if e.downcast_ref::<aws_credential_types::provider::error::CredentialsError>().is_some() {
+        if e.downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+            .is_some()
+        {
             return true;
         }
         cur = e.source();
@@ -190,27 +192,51 @@ mod tests {
         assert_eq!(connect_failure(&refused), Some(ConnectFailure::Refused));
         let dns = Wrap(
             "client error (Connect)",
-            Box::new(Wrap("dns error", Box::new(std::io::Error::other("failed to lookup address information")))),
+            Box::new(Wrap(
+                "dns error",
+                Box::new(std::io::Error::other("failed to lookup address information")),
+            )),
         );
         assert_eq!(connect_failure(&dns), Some(ConnectFailure::Dns));
-        let timeout = Wrap("timeout", Box::new(std::io::Error::from(std::io::ErrorKind::TimedOut)));
+        let timeout = Wrap(
+            "timeout",
+            Box::new(std::io::Error::from(std::io::ErrorKind::TimedOut)),
+        );
         assert_eq!(connect_failure(&timeout), None);
     }
 
     #[test]
     fn messages() {
         let m = unreachable("http://nonexistent.invalid:1", ConnectFailure::Dns);
-        assert!(m.contains("http://nonexistent.invalid:1") && m.contains("host name nonexistent.invalid"), "{m}");
+        assert!(
+            m.contains("http://nonexistent.invalid:1") && m.contains("host name nonexistent.invalid"),
+            "{m}"
+        );
         let m = service_message(
             "CreateVpc",
             "UnauthorizedOperation",
             "You are not authorized to perform this operation. Encoded authorization failure message: abc",
             false,
         );
-        assert!(!m.contains("abc") && m.contains("ec2:CreateVpc") && m.contains("README"), "{m}");
+        assert!(
+            !m.contains("abc") && m.contains("ec2:CreateVpc") && m.contains("README"),
+            "{m}"
+        );
         assert_eq!(m.lines().count(), 2);
-        assert!(service_message("CreateVpc", "UnauthorizedOperation", "x. Encoded authorization failure message: abc", true).contains("abc"));
-        assert!(service_message("DescribeVpcs", "RequestExpired", "Request has expired.", false).contains("refresh"));
-        assert_eq!(default_endpoint("cn-north-1"), "https://ec2.cn-north-1.amazonaws.com.cn");
+        assert!(service_message(
+            "CreateVpc",
+            "UnauthorizedOperation",
+            "x. Encoded authorization failure message: abc",
+            true
+        )
+        .contains("abc"));
+        assert!(
+            service_message("DescribeVpcs", "RequestExpired", "Request has expired.", false)
+                .contains("refresh")
+        );
+        assert_eq!(
+            default_endpoint("cn-north-1"),
+            "https://ec2.cn-north-1.amazonaws.com.cn"
+        );
     }
 }

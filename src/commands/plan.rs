@@ -20,10 +20,7 @@ pub async fn run(
     out: Option<&Path>,
 ) -> anyhow::Result<u8> {
     // Read the text once: what is saved is exactly what was planned.
-    let saved_text = match out {
-        Some(_) => Some(std::fs::read_to_string(path).ok()),
-        None => None,
-    };
+    let saved_text = out.map(|_| std::fs::read_to_string(path).ok());
     let mut ctx = super::read(g, path, Mode::Apply, &Default::default()).await?;
     if out.is_some() {
         // The same fixed order `apply FILE` diffs with (see `saved::normalize`).
