@@ -119,9 +119,15 @@ pub enum Command {
         detailed_exitcode: bool,
         #[command(flatten)]
         cost: CostArgs,
+        /// Also save the plan (its changes and a digest of the live state they
+        /// come from) to FILE, for `s3ep apply FILE`.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
-    /// Plan, show, confirm, execute.
+    /// Plan, show, confirm, execute; or apply a saved plan (`plan --out`)
+    /// exactly, without confirmation, refusing it when live state changed.
     Apply {
+        /// The plan file (YAML), or a saved plan written by `plan --out`.
         plan: PathBuf,
         /// Do not ask for confirmation.
         #[arg(long, short = 'y')]

@@ -18,6 +18,7 @@ pub mod model;
 pub mod plan;
 pub mod policy;
 pub mod render;
+pub mod saved;
 pub mod state;
 pub mod stop;
 pub mod warnings;

@@ -45,6 +45,7 @@ use aws_types::SdkConfig;
 use ipnet::Ipv4Net;
 use serde_json::Value;
 
+use super::explain;
 use super::rate::{RateLimiter, RateLimits};
 use super::record::{Recorder, RecordingInterceptor};
 use super::{Cloud, CloudError, CloudResult, EndpointCreate, EndpointModify, Filter};
@@ -109,6 +110,9 @@ pub struct AwsCloud {
     stop: Stop,
     /// Given to every regional client's recording interceptor.
     recorder: Option<Recorder>,
+    /// The endpoint override and profile, to name them in errors.
+    endpoint_url: Option<String>,
+    profile: Option<String>,
 }
 
 impl std::fmt::Debug for AwsCloud {
@@ -160,12 +164,19 @@ impl AwsCloud {
                 )
             })
             .collect();
+        let endpoint_url = settings
+            .endpoint_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .or_else(|| sdk_config.endpoint_url().map(str::to_string));
         AwsCloud {
-            sdk_config,
             clients: Mutex::new(clients),
             limiter: RateLimiter::new(settings.rates),
             stop: settings.stop.clone(),
             recorder: settings.recorder.clone(),
+            endpoint_url,
+            sdk_config,
+            profile: settings.profile.clone().filter(|p| !p.is_empty()),
         }
     }
 
@@ -193,7 +204,7 @@ impl AwsCloud {
         if !self.limiter.acquire(region, op, &self.stop).await {
             return Err(CloudError::interrupted(op, region));
         }
-        timed(op, region, fut).await
+        timed(op, region, fut).await.map_err(|e| self.explain(e))
     }
 
     /// Waits for the rate bucket, then fetches one page through [`timed_page`].
@@ -205,7 +216,26 @@ impl AwsCloud {
         if !self.limiter.acquire(region, op, &self.stop).await {
             return Err(CloudError::interrupted(op, region));
         }
-        timed_page(op, region, fut).await
+        timed_page(op, region, fut).await.map_err(|e| self.explain(e))
+    }
+
+    /// Fills in what [`sdk_error`] cannot know: the endpoint URL of a
+    /// connection that failed, the profile of a missing credential.
+    fn explain(&self, mut e: CloudError) -> CloudError {
+        if let Some(why) = e.message.strip_prefix(UNREACHABLE) {
+            let why = match why {
+                "dns" => explain::ConnectFailure::Dns,
+                _ => explain::ConnectFailure::Refused,
+            };
+            let url = self
+                .endpoint_url
+                .clone()
+                .unwrap_or_else(|| explain::default_endpoint(&e.region));
+            e.message = explain::unreachable(&url, why);
+        } else if e.message == NO_CREDENTIALS {
+            e.message = explain::no_credentials(self.profile.as_deref());
+        }
+        e
     }
 
     /// Reads every page of a paginated Describe (`…into_paginator().send()`),
@@ -237,7 +267,9 @@ fn send_once() -> aws_sdk_ec2::config::Builder {
 }
 
 fn build_client(sdk_config: &SdkConfig, region: &str, recorder: Option<&Recorder>) -> Client {
-    let mut conf = aws_sdk_ec2::config::Builder::from(sdk_config).region(Region::new(region.to_string()));
+    let mut conf = aws_sdk_ec2::config::Builder::from(sdk_config)
+        .region(Region::new(region.to_string()))
+        .retry_classifier(explain::FailFast);
     if let Some(r) = recorder {
         conf = conf.interceptor(RecordingInterceptor::new(region, r.clone()));
     }
@@ -248,17 +280,30 @@ fn build_client(sdk_config: &SdkConfig, region: &str, recorder: Option<&Recorder
 // Call helpers: timing, logging, error mapping
 // ---------------------------------------------------------------------------
 
-/// Maps an SDK error to a [`CloudError`], keeping EC2's error code.
+/// Markers [`sdk_error`] leaves for [`AwsCloud::explain`].
+const UNREACHABLE: &str = "s3ep:unreachable:";
+const NO_CREDENTIALS: &str = "s3ep:no-credentials";
+
+/// Maps an SDK error to a [`CloudError`], keeping EC2's error code. The
+/// message is short (see [`explain`]); the SDK's full error is logged at
+/// debug level (`-v`).
 fn sdk_error<E>(op: &'static str, region: &str, err: &SdkError<E>) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    tracing::debug!(op, region, "ec2 call failed: {}", DisplayErrorContext(err));
     match err {
         SdkError::ServiceError(ctx) => {
             let e = ctx.err();
             let status = ctx.raw().status().as_u16();
+            let verbose = tracing::enabled!(tracing::Level::DEBUG);
             let mut ce = match (e.code(), e.message()) {
-                (Some(code), Some(msg)) => CloudError::new(op, region, Some(code), msg),
+                (Some(code), Some(msg)) => CloudError::new(
+                    op,
+                    region,
+                    Some(code),
+                    explain::service_message(op, code, msg, verbose),
+                ),
                 (code, _) => CloudError::new(
                     op,
                     region,
@@ -272,6 +317,25 @@ where
         // Never sent.
         SdkError::ConstructionFailure(_) => {
             CloudError::new(op, region, None, DisplayErrorContext(err).to_string())
+        }
+        SdkError::DispatchFailure(f) if f.as_connector_error().is_some() => {
+            let Some(d) = f.as_connector_error() else {
+                return CloudError::no_response(op, region, DisplayErrorContext(err).to_string());
+            };
+            let d: &(dyn std::error::Error + 'static) = d;
+            if explain::is_credentials_failure(d) {
+                // Never sent: the request could not be signed.
+                CloudError::new(op, region, None, NO_CREDENTIALS)
+            } else if let Some(why) = explain::connect_failure(d) {
+                // Never sent: no connection was made.
+                let why = match why {
+                    explain::ConnectFailure::Dns => "dns",
+                    explain::ConnectFailure::Refused => "refused",
+                };
+                CloudError::new(op, region, None, format!("{UNREACHABLE}{why}"))
+            } else {
+                CloudError::no_response(op, region, DisplayErrorContext(err).to_string())
+            }
         }
         // Sent, or possibly sent, without a usable answer.
         other => CloudError::no_response(op, region, DisplayErrorContext(other).to_string()),

@@ -5,6 +5,7 @@
 //! state reading, diffing and execution.
 
 pub mod aws;
+pub mod explain;
 pub mod memory;
 pub mod rate;
 pub mod record;

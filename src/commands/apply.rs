@@ -10,6 +10,7 @@ use crate::cli::{CostArgs, Global};
 use crate::diff::Mode;
 use crate::exec::{self, ExecOptions, Report, RetryPolicy, Stop};
 use crate::render::{self, progress};
+use crate::saved::SavedPlan;
 use crate::warnings::{self, GATEWAY_ROUTE_SWITCH};
 
 pub async fn run(
@@ -20,10 +21,77 @@ pub async fn run(
     dry_run: bool,
     cost: &CostArgs,
 ) -> anyhow::Result<u8> {
-    let verb: &'static str = if mode == Mode::Apply { "apply" } else { "destroy" };
+    if mode == Mode::Apply {
+        if let Some(saved) = crate::saved::read(path)? {
+            return run_saved(g, path, saved, dry_run, cost).await;
+        }
+    }
     let stop = Stop::new();
     let ctx = super::read(g, path, mode, &stop).await?;
     let changes = super::changes(&ctx, mode)?;
+    execute(g, ctx, changes, mode, yes, dry_run, cost, stop).await
+}
+
+/// `s3ep apply FILE` with a saved plan: the plan text comes from FILE; live
+/// state is read again and must have the saved digest, and the changes
+/// computed from it the saved one; then they run without confirmation.
+async fn run_saved(
+    g: &Global,
+    path: &Path,
+    saved: SavedPlan,
+    dry_run: bool,
+    cost: &CostArgs,
+) -> anyhow::Result<u8> {
+    let file = path.display();
+    if saved.emulator != g.emulator {
+        bail!(
+            "{file}: this saved plan was computed with --emulator {}, not {}: apply it with the same setting; nothing was changed",
+            saved.emulator,
+            g.emulator
+        );
+    }
+    let base_dir = match Path::new(&saved.plan_file).parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let desired = crate::plan::load_str(&saved.plan_content, &saved.plan_file, &base_dir)
+        .map_err(|e| anyhow::anyhow!("{file}: the plan saved in this file is no longer valid:\n{e}"))?;
+    let stop = Stop::new();
+    let mut ctx = super::read_desired(g, desired, Mode::Apply, &stop).await?;
+    ctx.live = crate::saved::normalize(&ctx.live);
+    let again = format!(
+        "run `s3ep plan {} --out {file}` again, review it, and apply that; nothing was changed",
+        saved.plan_file
+    );
+    if crate::saved::live_digest(&ctx.live) != saved.live_digest {
+        bail!(
+            "stale plan: live state of plan {} has changed since {file} was saved; {again}",
+            saved.plan
+        );
+    }
+    let changes = super::changes(&ctx, Mode::Apply)?;
+    if crate::saved::changes_digest(&changes) != saved.changes_digest {
+        bail!(
+            "stale plan: the changes computed now for plan {} differ from those saved in {file} (did a policy file the plan names change?); {again}",
+            saved.plan
+        );
+    }
+    execute(g, ctx, changes, Mode::Apply, true, dry_run, cost, stop).await
+}
+
+/// Shows the preview, asks (unless YES), executes and settles.
+#[allow(clippy::too_many_arguments)]
+async fn execute(
+    g: &Global,
+    ctx: super::Context,
+    changes: crate::diff::Changes,
+    mode: Mode,
+    yes: bool,
+    dry_run: bool,
+    cost: &CostArgs,
+    stop: Stop,
+) -> anyhow::Result<u8> {
+    let verb: &'static str = if mode == Mode::Apply { "apply" } else { "destroy" };
     let warns = if mode == Mode::Apply {
         let mut w = warnings::for_apply(&ctx.desired, &changes);
         w.extend(warnings::private_dns(&ctx.desired, &ctx.live, &changes));

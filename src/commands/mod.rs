@@ -37,7 +37,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             json,
             detailed_exitcode,
             cost,
-        } => plan::run(g, plan, *json, *detailed_exitcode, cost).await,
+            out,
+        } => plan::run(g, plan, *json, *detailed_exitcode, cost, out.as_deref()).await,
         Command::Apply {
             plan,
             yes,
@@ -95,7 +96,11 @@ struct Context {
 /// that no longer exist do not stop the read.
 /// `stop` is the run's Ctrl-C switch (only `apply`/`destroy` flip it).
 async fn read(g: &Global, path: &Path, mode: Mode, stop: &Stop) -> anyhow::Result<Context> {
-    let desired = load(path)?;
+    read_desired(g, load(path)?, mode, stop).await
+}
+
+/// [`read`] for a plan already loaded (a saved plan's text).
+async fn read_desired(g: &Global, desired: Desired, mode: Mode, stop: &Stop) -> anyhow::Result<Context> {
     let emulator = g.emulator;
     let cloud = connect(g, &desired, stop).await;
     let live = match mode {
