@@ -539,11 +539,14 @@ async fn read_client_egress(
                     }
                 },
                 async {
-                    Ok::<_, StateError>(
-                        cloud
-                            .describe_egress_rules(&region, &Filter::Ids(ids.clone()))
-                            .await?,
-                    )
+                    match ids.is_empty() {
+                        true => Ok(Vec::new()),
+                        false => Ok::<_, StateError>(
+                            cloud
+                                .describe_egress_rules(&region, &Filter::Ids(ids.clone()))
+                                .await?,
+                        ),
+                    }
                 },
                 async {
                     Ok::<_, StateError>(
