@@ -540,7 +540,10 @@ async fn client_egress_sends_group_pair_tags_and_revokes_by_rule_id() {
     assert_eq!(by_plan[0].peer, Some(RulePeer::Group(net.sg.clone())));
     assert_eq!(by_plan[0].tags.get(TAG_KEY), Some(&address));
     let filters = rec.last("DescribeSecurityGroupRules").expect("sent").filters();
-    assert_eq!(filters, vec![(format!("tag:{TAG_PLAN}"), vec!["req".to_string()])]);
+    assert_eq!(
+        filters,
+        vec![(format!("tag:{TAG_PLAN}"), vec!["req".to_string()])]
+    );
     let of_group = c
         .describe_egress_rules(region, &s3ep::cloud::Filter::Ids(vec![client.clone()]))
         .await
@@ -555,7 +558,11 @@ async fn client_egress_sends_group_pair_tags_and_revokes_by_rule_id() {
     let revoke = one(&rec, "RevokeSecurityGroupEgress");
     assert_eq!(revoke.param("GroupId"), Some(client.as_str()));
     // EC2's query form names the list members `SecurityGroupRuleId.N`.
-    assert_eq!(revoke.list("SecurityGroupRuleId"), vec![rule_id.as_str()], "{revoke:?}");
+    assert_eq!(
+        revoke.list("SecurityGroupRuleId"),
+        vec![rule_id.as_str()],
+        "{revoke:?}"
+    );
     assert!(!revoke.has("IpPermissions.1.IpProtocol"), "{revoke:?}");
     let left = c
         .describe_egress_rules(region, &s3ep::cloud::Filter::Ids(vec![client.clone()]))
