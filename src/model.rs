@@ -115,6 +115,11 @@ impl Desired {
                 }
             }
         }
+        for (e, ep) in &self.endpoints {
+            if let Some(i) = ep.client_groups().iter().position(|g| g == id) {
+                return Some(format!("endpoints.{e}.security_group.client_groups[{i}]"));
+            }
+        }
         None
     }
 
@@ -289,6 +294,9 @@ pub struct HttpsRule {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DSecurityGroup {
     pub allow_https_from: Vec<HttpsRule>,
+    /// The clients' existing groups (`sg-…`) that get an outbound TCP 443
+    /// rule to this group (`security_group.client_groups`).
+    pub client_groups: Vec<String>,
 }
 
 /// Type-specific part of an endpoint.
@@ -390,6 +398,18 @@ pub struct DEndpoint {
 }
 
 impl DEndpoint {
+    /// `security_group.client_groups` (empty for gateway endpoints and
+    /// interface endpoints without a group of their own).
+    pub fn client_groups(&self) -> &[String] {
+        match &self.kind {
+            EndpointKind::Interface {
+                security_group: Some(sg),
+                ..
+            } => &sg.client_groups,
+            _ => &[],
+        }
+    }
+
     pub fn endpoint_type(&self) -> EndpointType {
         match self.kind {
             EndpointKind::Gateway { .. } => EndpointType::Gateway,
@@ -451,6 +471,11 @@ impl Address {
     }
     pub fn ingress(ep: &str, source: &str) -> Self {
         Address(format!("ingress.{ep}.{source}"))
+    }
+    /// The outbound TCP 443 rule s3ep adds to client group `group` (an
+    /// `sg-` id) towards endpoint `ep`'s security group.
+    pub fn egress(ep: &str, group: &str) -> Self {
+        Address(format!("egress.{ep}.{group}"))
     }
     /// The resource kind: the part before the first dot.
     pub fn kind(&self) -> &str {
@@ -662,6 +687,58 @@ pub struct LSecurityGroup {
     pub tags: Tags,
 }
 
+/// One outbound rule of a security group, as DescribeSecurityGroupRules
+/// gives it (one peer per rule, with the rule's own id and tags).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LEgressRule {
+    /// `sgr-…`.
+    pub id: String,
+    pub region: String,
+    /// The group the rule belongs to.
+    pub group_id: String,
+    /// Lower-case: `tcp`, `udp`, `icmp`, or `-1` for all traffic.
+    pub protocol: String,
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+    /// `None` for peers s3ep does not reason about (IPv6 ranges, prefix lists).
+    pub peer: Option<RulePeer>,
+    pub tags: Tags,
+}
+
+impl LEgressRule {
+    /// Whether the rule lets TCP 443 out to `peer`-matching destinations as
+    /// far as its protocol and ports go: all traffic (`-1`), or TCP with a
+    /// port range that covers 443 (EC2 reports `-1`/absent ports for all).
+    pub fn covers_tcp_443(&self) -> bool {
+        match self.protocol.as_str() {
+            "-1" | "all" => true,
+            "tcp" | "6" => match (self.from_port, self.to_port) {
+                (Some(f), Some(t)) if f >= 0 && t >= 0 => f <= 443 && 443 <= t,
+                _ => true,
+            },
+            _ => false,
+        }
+    }
+
+    /// How the rule reads in a note: `sgr-… (tcp 0-65535 to 10.0.0.0/16)`.
+    pub fn describe(&self) -> String {
+        let what = match self.protocol.as_str() {
+            "-1" | "all" => "all traffic".to_string(),
+            p => match (self.from_port, self.to_port) {
+                (Some(f), Some(t)) if f == t => format!("{p} {f}"),
+                (Some(f), Some(t)) => format!("{p} {f}-{t}"),
+                _ => p.to_string(),
+            },
+        };
+        let to = self
+            .peer
+            .as_ref()
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "?".into());
+        format!("{} ({what} to {to})", self.id)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct LDnsEntry {
     pub dns_name: String,
@@ -744,6 +821,13 @@ pub struct Live {
     /// (region, service name) → where interface endpoints of that service
     /// can have subnets, for the interface endpoints of the plan.
     pub service_zones: BTreeMap<(String, String), ServiceZones>,
+    /// The client groups (`security_group.client_groups`) of the plan's
+    /// interface endpoints, described by id. Not owned: never deleted.
+    pub client_groups: Vec<LSecurityGroup>,
+    /// Outbound rules: those of the client groups, and those tagged with
+    /// this plan (s3ep's own, also of groups the plan no longer names).
+    /// One record per rule id.
+    pub egress_rules: Vec<LEgressRule>,
     /// Adopted VPC id → its DNS attributes and the gateway endpoints in it
     /// (any owner), read only for adopted VPCs with a private-DNS interface
     /// endpoint of the plan.

@@ -22,7 +22,9 @@ use std::pin::Pin;
 use std::task::Poll;
 
 use crate::cloud::{Cloud, CloudError, Filter};
-use crate::model::{owned_by, Desired, EndpointKind, EndpointType, Live, Ref, Source};
+use crate::model::{
+    owned_by, Desired, EndpointKind, EndpointType, LEgressRule, LSecurityGroup, Live, Ref, Source,
+};
 
 /// A failure while reading live state.
 #[derive(Debug, thiserror::Error)]
@@ -164,7 +166,12 @@ async fn read_with(cloud: &dyn Cloud, desired: &Desired, lenient: bool) -> Resul
         .map(|region| read_region(cloud, desired, region, lenient))
         .collect();
     let mut live = Live::default();
-    for part in join_all(reads).await {
+    // Client groups and outbound rules are read in the same round.
+    let (parts, egress) = tokio::join!(join_all(reads), read_client_egress(cloud, desired, lenient));
+    let (client_groups, egress_rules) = egress?;
+    live.client_groups = client_groups;
+    live.egress_rules = egress_rules;
+    for part in parts {
         let part = part?;
         live.vpcs.extend(part.vpcs);
         live.subnets.extend(part.subnets);
@@ -176,6 +183,7 @@ async fn read_with(cloud: &dyn Cloud, desired: &Desired, lenient: bool) -> Resul
         live.service_zones.extend(part.service_zones);
         live.vpc_dns.extend(part.vpc_dns);
     }
+    read_leftover_egress(cloud, desired, &mut live).await?;
     read_route_targets(cloud, desired.name.as_str(), &mut live).await?;
     dedupe_peerings(&mut live);
     read_peering_routes(cloud, &mut live).await?;
@@ -293,6 +301,7 @@ async fn read_region(
         s3_prefix_lists: BTreeMap::new(),
         service_zones,
         vpc_dns: BTreeMap::new(),
+        ..Live::default()
     };
     live.vpc_dns = read_vpc_dns(cloud, desired, region, &live).await?;
     let has_gateway = live
@@ -542,4 +551,147 @@ fn dedupe_peerings(live: &mut Live) {
         }
     }
     live.peerings = by_id.into_values().collect();
+}
+
+/// Per region of the plan's interface endpoints with a security group of
+/// their own: the client groups (`security_group.client_groups`) by id (one
+/// DescribeSecurityGroups), their outbound rules and the outbound rules
+/// tagged with this plan (one DescribeSecurityGroupRules each; that call is
+/// the one that gives rule ids and tags). A client group that does not exist
+/// is an error naming it (with `lenient`, for `destroy`, a warning).
+async fn read_client_egress(
+    cloud: &dyn Cloud,
+    desired: &Desired,
+    lenient: bool,
+) -> Result<(Vec<LSecurityGroup>, Vec<LEgressRule>), StateError> {
+    let mut by_region: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for ep in desired.endpoints.values() {
+        let EndpointKind::Interface {
+            security_group: Some(sg),
+            ..
+        } = &ep.kind
+        else {
+            continue;
+        };
+        let Some(vpc) = desired.vpcs.get(&ep.vpc) else {
+            continue;
+        };
+        by_region
+            .entry(vpc.region.clone())
+            .or_default()
+            .extend(sg.client_groups.iter().cloned());
+    }
+    let plan = desired.name.as_str();
+    let reads = by_region
+        .into_iter()
+        .map(|(region, ids)| async move {
+            let ids: Vec<String> = ids.into_iter().collect();
+            let one = IdsByRegion::from([(region.clone(), ids.iter().cloned().collect())]);
+            let (groups, rules, owned) = tokio::try_join!(
+                async {
+                    match ids.is_empty() {
+                        true => Ok(Vec::new()),
+                        false => {
+                            describe_by_ids(one, |region, ids| async move {
+                                cloud.describe_security_groups(&region, &Filter::Ids(ids)).await
+                            })
+                            .await
+                        }
+                    }
+                },
+                async {
+                    match ids.is_empty() {
+                        true => Ok(Vec::new()),
+                        false => Ok::<_, StateError>(
+                            cloud
+                                .describe_egress_rules(&region, &Filter::Ids(ids.clone()))
+                                .await?,
+                        ),
+                    }
+                },
+                async {
+                    Ok::<_, StateError>(
+                        cloud
+                            .describe_egress_rules(&region, &Filter::Plan(plan.to_string()))
+                            .await?,
+                    )
+                },
+            )?;
+            for id in ids.iter().filter(|id| !groups.iter().any(|g| &g.id == *id)) {
+                let message = format!("client security group {id} not found in {region}");
+                if lenient {
+                    tracing::warn!("{message}");
+                } else {
+                    return Err(StateError::Adopted {
+                        key: id.clone(),
+                        message,
+                    });
+                }
+            }
+            let mut all = rules;
+            all.extend(owned.into_iter().filter(|r| owned_by(&r.tags, plan)));
+            Ok((groups, all))
+        })
+        .collect();
+    let mut groups = Vec::new();
+    let mut rules: Vec<LEgressRule> = Vec::new();
+    for r in join_all(reads).await {
+        let (g, rs) = r?;
+        groups.extend(g);
+        for rule in rs {
+            if !rules.iter().any(|known| known.id == rule.id) {
+                rules.push(rule);
+            }
+        }
+    }
+    Ok((groups, rules))
+}
+
+/// Outbound rules s3ep added reference a group it owns: in a region where
+/// the plan names no endpoint group any more but owned groups remain (an
+/// endpoint left the plan), the plan-tagged outbound rules are read now,
+/// so that they are revoked before their group is deleted. No call
+/// otherwise.
+async fn read_leftover_egress(
+    cloud: &dyn Cloud,
+    desired: &Desired,
+    live: &mut Live,
+) -> Result<(), StateError> {
+    let planned: BTreeSet<String> = desired
+        .endpoints
+        .values()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EndpointKind::Interface {
+                    security_group: Some(_),
+                    ..
+                }
+            )
+        })
+        .filter_map(|e| desired.vpcs.get(&e.vpc).map(|v| v.region.clone()))
+        .collect();
+    let regions: BTreeSet<String> = live
+        .security_groups
+        .iter()
+        .filter(|g| !planned.contains(&g.region))
+        .map(|g| g.region.clone())
+        .collect();
+    let plan = desired.name.as_str();
+    let reads = regions
+        .iter()
+        .map(|region| async move {
+            cloud
+                .describe_egress_rules(region, &Filter::Plan(plan.to_string()))
+                .await
+        })
+        .collect();
+    for r in join_all(reads).await {
+        for rule in r?.into_iter().filter(|r| owned_by(&r.tags, plan)) {
+            if !live.egress_rules.iter().any(|known| known.id == rule.id) {
+                live.egress_rules.push(rule);
+            }
+        }
+    }
+    Ok(())
 }

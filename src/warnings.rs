@@ -97,9 +97,21 @@ pub fn private_dns(desired: &Desired, live: &Live, changes: &Changes) -> Vec<War
     out
 }
 
+/// A client group already allows outbound TCP 443 to the endpoint: s3ep
+/// adds no rule (`security_group.client_groups`).
+pub const CLIENT_EGRESS_EXISTS: &str = "client-egress-exists";
+
 /// Warnings for applying `changes` to reach `desired`.
 pub fn for_apply(desired: &Desired, changes: &Changes) -> Vec<Warning> {
-    let mut out = Vec::new();
+    let mut out: Vec<Warning> = changes
+        .notes
+        .iter()
+        .map(|n| Warning {
+            code: CLIENT_EGRESS_EXISTS,
+            address: n.address.clone(),
+            message: n.message.clone(),
+        })
+        .collect();
     for (name, ep) in &desired.endpoints {
         let address = Address::endpoint(name);
         let change = changes.changes.iter().find(|c| c.address == address);

@@ -719,9 +719,10 @@ async fn live_state_is_read_with_one_call_per_kind_per_region() {
     let per = |region: &str| calls.iter().filter(|(_, r)| r == region).count();
     // Per region: the kinds, the S3 prefix list where gateway endpoints
     // are, the AZs of each interface service where interface endpoints are,
-    // and route tables routing through the plan's peerings.
+    // route tables routing through the plan's peerings, and the outbound
+    // rules tagged with the plan where interface endpoints have groups.
     assert_eq!(per("ap-northeast-2"), 8, "{calls:?}");
-    assert_eq!(per("us-east-1"), 8, "{calls:?}");
+    assert_eq!(per("us-east-1"), 9, "{calls:?}");
     // Twice the subnets and route tables: the same number of calls.
     let bigger = load(
         &LAB.replace(
@@ -733,7 +734,7 @@ async fn live_state_is_read_with_one_call_per_kind_per_region() {
     converge(&cloud, &bigger, Mode::Apply).await;
     cloud.reset_calls();
     let _ = plan(&cloud, &bigger, Mode::Apply).await;
-    assert_eq!(cloud.calls().len(), 16, "{:?}", cloud.calls());
+    assert_eq!(cloud.calls().len(), 17, "{:?}", cloud.calls());
 }
 
 /// Regression: a resource this plan created and a later version of the plan
@@ -986,6 +987,28 @@ mod tag_lag_impl {
         }
         async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>> {
             self.inner.s3_prefix_list(region).await
+        }
+        async fn describe_egress_rules(
+            &self,
+            region: &str,
+            filter: &Filter,
+        ) -> CloudResult<Vec<s3ep::model::LEgressRule>> {
+            let r = self.inner.describe_egress_rules(region, filter).await?;
+            Ok(self.lag(filter, r, |x| &x.id))
+        }
+        async fn authorize_https_egress(
+            &self,
+            region: &str,
+            sg_id: &str,
+            peer_group: &str,
+            tags: &Tags,
+        ) -> CloudResult<Option<String>> {
+            self.inner
+                .authorize_https_egress(region, sg_id, peer_group, tags)
+                .await
+        }
+        async fn revoke_https_egress(&self, region: &str, sg_id: &str, rule_id: &str) -> CloudResult<()> {
+            self.inner.revoke_https_egress(region, sg_id, rule_id).await
         }
         async fn endpoint_service_zones(
             &self,
@@ -1650,4 +1673,270 @@ async fn service_region_change_replaces_and_the_name_form_is_the_same() {
     let c = plan(&cloud, &d2, Mode::Apply).await;
     assert_exact(&c, &[("endpoint.virginia-s3", Action::Replace)]);
     converge(&cloud, &d2, Mode::Apply).await;
+}
+
+// ---------------------------------------------------------------------------
+// security_group.client_groups
+// ---------------------------------------------------------------------------
+
+/// An adopted VPC in us-east-1 with a client group made out of band whose
+/// only outbound rule is `rules` (replacing the all-traffic default), and a
+/// plan with an interface endpoint in that VPC naming the group.
+fn client_setup(cloud: &MemoryCloud, rules: &[s3ep::model::LRule]) -> (String, String, Desired) {
+    let none = Tags::new();
+    let vpc = cloud.oob_create_vpc("us-east-1", "10.50.0.0/16".parse().unwrap(), &none);
+    let subnet = cloud
+        .oob_create_subnet(
+            "us-east-1",
+            &vpc,
+            "us-east-1a",
+            "10.50.1.0/24".parse().unwrap(),
+            &none,
+        )
+        .unwrap();
+    SUBNETS.with(|s| s.borrow_mut().insert(vpc.clone(), subnet));
+    let sg = cloud
+        .oob_create_security_group("us-east-1", &vpc, "clients", &none)
+        .unwrap();
+    cloud.oob_replace_egress("us-east-1", &sg, rules).unwrap();
+    let d = load(&client_plan(&vpc, &[&sg]));
+    (vpc, sg, d)
+}
+
+/// The subnet id of the adopted VPC `vpc` (made by `client_setup`).
+fn subnet_of(vpc: &str) -> String {
+    SUBNETS.with(|s| s.borrow().get(vpc).cloned().unwrap_or_default())
+}
+
+thread_local! {
+    static SUBNETS: std::cell::RefCell<std::collections::BTreeMap<String, String>> = Default::default();
+}
+
+fn client_plan(vpc: &str, groups: &[&str]) -> String {
+    let s1 = subnet_of(vpc);
+    format!(
+        "version: 1\nname: cg\nvpcs:\n  a:\n    region: us-east-1\n    id: {vpc}\n    subnets:\n      s1: {{ id: {s1} }}\nendpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    security_group:\n      allow_https_from: [10.50.0.0/16]\n      client_groups: [{}]\n",
+        groups.join(", ")
+    )
+}
+
+fn rule(protocol: &str, ports: Option<(i32, i32)>, peer: &str) -> s3ep::model::LRule {
+    s3ep::model::LRule {
+        protocol: protocol.to_string(),
+        from_port: ports.map(|p| p.0),
+        to_port: ports.map(|p| p.1),
+        peer: if peer.starts_with("sg-") {
+            s3ep::model::RulePeer::Group(peer.to_string())
+        } else {
+            s3ep::model::RulePeer::Cidr(peer.parse().unwrap())
+        },
+    }
+}
+
+async fn egress_of(cloud: &MemoryCloud, sg: &str) -> Vec<s3ep::model::LEgressRule> {
+    cloud
+        .oob()
+        .describe_egress_rules("us-east-1", &s3ep::cloud::Filter::Ids(vec![sg.to_string()]))
+        .await
+        .unwrap()
+}
+
+/// A client group without a rule that allows 443 out gets s3ep's own rule
+/// (tagged, to the endpoint's group, created after it); its other rules
+/// stay; the plan then converges.
+#[tokio::test]
+async fn client_group_gets_an_owned_egress_rule() {
+    let cloud = MemoryCloud::new();
+    let ssh = rule("tcp", Some((22, 22)), "10.0.0.0/8");
+    let (_, sg, d) = client_setup(&cloud, std::slice::from_ref(&ssh));
+    let changes = plan(&cloud, &d, Mode::Apply).await;
+    let address = format!("egress.e.{sg}");
+    assert!(
+        actions(&changes).contains(&(address.clone(), Action::Create)),
+        "{:#?}",
+        actions(&changes)
+    );
+    assert!(changes.notes.is_empty(), "{:?}", changes.notes);
+    converge(&cloud, &d, Mode::Apply).await;
+    let rules = egress_of(&cloud, &sg).await;
+    assert_eq!(rules.len(), 2, "{rules:?}");
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let endpoint_sg = &live.security_groups[0].id;
+    let ours = rules
+        .iter()
+        .find(|r| r.tags.get("s3ep:key") == Some(&address))
+        .expect("owned rule");
+    assert_eq!(ours.tags.get("s3ep:plan").map(String::as_str), Some("cg"));
+    assert_eq!(ours.protocol, "tcp");
+    assert_eq!((ours.from_port, ours.to_port), (Some(443), Some(443)));
+    assert_eq!(ours.peer, Some(s3ep::model::RulePeer::Group(endpoint_sg.clone())));
+    assert!(
+        rules.iter().any(|r| r.from_port == Some(22)),
+        "the other rule stays"
+    );
+}
+
+/// Where a rule of the client group already allows TCP 443 to the endpoint
+/// (all traffic to 0.0.0.0/0, the default; TCP covering 443 to the VPC
+/// CIDR), nothing is added and the plan names the rule; a rule that does not
+/// cover it (UDP, other ports, another CIDR) does not count.
+#[tokio::test]
+async fn client_group_that_already_allows_443_gets_nothing_and_a_note() {
+    let allowing = [
+        rule("-1", None, "0.0.0.0/0"),
+        rule("tcp", Some((0, 65535)), "10.50.0.0/16"),
+        rule("tcp", Some((443, 443)), "10.0.0.0/8"),
+    ];
+    for r in allowing {
+        let cloud = MemoryCloud::new();
+        let (_, sg, d) = client_setup(&cloud, &[rule("udp", Some((443, 443)), "0.0.0.0/0"), r.clone()]);
+        let changes = plan(&cloud, &d, Mode::Apply).await;
+        assert!(
+            !changes.changes.iter().any(|c| c.address.kind() == "egress"),
+            "{r:?}: {:#?}",
+            actions(&changes)
+        );
+        assert_eq!(changes.notes.len(), 1, "{r:?}");
+        let note = &changes.notes[0];
+        assert_eq!(note.address, format!("egress.e.{sg}"));
+        let id = egress_of(&cloud, &sg)
+            .await
+            .into_iter()
+            .find(|l| l.peer.as_ref() == Some(&r.peer) && l.protocol == r.protocol)
+            .unwrap()
+            .id;
+        assert!(note.message.contains(&id), "{}", note.message);
+        assert!(note.message.contains("s3ep adds no rule"), "{}", note.message);
+        let warns = s3ep::warnings::for_apply(&d, &changes);
+        assert!(warns
+            .iter()
+            .any(|w| w.code == "client-egress-exists" && w.message == note.message));
+        converge(&cloud, &d, Mode::Apply).await;
+        assert_eq!(egress_of(&cloud, &sg).await.len(), 2, "nothing added");
+    }
+    for r in [
+        rule("udp", Some((0, 65535)), "0.0.0.0/0"),
+        rule("tcp", Some((80, 80)), "0.0.0.0/0"),
+        rule("tcp", Some((443, 443)), "10.60.0.0/16"),
+        rule("tcp", Some((443, 443)), "10.50.1.0/24"),
+    ] {
+        let cloud = MemoryCloud::new();
+        let (_, sg, d) = client_setup(&cloud, std::slice::from_ref(&r));
+        let changes = plan(&cloud, &d, Mode::Apply).await;
+        assert!(
+            actions(&changes).contains(&(format!("egress.e.{sg}"), Action::Create)),
+            "{r:?} does not allow 443 to the endpoint"
+        );
+        assert!(changes.notes.is_empty());
+    }
+}
+
+/// A rule to the endpoint's own group, made by someone else, also counts
+/// once that group exists.
+#[tokio::test]
+async fn client_group_with_a_rule_to_the_endpoint_group_gets_nothing() {
+    let cloud = MemoryCloud::new();
+    let (vpc, sg, d) = client_setup(&cloud, &[]);
+    converge(&cloud, &d, Mode::Apply).await;
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let endpoint_sg = live.security_groups[0].id.clone();
+    // Someone replaces s3ep's rule by their own, untagged, to the group.
+    cloud
+        .oob_replace_egress("us-east-1", &sg, &[rule("tcp", Some((443, 443)), &endpoint_sg)])
+        .unwrap();
+    let changes = plan(&cloud, &load(&client_plan(&vpc, &[&sg])), Mode::Apply).await;
+    assert!(changes.is_empty(), "{:#?}", actions(&changes));
+    assert_eq!(changes.notes.len(), 1);
+}
+
+/// A client group that leaves the plan loses s3ep's rule, and only it; on
+/// destroy, the rule is revoked before the endpoint's group is deleted, and
+/// the client group keeps every other rule.
+#[tokio::test]
+async fn removal_and_destroy_revoke_only_the_owned_rule() {
+    let cloud = MemoryCloud::new();
+    let ssh = rule("tcp", Some((22, 22)), "10.0.0.0/8");
+    let (vpc, sg, d) = client_setup(&cloud, std::slice::from_ref(&ssh));
+    let none = Tags::new();
+    let sg2 = cloud
+        .oob_create_security_group("us-east-1", &vpc, "clients2", &none)
+        .unwrap();
+    cloud
+        .oob_replace_egress("us-east-1", &sg2, std::slice::from_ref(&ssh))
+        .unwrap();
+    let both = load(&client_plan(&vpc, &[&sg, &sg2]));
+    converge(&cloud, &both, Mode::Apply).await;
+    assert_eq!(egress_of(&cloud, &sg2).await.len(), 2);
+    // sg2 leaves the plan.
+    let changes = apply(&cloud, &d, Mode::Apply).await;
+    assert_eq!(
+        actions(&changes),
+        vec![(format!("egress.e.{sg2}"), Action::Delete)],
+        "only the rule goes"
+    );
+    let left = egress_of(&cloud, &sg2).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].from_port, Some(22));
+    assert_eq!(egress_of(&cloud, &sg).await.len(), 2);
+    // destroy: the rule goes with the endpoint and its group; the client
+    // group itself and its other rule stay.
+    cloud.reset_calls();
+    let changes = apply(&cloud, &d, Mode::Destroy).await;
+    assert!(actions(&changes).contains(&(format!("egress.e.{sg}"), Action::Delete)));
+    let calls: Vec<String> = cloud.calls().into_iter().map(|(op, _)| op).collect();
+    let revoke = calls
+        .iter()
+        .position(|c| c == "RevokeSecurityGroupEgress")
+        .unwrap();
+    let delete_sg = calls.iter().position(|c| c == "DeleteSecurityGroup").unwrap();
+    assert!(revoke < delete_sg, "{calls:?}");
+    let left = egress_of(&cloud, &sg).await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].from_port, Some(22));
+    assert_eq!(
+        cloud.count("security_group", "us-east-1"),
+        2,
+        "both client groups stay"
+    );
+}
+
+/// A client group that does not exist is an error at `plan` naming it; one
+/// in another VPC is allowed only when the plan peers that VPC with the
+/// endpoint's in the same region.
+#[tokio::test]
+async fn client_group_missing_or_in_an_unpeered_vpc_is_refused() {
+    let cloud = MemoryCloud::new();
+    let none = Tags::new();
+    let (vpc, _, _) = client_setup(&cloud, &[]);
+    let missing = load(&client_plan(&vpc, &["sg-0123456789abcdef0"]));
+    let e = s3ep::state::read(&cloud, &missing).await.unwrap_err().to_string();
+    assert!(
+        e.contains("sg-0123456789abcdef0") && e.contains("not found"),
+        "{e}"
+    );
+    assert_eq!(
+        missing.key_for_id("sg-0123456789abcdef0").as_deref(),
+        Some("endpoints.e.security_group.client_groups[0]")
+    );
+    let other = cloud.oob_create_vpc("us-east-1", "10.70.0.0/16".parse().unwrap(), &none);
+    let far = cloud
+        .oob_create_security_group("us-east-1", &other, "far", &none)
+        .unwrap();
+    cloud.oob_replace_egress("us-east-1", &far, &[]).unwrap();
+    let d = load(&client_plan(&vpc, &[&far]));
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let e = diff(&d, &live, Mode::Apply, Emulator::Off).unwrap_err();
+    assert_eq!(e.key, "endpoints.e.security_group.client_groups[0]");
+    assert!(
+        e.message.contains(&other) && e.message.contains("peered"),
+        "{}",
+        e.message
+    );
+    // Peered in the same region by the plan: allowed, and applied.
+    let s1 = subnet_of(&vpc);
+    let peered = load(&format!(
+        "version: 1\nname: cg\nvpcs:\n  a:\n    region: us-east-1\n    id: {vpc}\n    subnets:\n      s1: {{ id: {s1} }}\n  o: {{ region: us-east-1, id: {other} }}\nendpoints:\n  e:\n    vpc: a\n    type: interface\n    subnets: [s1]\n    security_group:\n      allow_https_from: [10.70.0.0/16]\n      client_groups: [{far}]\npeerings:\n  p: {{ requester: a, accepter: o }}\n"
+    ));
+    converge(&cloud, &peered, Mode::Apply).await;
+    assert_eq!(egress_of(&cloud, &far).await.len(), 1);
 }

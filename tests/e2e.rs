@@ -893,3 +893,131 @@ fn inbound_only_next_to_a_gateway_in_one_apply_and_one_destroy() {
         moto.owned(name, US)
     );
 }
+
+/// `security_group.client_groups` against the emulator: a client group made
+/// out of band without an outbound rule for 443 gets s3ep's tagged rule to
+/// the endpoint's group on apply and loses only that rule on destroy (its
+/// SSH rule stays); a group whose default all-traffic rule already allows
+/// it gets nothing, and the plan says which rule allows it.
+#[test]
+fn client_groups_get_an_owned_egress_rule_and_lose_only_it() {
+    let moto = Moto::start_default();
+    let name = "e2e-egress";
+    let ids = moto.py_json(
+        r#"
+        c = ec2("us-east-1")
+        vpc = c.create_vpc(CidrBlock="10.80.0.0/16")["Vpc"]["VpcId"]
+        subnet = c.create_subnet(VpcId=vpc, CidrBlock="10.80.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+        a = c.create_security_group(GroupName="clients-a", Description="clients", VpcId=vpc)["GroupId"]
+        b = c.create_security_group(GroupName="clients-b", Description="clients", VpcId=vpc)["GroupId"]
+        # a: no all-traffic rule, only SSH out; b keeps its default rule.
+        c.revoke_security_group_egress(GroupId=a, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        c.authorize_security_group_egress(GroupId=a, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
+        default_b = [r["SecurityGroupRuleId"] for r in c.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [b]}])["SecurityGroupRules"] if r["IsEgress"]]
+        print(json.dumps({"vpc": vpc, "subnet": subnet, "a": a, "b": b, "default_b": default_b}))
+        "#,
+    );
+    let id = |k: &str| ids[k].as_str().unwrap().to_string();
+    let (a, b) = (id("a"), id("b"));
+    let plans = Plans::new();
+    let plan = plans.write(
+        "egress.yaml",
+        &format!(
+            r#"
+            version: 1
+            name: {name}
+            vpcs:
+              main:
+                region: us-east-1
+                id: {vpc}
+                subnets:
+                  app: {{ id: {subnet} }}
+            endpoints:
+              s3-if:
+                vpc: main
+                type: interface
+                subnets: [app]
+                security_group:
+                  allow_https_from: [10.80.0.0/16]
+                  client_groups: [{a}, {b}]
+            "#,
+            vpc = id("vpc"),
+            subnet = id("subnet"),
+        ),
+    );
+    let egress = |group: &str| -> Vec<Value> {
+        moto.py_json(&format!(
+            r#"
+            rules = ec2("us-east-1").describe_security_group_rules(Filters=[{{"Name": "group-id", "Values": ["{group}"]}}])["SecurityGroupRules"]
+            print(json.dumps([r for r in rules if r["IsEgress"]], default=str))
+            "#
+        ))
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    };
+
+    let doc = plan_json(&moto, &plan);
+    assert_eq!(
+        action_of(&doc, &format!("egress.s3-if.{a}")).as_deref(),
+        Some("create"),
+        "{doc:#}"
+    );
+    assert_eq!(action_of(&doc, &format!("egress.s3-if.{b}")), None, "{doc:#}");
+    let default_b = ids["default_b"][0].as_str().unwrap();
+    let notes: Vec<&Value> = doc["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == "client-egress-exists")
+        .collect();
+    assert_eq!(notes.len(), 1, "{doc:#}");
+    assert_eq!(notes[0]["address"], format!("egress.s3-if.{b}"));
+    assert!(
+        notes[0]["message"].as_str().unwrap().contains(default_b),
+        "{doc:#}"
+    );
+    let text = stdout(&moto.s3ep(&["plan", &plan]));
+    assert!(text.contains(default_b), "the preview names the rule:\n{text}");
+
+    let out = moto.s3ep(&["apply", &plan, "--yes"]);
+    assert_exit(&out, 0, "apply");
+    let sg = moto.owned(name, US);
+    let endpoint_sg = sg
+        .iter()
+        .find(|r| r["key"] == "security_group.s3-if")
+        .and_then(|r| r["id"].as_str())
+        .expect("endpoint group")
+        .to_string();
+    let rules = egress(&a);
+    assert_eq!(rules.len(), 2, "{rules:#?}");
+    let ours = rules
+        .iter()
+        .find(|r| r["FromPort"] == 443)
+        .unwrap_or_else(|| panic!("{rules:#?}"));
+    assert_eq!(ours["IpProtocol"], "tcp");
+    assert_eq!(ours["ToPort"], 443);
+    assert_eq!(ours["ReferencedGroupInfo"]["GroupId"], endpoint_sg.as_str());
+    let tag = |k: &str| {
+        ours["Tags"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["Key"] == k))
+            .map(|t| t["Value"].clone())
+    };
+    assert_eq!(tag("s3ep:plan"), Some(Value::from(name)));
+    assert_eq!(tag("s3ep:key"), Some(Value::from(format!("egress.s3-if.{a}"))));
+    assert_eq!(egress(&b).len(), 1, "nothing added to b");
+    assert_no_changes(&moto, &plan, "after apply");
+
+    let out = moto.s3ep(&["destroy", &plan, "--yes"]);
+    assert_exit(&out, 0, "destroy");
+    let left = egress(&a);
+    assert_eq!(left.len(), 1, "{left:#?}");
+    assert_eq!(left[0]["FromPort"], 22, "the SSH rule stays");
+    assert_eq!(egress(&b).len(), 1);
+    let groups = moto.py_json(&format!(
+        r#"print(json.dumps([g["GroupId"] for g in ec2("us-east-1").describe_security_groups(GroupIds=["{a}", "{b}"])["SecurityGroups"]]))"#
+    ));
+    assert_eq!(groups.as_array().map(Vec::len), Some(2), "the client groups stay");
+    assert!(moto.owned(name, US).is_empty(), "{:#?}", moto.owned(name, US));
+}

@@ -1135,3 +1135,104 @@ async fn switching_to_inbound_only_waits_for_a_new_gateway() {
         Some(s3ep::model::PrivateDns::InboundOnly)
     );
 }
+
+/// `client_groups`: the rule to the endpoint's group is authorized after
+/// that group is created (it uses its id), and on removal it is revoked
+/// before the group is deleted even when the two changes are scoped to
+/// different VPCs (a client group in a peered VPC): EC2 refuses to delete a
+/// group another group's rule references. Hand-built changes, so that only
+/// the explicit order can put them in sequence.
+#[tokio::test(start_paused = true)]
+async fn egress_rule_goes_before_the_group_it_references() {
+    use s3ep::diff::{Action, Change, IdRef, Op, Step};
+    use s3ep::exec::graph::{build, Why};
+    use s3ep::model::Address;
+    let change = |address: &str, action: Action, scope: &str, step: Step| Change {
+        address: Address(address.to_string()),
+        action,
+        reason: String::new(),
+        region: "us-east-1".into(),
+        id: None,
+        attrs: Vec::new(),
+        steps: vec![step],
+        scope: vec![scope.to_string()],
+    };
+    let changes = Changes {
+        changes: vec![
+            change(
+                "egress.e.sg-0000000000000000c",
+                Action::Delete,
+                "client-vpc",
+                Step::delete(
+                    s3ep::diff::rank::EGRESS,
+                    Op::RevokeEgress {
+                        region: "us-east-1".into(),
+                        group: "sg-0000000000000000c".into(),
+                        rule_id: "sgr-0000000000000000a".into(),
+                        peer: "sg-0000000000000000e".into(),
+                    },
+                ),
+            ),
+            change(
+                "security_group.e",
+                Action::Delete,
+                "endpoint-vpc",
+                Step::delete(
+                    s3ep::diff::rank::SECURITY_GROUP,
+                    Op::DeleteSecurityGroup {
+                        region: "us-east-1".into(),
+                        id: "sg-0000000000000000e".into(),
+                    },
+                ),
+            ),
+            change(
+                "security_group.f",
+                Action::Create,
+                "endpoint-vpc",
+                Step::create(
+                    s3ep::diff::rank::SECURITY_GROUP,
+                    Op::CreateSecurityGroup {
+                        region: "us-east-1".into(),
+                        vpc: IdRef::Id("vpc-0000000000000000e".into()),
+                        name: "f".into(),
+                        description: "f".into(),
+                        tags: Default::default(),
+                    },
+                ),
+            ),
+            change(
+                "egress.f.sg-0000000000000000c",
+                Action::Create,
+                "client-vpc",
+                Step::create(
+                    s3ep::diff::rank::EGRESS,
+                    Op::AuthorizeEgress {
+                        region: "us-east-1".into(),
+                        group: "sg-0000000000000000c".into(),
+                        peer: IdRef::Addr(Address::security_group("f")),
+                        tags: Default::default(),
+                    },
+                ),
+            ),
+        ],
+        notes: Vec::new(),
+    };
+    let nodes = build(&changes);
+    let find = |label: &str| nodes.iter().position(|n| n.label == label).unwrap();
+    let delete_sg = &nodes[find("delete security_group.e")];
+    let revoke = find("delete egress.e.sg-0000000000000000c");
+    let at = delete_sg
+        .deps
+        .iter()
+        .position(|d| *d == revoke)
+        .expect("waits for the revoke");
+    assert_eq!(delete_sg.why[at], Why::DeleteInsideOut);
+    let authorize = &nodes[find("create egress.f.sg-0000000000000000c")];
+    let create_sg = find("create security_group.f");
+    let at = authorize
+        .deps
+        .iter()
+        .position(|d| *d == create_sg)
+        .expect("waits for the group");
+    assert_eq!(authorize.why[at], Why::UsesId);
+}

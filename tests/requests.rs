@@ -574,3 +574,78 @@ async fn lab_apply_sends_tags_and_tokens_on_every_create() {
         assert_eq!(values[0], format!("com.amazonaws.{}.s3", r.region));
     }
 }
+
+/// `client_groups`: AuthorizeSecurityGroupEgress names the endpoint's group
+/// in a UserIdGroupPair (TCP 443) and tags the rule; the rule is read back
+/// by DescribeSecurityGroupRules with its id and tags (by the plan's tag
+/// and by group id); RevokeSecurityGroupEgress names that rule id only, and
+/// the group's other outbound rules stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_egress_sends_group_pair_tags_and_revokes_by_rule_id() {
+    let moto = Moto::start();
+    let region = "us-east-1";
+    let (c, rec) = cloud(&moto, &[region]).await;
+    let net = network(&c, region, "req").await;
+    let client = c
+        .create_security_group(region, &net.vpc, "clients", "clients", &Tags::new())
+        .await
+        .expect("CreateSecurityGroup clients");
+    let address = Address::egress("ep", &client).to_string();
+    let rule_id = c
+        .authorize_https_egress(region, &client, &net.sg, &tags("req", &address))
+        .await
+        .expect("AuthorizeSecurityGroupEgress")
+        .expect("EC2 answers with the new rule's id");
+    let sent = one(&rec, "AuthorizeSecurityGroupEgress");
+    assert_eq!(sent.param("GroupId"), Some(client.as_str()));
+    assert_eq!(sent.param("IpPermissions.1.IpProtocol"), Some("tcp"));
+    assert_eq!(sent.param("IpPermissions.1.FromPort"), Some("443"));
+    assert_eq!(sent.param("IpPermissions.1.ToPort"), Some("443"));
+    assert_eq!(
+        sent.param("IpPermissions.1.Groups.1.GroupId"),
+        Some(net.sg.as_str()),
+        "{sent:?}"
+    );
+    assert_eq!(tag_spec(&sent, "security-group-rule"), tags("req", &address));
+
+    let by_plan = c
+        .describe_egress_rules(region, &s3ep::cloud::Filter::Plan("req".into()))
+        .await
+        .expect("DescribeSecurityGroupRules by tag");
+    assert_eq!(by_plan.len(), 1, "{by_plan:?}");
+    assert_eq!(by_plan[0].id, rule_id);
+    assert_eq!(by_plan[0].group_id, client);
+    assert_eq!(by_plan[0].peer, Some(RulePeer::Group(net.sg.clone())));
+    assert_eq!(by_plan[0].tags.get(TAG_KEY), Some(&address));
+    let filters = rec.last("DescribeSecurityGroupRules").expect("sent").filters();
+    assert_eq!(
+        filters,
+        vec![(format!("tag:{TAG_PLAN}"), vec!["req".to_string()])]
+    );
+    let of_group = c
+        .describe_egress_rules(region, &s3ep::cloud::Filter::Ids(vec![client.clone()]))
+        .await
+        .expect("DescribeSecurityGroupRules by group");
+    // The new group's default all-traffic rule, and s3ep's.
+    assert_eq!(of_group.len(), 2, "{of_group:?}");
+    assert!(of_group.iter().any(|r| r.protocol == "-1" && r.tags.is_empty()));
+
+    c.revoke_https_egress(region, &client, &rule_id)
+        .await
+        .expect("RevokeSecurityGroupEgress");
+    let revoke = one(&rec, "RevokeSecurityGroupEgress");
+    assert_eq!(revoke.param("GroupId"), Some(client.as_str()));
+    // EC2's query form names the list members `SecurityGroupRuleId.N`.
+    assert_eq!(
+        revoke.list("SecurityGroupRuleId"),
+        vec![rule_id.as_str()],
+        "{revoke:?}"
+    );
+    assert!(!revoke.has("IpPermissions.1.IpProtocol"), "{revoke:?}");
+    let left = c
+        .describe_egress_rules(region, &s3ep::cloud::Filter::Ids(vec![client.clone()]))
+        .await
+        .expect("DescribeSecurityGroupRules after");
+    assert_eq!(left.len(), 1, "only s3ep's rule went: {left:?}");
+    assert_eq!(left[0].protocol, "-1");
+}

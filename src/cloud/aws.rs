@@ -50,8 +50,9 @@ use super::rate::{RateLimiter, RateLimits};
 use super::record::{Recorder, RecordingInterceptor};
 use super::{Cloud, CloudError, CloudResult, EndpointCreate, EndpointModify, Filter};
 use crate::model::{
-    s3_prefix_list_names, EndpointType, LAclEntry, LAssociation, LDnsEntry, LEndpoint, LNetworkAcl, LPeering,
-    LRoute, LRouteTable, LRule, LSecurityGroup, LSubnet, LVpc, LVpcDns, RouteDest, RulePeer, Tags, TAG_PLAN,
+    s3_prefix_list_names, EndpointType, LAclEntry, LAssociation, LDnsEntry, LEgressRule, LEndpoint,
+    LNetworkAcl, LPeering, LRoute, LRouteTable, LRule, LSecurityGroup, LSubnet, LVpc, LVpcDns, RouteDest,
+    RulePeer, Tags, TAG_PLAN,
 };
 use crate::stop::Stop;
 
@@ -759,6 +760,44 @@ fn conv_network_acl(op: &'static str, region: &str, a: &ec2::NetworkAcl) -> Clou
             .collect(),
         tags: tags_of(a.tags()),
     })
+}
+
+/// An outbound rule from DescribeSecurityGroupRules; `None` for inbound
+/// rules. IPv6 and prefix-list peers are kept with `peer: None` (they count
+/// for nothing s3ep checks, but their ids and tags are still read).
+fn conv_egress_rule(
+    op: &'static str,
+    region: &str,
+    r: &ec2::SecurityGroupRule,
+) -> CloudResult<Option<LEgressRule>> {
+    if r.is_egress() != Some(true) {
+        return Ok(None);
+    }
+    let peer = match (
+        r.cidr_ipv4(),
+        r.referenced_group_info().and_then(|g| g.group_id()),
+    ) {
+        (Some(c), _) => parse_cidr(Some(c)).map(RulePeer::Cidr),
+        (None, Some(g)) => Some(RulePeer::Group(g.to_string())),
+        (None, None) => None,
+    };
+    Ok(Some(LEgressRule {
+        id: r
+            .security_group_rule_id()
+            .ok_or_else(|| CloudError::missing(op, region, "SecurityGroupRuleId"))?
+            .to_string(),
+        region: region.to_string(),
+        group_id: r
+            .group_id()
+            .ok_or_else(|| CloudError::missing(op, region, "GroupId"))?
+            .to_string(),
+        protocol: normalize_protocol(r.ip_protocol().unwrap_or("-1")),
+        // DescribeSecurityGroupRules says -1 for "all ports".
+        from_port: r.from_port().filter(|p| *p >= 0),
+        to_port: r.to_port().filter(|p| *p >= 0),
+        peer,
+        tags: tags_of(r.tags()),
+    }))
 }
 
 fn last_error_text(e: &ec2::LastError) -> Option<String> {
@@ -1508,6 +1547,91 @@ impl Cloud for AwsCloud {
                 region,
                 Some("InvalidPermission.NotFound"),
                 format!("no inbound HTTPS rule from {peer} in {sg_id}"),
+            ));
+        }
+        check_return(OP, region, out.r#return())
+    }
+
+    async fn describe_egress_rules(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LEgressRule>> {
+        // DescribeSecurityGroupRules is the call that gives each rule's id and
+        // tags (EC2 API reference, DescribeSecurityGroupRules: filters
+        // `group-id`, `security-group-rule-id`, `tag:<key>`).
+        const OP: &str = "DescribeSecurityGroupRules";
+        let filters = match filter {
+            Filter::Plan(name) => vec![ec2_filter(&format!("tag:{TAG_PLAN}"), std::slice::from_ref(name))],
+            Filter::Ids(ids) if !ids.is_empty() => vec![ec2_filter("group-id", ids)],
+            _ => return Ok(Vec::new()),
+        };
+        let pages = self
+            .client(region)
+            .describe_security_group_rules()
+            .set_filters(Some(filters))
+            .into_paginator()
+            .send();
+        let rules = self
+            .collect_pages(OP, region, pages, |p| {
+                p.security_group_rules()
+                    .iter()
+                    .map(|r| conv_egress_rule(OP, region, r))
+                    .collect::<CloudResult<Vec<_>>>()
+            })
+            .await?;
+        Ok(rules.into_iter().flatten().collect())
+    }
+
+    async fn authorize_https_egress(
+        &self,
+        region: &str,
+        sg_id: &str,
+        peer_group: &str,
+        tags: &Tags,
+    ) -> CloudResult<Option<String>> {
+        // AuthorizeSecurityGroupEgress (EC2 API reference): IpPermissions
+        // with a UserIdGroupPair names the destination group; the rule takes
+        // TagSpecifications of resource type `security-group-rule`, and the
+        // answer lists the rules added (SecurityGroupRules, with their ids).
+        const OP: &str = "AuthorizeSecurityGroupEgress";
+        let out = self
+            .call(
+                OP,
+                region,
+                self.client(region)
+                    .authorize_security_group_egress()
+                    .group_id(sg_id)
+                    .ip_permissions(https_permission(&RulePeer::Group(peer_group.to_string())))
+                    .set_tag_specifications(tag_specs(ec2::ResourceType::SecurityGroupRule, tags))
+                    .send(),
+            )
+            .await?;
+        check_return(OP, region, out.r#return())?;
+        Ok(out
+            .security_group_rules()
+            .iter()
+            .find_map(|r| r.security_group_rule_id().map(str::to_string)))
+    }
+
+    async fn revoke_https_egress(&self, region: &str, sg_id: &str, rule_id: &str) -> CloudResult<()> {
+        // RevokeSecurityGroupEgress with SecurityGroupRuleIds removes exactly
+        // that rule (EC2 API reference); an id EC2 does not know is reported
+        // in UnknownIpPermissions or as InvalidSecurityGroupRuleId.NotFound.
+        const OP: &str = "RevokeSecurityGroupEgress";
+        let out = self
+            .call(
+                OP,
+                region,
+                self.client(region)
+                    .revoke_security_group_egress()
+                    .group_id(sg_id)
+                    .security_group_rule_ids(rule_id)
+                    .send(),
+            )
+            .await?;
+        if !out.unknown_ip_permissions().is_empty() {
+            return Err(CloudError::new(
+                OP,
+                region,
+                Some("InvalidPermission.NotFound"),
+                format!("no outbound rule {rule_id} in {sg_id}"),
             ));
         }
         check_return(OP, region, out.r#return())

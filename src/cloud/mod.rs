@@ -15,8 +15,8 @@ use ipnet::Ipv4Net;
 use serde_json::Value;
 
 use crate::model::{
-    EndpointType, LEndpoint, LPeering, LRouteTable, LSecurityGroup, LSubnet, LVpc, PrivateDns, RouteDest,
-    RulePeer, Tags,
+    EndpointType, LEgressRule, LEndpoint, LPeering, LRouteTable, LSecurityGroup, LSubnet, LVpc, PrivateDns,
+    RouteDest, RulePeer, Tags,
 };
 
 /// Which resources a Describe call returns. One call per kind per region:
@@ -344,6 +344,25 @@ pub trait Cloud: Send + Sync {
         tags: &Tags,
     ) -> CloudResult<()>;
     async fn revoke_https_ingress(&self, region: &str, sg_id: &str, peer: &RulePeer) -> CloudResult<()>;
+    /// Outbound rules with their ids and tags (DescribeSecurityGroupRules,
+    /// egress rules only): `Filter::Plan` the rules tagged with the plan,
+    /// `Filter::Ids` the rules of these group ids (`group-id`). One
+    /// paginated call.
+    async fn describe_egress_rules(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LEgressRule>>;
+    /// Outbound TCP 443 from group `sg_id` to group `peer_group`
+    /// (AuthorizeSecurityGroupEgress with a UserIdGroupPair), the rule
+    /// tagged with `tags`. Returns the new rule's id when EC2 gives it.
+    async fn authorize_https_egress(
+        &self,
+        region: &str,
+        sg_id: &str,
+        peer_group: &str,
+        tags: &Tags,
+    ) -> CloudResult<Option<String>>;
+    /// Revokes the outbound rule `rule_id` of `sg_id`
+    /// (RevokeSecurityGroupEgress with SecurityGroupRuleIds): that rule
+    /// only, nothing else of the group.
+    async fn revoke_https_egress(&self, region: &str, sg_id: &str, rule_id: &str) -> CloudResult<()>;
 
     // --- endpoints ---
     async fn create_endpoint(&self, region: &str, spec: &EndpointCreate) -> CloudResult<LEndpoint>;

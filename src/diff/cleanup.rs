@@ -44,6 +44,18 @@ impl<'a> Differ<'a> {
             };
             add(&e.tags, &e.id, &e.region, rank::ENDPOINT, op);
         }
+        for r in &live.egress_rules {
+            let Some(RulePeer::Group(peer)) = &r.peer else {
+                continue;
+            };
+            let op = Op::RevokeEgress {
+                region: r.region.clone(),
+                group: r.group_id.clone(),
+                rule_id: r.id.clone(),
+                peer: peer.clone(),
+            };
+            add(&r.tags, &r.id, &r.region, rank::EGRESS, op);
+        }
         for g in &live.security_groups {
             let op = Op::DeleteSecurityGroup {
                 region: g.region.clone(),

@@ -56,6 +56,7 @@ impl<'a> Differ<'a> {
                     rank::SECURITY_GROUP,
                 );
                 self.ingress(ename, &region, &fate, found, &sg.allow_https_from)?;
+                self.client_egress(ename, ep, &region, &fate, &sg.client_groups)?;
                 group_ref = Some(fate.id_ref(&address));
                 self.groups.insert(ename.clone(), fate);
             }

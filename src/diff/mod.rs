@@ -11,6 +11,8 @@
 
 mod cleanup;
 use cleanup::explicit_associations;
+mod egress;
+pub use egress::Note;
 mod endpoints;
 mod network;
 pub mod ops;
@@ -99,6 +101,8 @@ pub struct Change {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Changes {
     pub changes: Vec<Change>,
+    /// What the preview should say that is no change (see [`Note`]).
+    pub notes: Vec<Note>,
 }
 
 impl Changes {
@@ -164,6 +168,7 @@ fn plan_key(address: &Address) -> String {
         ["endpoint", e] => format!("endpoints.{e}"),
         ["security_group", e] => format!("endpoints.{e}.security_group"),
         ["ingress", e, ..] => format!("endpoints.{e}.security_group.allow_https_from"),
+        ["egress", e, ..] => format!("endpoints.{e}.security_group.client_groups"),
         ["peering", p] => format!("peerings.{p}"),
         _ => String::new(),
     }
@@ -183,6 +188,9 @@ pub mod rank {
     pub const ROUTE_TABLE: u8 = 2;
     pub const SECURITY_GROUP: u8 = 3;
     pub const INGRESS: u8 = 4;
+    /// Client groups' outbound rules to an endpoint's group: created after
+    /// that group, revoked before it is deleted (like its inbound rules).
+    pub const EGRESS: u8 = 4;
     pub const ENDPOINT: u8 = 5;
     pub const PEERING: u8 = 6;
     pub const ROUTE: u8 = 7;
@@ -266,6 +274,8 @@ struct Differ<'a> {
     claimed: BTreeSet<String>,
     /// How many live resources use each id (see [`use_counts`]).
     uses: BTreeMap<&'a str, usize>,
+    /// Notes for the preview (see [`Note`]).
+    notes: Vec<Note>,
 }
 
 /// How many other live resources use each live id: a VPC's owned subnets,
@@ -355,6 +365,7 @@ pub fn diff(desired: &Desired, live: &Live, mode: Mode, emulator: Emulator) -> R
         // plan's tags (say, a VPC s3ep created that a later plan adopts).
         claimed: desired.adopted_ids().into_iter().collect(),
         uses: use_counts(live, &desired.name),
+        notes: Vec::new(),
     };
     if mode == Mode::Apply {
         d.vpcs()?;
@@ -370,7 +381,10 @@ pub fn diff(desired: &Desired, live: &Live, mode: Mode, emulator: Emulator) -> R
     changes.sort_by(|a, b| {
         (rank_of(&a.address), &a.address, &a.id).cmp(&(rank_of(&b.address), &b.address, &b.id))
     });
-    Ok(Changes { changes })
+    Ok(Changes {
+        changes,
+        notes: d.notes,
+    })
 }
 
 /// One address, one change: two in-place updates of one resource (say tags
@@ -417,6 +431,7 @@ fn rank_of(a: &Address) -> u8 {
         "route_table" => rank::ROUTE_TABLE,
         "security_group" => rank::SECURITY_GROUP,
         "ingress" => rank::INGRESS,
+        "egress" => rank::EGRESS,
         "endpoint" => rank::ENDPOINT,
         "peering" => rank::PEERING,
         _ => rank::ROUTE,

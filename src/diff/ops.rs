@@ -163,6 +163,22 @@ pub enum Op {
         group: String,
         peer: RulePeer,
     },
+    /// Outbound TCP 443 from a client group (not s3ep's) to the endpoint's
+    /// group `peer`, the rule tagged (`security_group.client_groups`).
+    AuthorizeEgress {
+        region: String,
+        group: String,
+        peer: IdRef,
+        tags: Tags,
+    },
+    /// Revokes s3ep's outbound rule `rule_id` of client group `group`
+    /// (which references group `peer`): that rule only.
+    RevokeEgress {
+        region: String,
+        group: String,
+        rule_id: String,
+        peer: String,
+    },
     /// Creates the endpoint and waits until it is available.
     CreateEndpoint {
         region: String,

@@ -93,7 +93,7 @@ impl VpcNames {
                 // A VPC the plan does not name appears by id in addresses.
                 out.insert(self.token(first));
             }
-            "endpoint" | "security_group" | "ingress" => {
+            "endpoint" | "security_group" | "ingress" | "egress" => {
                 if let Some(e) = desired.endpoints.get(first) {
                     out.insert(e.vpc.clone());
                 }

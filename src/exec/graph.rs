@@ -176,6 +176,9 @@ fn why(a: &Node<'_>, bi: usize, cb: &Change, b: &Step, refs: &[&IdRef]) -> Optio
     if a.step.phase == Phase::Create && refs.iter().any(used) {
         return Some(Why::UsesId);
     }
+    if revokes_reference_to(&a.step.op, &b.op) {
+        return Some(Why::DeleteInsideOut);
+    }
     if !scopes_meet(a.change, cb) {
         return None;
     }
@@ -249,6 +252,15 @@ pub fn to_endpoint_call(nodes: &[Node<'_>], dependents: &[Vec<usize>]) -> Vec<Op
     dist
 }
 
+/// A client group's outbound rule to an endpoint's group is revoked before
+/// that group is deleted, whatever VPCs the two changes are scoped to (the
+/// client group may sit in a peered VPC): EC2 refuses to delete a group that
+/// a rule of another group references (DeleteSecurityGroup,
+/// DependencyViolation).
+fn revokes_reference_to(a: &Op, b: &Op) -> bool {
+    matches!((a, b), (Op::RevokeEgress { peer, .. }, Op::DeleteSecurityGroup { id, .. }) if peer == id)
+}
+
 /// The step whose answer is a new resource's id.
 fn makes_id(op: &Op) -> bool {
     matches!(
@@ -292,6 +304,7 @@ fn references(op: &Op) -> Vec<&IdRef> {
             route_table, subnet, ..
         } => refs.extend([route_table, subnet]),
         Op::AuthorizeIngress { group, .. } => refs.push(group),
+        Op::AuthorizeEgress { peer, .. } => refs.push(peer),
         Op::CreateEndpoint {
             vpc,
             route_tables,
@@ -333,6 +346,7 @@ pub fn label(change: &Change, step: &Step) -> String {
         | (Op::DeleteRouteTable { .. }, _)
         | (Op::DeleteSecurityGroup { .. }, _)
         | (Op::RevokeIngress { .. }, _)
+        | (Op::RevokeEgress { .. }, _)
         | (Op::DeleteEndpoint { .. }, _)
         | (Op::DeletePeering { .. }, _)
         | (Op::DeleteRoute { .. }, _) => "delete",

@@ -429,6 +429,21 @@ impl Ctx<'_> {
                 security_group::revoke(self, region, group, peer).await?;
                 done(group)
             }
+            Op::AuthorizeEgress {
+                region,
+                group,
+                peer,
+                tags,
+            } => security_group::authorize_egress(self, region, group, peer, tags).await,
+            Op::RevokeEgress {
+                region,
+                group,
+                rule_id,
+                ..
+            } => {
+                security_group::revoke_egress(self, region, group, rule_id).await?;
+                done(rule_id)
+            }
             Op::CreateEndpoint {
                 region,
                 vpc,

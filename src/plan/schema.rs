@@ -473,15 +473,25 @@ pub static ENDPOINT: Shape = Shape {
 pub static SECURITY_GROUP: Shape = Shape {
     name: "security_group",
     description: "The security group s3ep creates for an interface endpoint.",
-    fields: &[Field::new(
-        "allow_https_from",
-        Ty::List {
-            item: HTTPS_SOURCE,
-            min_items: 1,
-        },
-        "Sources allowed in on TCP 443: VPC names of this plan (their CIDR), IPv4 CIDRs or sg-… ids.",
-    )
-    .required()],
+    fields: &[
+        Field::new(
+            "allow_https_from",
+            Ty::List {
+                item: HTTPS_SOURCE,
+                min_items: 1,
+            },
+            "Sources allowed in on TCP 443: VPC names of this plan (their CIDR), IPv4 CIDRs or sg-… ids.",
+        )
+        .required(),
+        Field::new(
+            "client_groups",
+            Ty::List {
+                item: SG_ID,
+                min_items: 0,
+            },
+            "The clients' existing sg-… ids (same VPC, or a peered VPC in the same region): s3ep adds to each an outbound TCP 443 rule to the endpoint's group (address `egress.<endpoint>.<sg-id>`), unless a rule of the group already allows it; destroy removes only that rule.",
+        ),
+    ],
     exclusive: &[],
     discriminator: None,
 };
@@ -656,6 +666,7 @@ pub(crate) enum RawPrivateDns {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct RawSecurityGroup {
     pub allow_https_from: Option<StrList>,
+    pub client_groups: Option<StrList>,
 }
 
 /// `policy.document`: a mapping (already JSON) or a string of JSON text.
@@ -1109,6 +1120,7 @@ impl<'a> Decoder<'a> {
             let v = self.obj(n, &p, &SECURITY_GROUP).map(|o| {
                 let sg = RawSecurityGroup {
                     allow_https_from: self.list_field(o.get("allow_https_from")),
+                    client_groups: self.list_field(o.get("client_groups")),
                 };
                 self.finish(o);
                 sg

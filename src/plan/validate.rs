@@ -1150,9 +1150,15 @@ impl Validator<'_> {
                             .at(&key, l.pos.or(l.key_pos), "at least one entry is required");
                         None
                     }
-                    Some(l) => Some(Some(DSecurityGroup {
-                        allow_https_from: self.https_rules(&key, l),
-                    })),
+                    Some(l) => {
+                        let allow_https_from = self.https_rules(&key, l);
+                        let client_groups = self
+                            .client_groups(&join(path, "security_group.client_groups"), &sg.client_groups);
+                        Some(Some(DSecurityGroup {
+                            allow_https_from,
+                            client_groups,
+                        }))
+                    }
                 }
             }
         };
@@ -1210,6 +1216,24 @@ impl Validator<'_> {
             security_groups,
             private_dns,
         })
+    }
+
+    /// `security_group.client_groups`: `sg-…` ids, each once. Whether they
+    /// exist, and where, is checked against live state at `plan`.
+    fn client_groups(&mut self, key: &str, l: &Option<StrList>) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for item in l.iter().flat_map(|l| &l.v) {
+            if out.contains(&item.v) {
+                self.sink.at(
+                    key,
+                    item.pos,
+                    format!("client group {} is listed twice", q(&item.v)),
+                );
+            } else if self.aws_id(key, item, "sg-", "security group") {
+                out.push(item.v.clone());
+            }
+        }
+        out
     }
 
     fn https_rules(&mut self, key: &str, l: &StrList) -> Vec<HttpsRule> {

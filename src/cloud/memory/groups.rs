@@ -16,7 +16,35 @@ pub(super) struct Group {
     pub(super) name: String,
     pub(super) default: bool,
     pub(super) rules: Vec<LRule>,
+    /// Outbound rules, each with its `sgr-` id and tags.
+    pub(super) egress: Vec<EgressRule>,
     pub(super) tags: Tags,
+}
+
+/// One outbound rule of a group.
+#[derive(Clone)]
+pub(super) struct EgressRule {
+    pub(super) id: String,
+    pub(super) rule: LRule,
+    pub(super) tags: Tags,
+}
+
+/// The outbound rule every new VPC security group starts with: all traffic
+/// to 0.0.0.0/0 ("When you create a security group, it has an outbound rule
+/// that allows all outbound traffic", VPC user guide, "Security group
+/// rules", https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html;
+/// the default group has it too).
+pub(super) fn all_traffic_out(id: String) -> EgressRule {
+    EgressRule {
+        id,
+        rule: LRule {
+            protocol: "-1".to_string(),
+            from_port: None,
+            to_port: None,
+            peer: RulePeer::Cidr(Ipv4Net::new(std::net::Ipv4Addr::UNSPECIFIED, 0).unwrap_or_default()),
+        },
+        tags: Tags::new(),
+    }
 }
 
 impl Region {
@@ -88,6 +116,7 @@ impl Inner {
             ));
         }
         let id = self.id("sg");
+        let egress = vec![all_traffic_out(self.ids.next("sgr"))];
         self.reg(cx.region).groups.insert(
             id.clone(),
             Group {
@@ -96,6 +125,7 @@ impl Inner {
                 name: name.to_string(),
                 default: false,
                 rules: Vec::new(),
+                egress,
                 tags: tags.clone(),
             },
         );
@@ -118,6 +148,13 @@ impl Inner {
                     && g.rules
                         .iter()
                         .any(|rule| matches!(&rule.peer, RulePeer::Group(p) if p == sg_id))
+                    // Another group's outbound rule naming it is a dependency
+                    // too (DeleteSecurityGroup: "you can't delete a security
+                    // group that is referenced by a rule in another security
+                    // group in the same VPC", EC2 API reference).
+                    || g.egress
+                        .iter()
+                        .any(|e| matches!(&e.rule.peer, RulePeer::Group(p) if p == sg_id))
             });
         if used {
             return Err(cx.dependency("group", sg_id));
@@ -167,6 +204,107 @@ impl Inner {
             ));
         };
         g.rules.remove(pos);
+        Ok(())
+    }
+
+    // --- outbound rules ---
+
+    /// DescribeSecurityGroupRules, outbound rules only: `Plan` by the rule's
+    /// own `s3ep:plan` tag, `Ids` the rules of these groups.
+    pub(super) fn describe_egress(&mut self, cx: &Cx, filter: &Filter) -> CloudResult<Vec<LEgressRule>> {
+        let r = self.reg(cx.region);
+        let pick = |g: &Group, e: &EgressRule| match filter {
+            Filter::Plan(name) => e.tags.get(TAG_PLAN) == Some(name),
+            Filter::Ids(ids) => ids.contains(&g.id),
+            _ => false,
+        };
+        let mut out = Vec::new();
+        for g in r.groups.values() {
+            for e in g.egress.iter().filter(|e| pick(g, e)) {
+                out.push(LEgressRule {
+                    id: e.id.clone(),
+                    region: cx.region.to_string(),
+                    group_id: g.id.clone(),
+                    protocol: e.rule.protocol.clone(),
+                    from_port: e.rule.from_port,
+                    to_port: e.rule.to_port,
+                    peer: Some(e.rule.peer.clone()),
+                    tags: e.tags.clone(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// AuthorizeSecurityGroupEgress: TCP 443 to group `peer_group`, tagged.
+    /// The destination group must exist in the region (a peered VPC's group
+    /// is referenced the same way); the same rule twice is
+    /// `InvalidPermission.Duplicate`; 60 outbound rules at most.
+    pub(super) fn authorize_egress(
+        &mut self,
+        cx: &Cx,
+        sg_id: &str,
+        peer_group: &str,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        let rule_id = self.ids.next("sgr");
+        let r = self.reg(cx.region);
+        r.group(cx, peer_group)?;
+        let g = r.group_mut(cx, sg_id)?;
+        let peer = RulePeer::Group(peer_group.to_string());
+        if g.egress.iter().any(|e| e.rule.is_https() && e.rule.peer == peer) {
+            return Err(cx.err(
+                "InvalidPermission.Duplicate",
+                format!("the specified rule \"peer: {peer}, TCP, from port: 443, to port: 443, ALLOW\" already exists"),
+            ));
+        }
+        if g.egress.len() >= MAX_INGRESS_RULES {
+            return Err(cx.err(
+                "RulesPerSecurityGroupLimitExceeded",
+                "The maximum number of rules per security group has been reached.",
+            ));
+        }
+        g.egress.push(EgressRule {
+            id: rule_id.clone(),
+            rule: LRule {
+                protocol: "tcp".to_string(),
+                from_port: Some(443),
+                to_port: Some(443),
+                peer,
+            },
+            tags: tags.clone(),
+        });
+        Ok(rule_id)
+    }
+
+    /// RevokeSecurityGroupEgress by rule id: that rule only.
+    pub(super) fn revoke_egress(&mut self, cx: &Cx, sg_id: &str, rule_id: &str) -> CloudResult<()> {
+        let g = self.reg(cx.region).group_mut(cx, sg_id)?;
+        let before = g.egress.len();
+        g.egress.retain(|e| e.id != rule_id);
+        if g.egress.len() == before {
+            return Err(cx.err(
+                "InvalidSecurityGroupRuleId.NotFound",
+                format!("The security group rule ID '{rule_id}' does not exist"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Out of band: replaces every outbound rule of `sg_id` with `rules`
+    /// (untagged).
+    pub(super) fn replace_egress(&mut self, cx: &Cx, sg_id: &str, rules: &[LRule]) -> CloudResult<()> {
+        let ids: Vec<String> = rules.iter().map(|_| self.ids.next("sgr")).collect();
+        let g = self.reg(cx.region).group_mut(cx, sg_id)?;
+        g.egress = ids
+            .into_iter()
+            .zip(rules)
+            .map(|(id, rule)| EgressRule {
+                id,
+                rule: rule.clone(),
+                tags: Tags::new(),
+            })
+            .collect();
         Ok(())
     }
 }

@@ -55,8 +55,8 @@ use serde_json::Value;
 
 use super::{Cloud, CloudError, CloudResult, EndpointCreate, EndpointModify, Filter};
 use crate::model::{
-    cidrs_overlap, EndpointType, LAssociation, LDnsEntry, LEndpoint, LPeering, LRoute, LRouteTable, LRule,
-    LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
+    cidrs_overlap, EndpointType, LAssociation, LDnsEntry, LEgressRule, LEndpoint, LPeering, LRoute,
+    LRouteTable, LRule, LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
 };
 use crate::model::{LAclEntry, LNetworkAcl, LVpcDns};
 
@@ -319,6 +319,14 @@ impl MemoryCloud {
     ) -> CloudResult<String> {
         self.quiet("CreateSecurityGroup", region, |s, cx| {
             s.create_group(cx, vpc_id, name, "created out of band", tags)
+        })
+    }
+
+    /// Out of band: replaces every outbound rule of a group with `rules`
+    /// (untagged; an empty list leaves the group no outbound rule at all).
+    pub fn oob_replace_egress(&self, region: &str, sg_id: &str, rules: &[LRule]) -> CloudResult<()> {
+        self.quiet("RevokeSecurityGroupEgress", region, |s, cx| {
+            s.replace_egress(cx, sg_id, rules)
         })
     }
 
@@ -682,6 +690,33 @@ impl Cloud for MemoryCloud {
     async fn revoke_https_ingress(&self, region: &str, sg_id: &str, peer: &RulePeer) -> CloudResult<()> {
         self.call("RevokeSecurityGroupIngress", region, |s, cx| {
             s.revoke(cx, sg_id, peer)
+        })
+        .await
+    }
+
+    async fn describe_egress_rules(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LEgressRule>> {
+        self.call("DescribeSecurityGroupRules", region, |s, cx| {
+            s.describe_egress(cx, filter)
+        })
+        .await
+    }
+
+    async fn authorize_https_egress(
+        &self,
+        region: &str,
+        sg_id: &str,
+        peer_group: &str,
+        tags: &Tags,
+    ) -> CloudResult<Option<String>> {
+        self.call("AuthorizeSecurityGroupEgress", region, |s, cx| {
+            s.authorize_egress(cx, sg_id, peer_group, tags).map(Some)
+        })
+        .await
+    }
+
+    async fn revoke_https_egress(&self, region: &str, sg_id: &str, rule_id: &str) -> CloudResult<()> {
+        self.call("RevokeSecurityGroupEgress", region, |s, cx| {
+            s.revoke_egress(cx, sg_id, rule_id)
         })
         .await
     }

@@ -104,6 +104,7 @@ impl Inner {
         let rtb_id = self.id("rtb");
         let assoc_id = self.id("rtbassoc");
         let sg_id = self.id("sg");
+        let egress = vec![all_traffic_out(self.ids.next("sgr"))];
         let r = self.reg(region);
         r.vpcs.insert(
             vpc_id.clone(),
@@ -143,6 +144,7 @@ impl Inner {
                     to_port: None,
                     peer: RulePeer::Group(sg_id),
                 }],
+                egress,
                 tags: Tags::new(),
             },
         );

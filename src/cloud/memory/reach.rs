@@ -1,9 +1,8 @@
 //! What `s3ep check` reads besides the resources s3ep manages: network ACLs
 //! (a default one per VPC, entries, subnet associations), security groups'
 //! outbound rules, the VPC DNS attributes and the S3 prefix list's CIDRs.
-//! Kept beside the rest of the model so that it changes nothing there:
-//! a group without an entry in [`Reach::egress`] has EC2's default outbound
-//! rule, a VPC without one in [`Reach::dns`] EC2's default attributes.
+//! Outbound rules and DNS attributes live on the groups and VPCs themselves
+//! (one store for `apply` and `check`); this file reads them for `check`.
 
 use super::*;
 
@@ -13,8 +12,6 @@ pub(super) struct Reach {
     /// Network ACLs by id. Each VPC's default ACL is made the first time
     /// anything looks at the VPC's ACLs.
     pub(super) nacls: BTreeMap<String, Nacl>,
-    /// Security group id → its outbound rules, once set by a test hook.
-    pub(super) egress: BTreeMap<String, Vec<LRule>>,
 }
 
 pub(super) struct Nacl {
@@ -50,18 +47,6 @@ fn default_entries() -> Vec<LAclEntry> {
         }
     }
     out
-}
-
-/// A security group's outbound rule when it is created: all traffic to
-/// 0.0.0.0/0 ("Default security groups" and "Security group rules", Amazon
-/// VPC User Guide, https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html).
-pub(super) fn default_egress() -> Vec<LRule> {
-    vec![LRule {
-        protocol: "-1".to_string(),
-        from_port: None,
-        to_port: None,
-        peer: RulePeer::Cidr(Ipv4Net::default()),
-    }]
 }
 
 /// The CIDRs of the in-memory S3 prefix list (the same in every region: a
@@ -195,11 +180,10 @@ static EMPTY_TAGS: Tags = Tags::new();
 impl Region {
     /// A group's outbound rules.
     pub(super) fn egress_of(&self, sg_id: &str) -> Vec<LRule> {
-        self.reach
-            .egress
+        self.groups
             .get(sg_id)
-            .cloned()
-            .unwrap_or_else(default_egress)
+            .map(|g| g.egress.iter().map(|e| e.rule.clone()).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -242,10 +226,7 @@ impl MemoryCloud {
     /// Out of band: replaces the outbound rules of security group `sg_id`.
     pub fn oob_set_egress(&self, region: &str, sg_id: &str, rules: Vec<LRule>) -> CloudResult<()> {
         self.quiet("RevokeSecurityGroupEgress", region, |s, cx| {
-            let r = s.reg(cx.region);
-            r.group(cx, sg_id)?;
-            r.reach.egress.insert(sg_id.to_string(), rules);
-            Ok(())
+            s.replace_egress(cx, sg_id, &rules)
         })
     }
 

@@ -79,6 +79,44 @@ pub async fn authorize(
     }
 }
 
+/// RevokeSecurityGroupEgress of a rule id that does not exist, or in a
+/// group that does not.
+pub const EGRESS_RULE_GONE: &[&str] = &[
+    "InvalidSecurityGroupRuleId.NotFound",
+    "InvalidPermission.NotFound",
+    "InvalidGroup.NotFound",
+];
+
+/// Outbound TCP 443 from client group `group` to the endpoint's group
+/// `peer`, tagged; a rule already there (`InvalidPermission.Duplicate`, a
+/// resent call whose answer was lost) is success.
+pub async fn authorize_egress(
+    cx: &Ctx<'_>,
+    region: &str,
+    group: &str,
+    peer: &IdRef,
+    tags: &Tags,
+) -> Result<String, StepError> {
+    let c = cx.cloud;
+    let (peer, fresh) = cx.resolve(peer)?;
+    match cx
+        .policy()
+        .fresh(fresh, || c.authorize_https_egress(region, group, &peer, tags))
+        .await
+    {
+        Err(e) if e.is_duplicate() => Ok(format!("{group}: already present")),
+        r => r.map(|id| id.unwrap_or_else(|| group.to_string())),
+    }
+}
+
+/// Revokes s3ep's outbound rule `rule_id` of `group`, nothing else.
+pub async fn revoke_egress(cx: &Ctx<'_>, region: &str, group: &str, rule_id: &str) -> Result<(), StepError> {
+    let c = cx.cloud;
+    cx.policy()
+        .delete(EGRESS_RULE_GONE, || c.revoke_https_egress(region, group, rule_id))
+        .await
+}
+
 pub async fn revoke(cx: &Ctx<'_>, region: &str, group: &str, peer: &RulePeer) -> Result<(), StepError> {
     let c = cx.cloud;
     cx.policy()
