@@ -10,11 +10,11 @@ pub mod rate;
 pub mod record;
 
 use async_trait::async_trait;
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use serde_json::Value;
 
 use crate::model::{
-    EndpointType, LEndpoint, LPeering, LRouteTable, LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags,
+    DnsRecordIpType, EndpointType, IpAddressType, LEndpoint, LPeering, LRouteTable, LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags,
 };
 
 /// Which resources a Describe call returns. One call per kind per region:
@@ -44,6 +44,10 @@ pub struct EndpointCreate {
     pub security_group_ids: Vec<String>,
     /// Interface endpoints only; sent explicitly (with DnsOptions) when set.
     pub private_dns: Option<bool>,
+    /// IpAddressType, sent when set.
+    pub ip_address_type: Option<IpAddressType>,
+    /// DnsOptions.DnsRecordIpType (interface endpoints), sent when set.
+    pub dns_record_ip_type: Option<DnsRecordIpType>,
     /// Policy document; `None` leaves AWS's default.
     pub policy: Option<Value>,
     pub tags: Tags,
@@ -63,6 +67,10 @@ pub struct EndpointModify {
     /// `Some(Some(doc))` sets a policy, `Some(None)` resets to the default.
     pub policy: Option<Option<Value>>,
     pub private_dns: Option<bool>,
+    /// IpAddressType (ipv4 ↔ dualstack in place).
+    pub ip_address_type: Option<IpAddressType>,
+    /// DnsOptions.DnsRecordIpType.
+    pub dns_record_ip_type: Option<DnsRecordIpType>,
 }
 
 impl EndpointModify {
@@ -249,6 +257,19 @@ pub trait Cloud: Send + Sync {
         tags: &Tags,
     ) -> CloudResult<String>;
     async fn delete_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<()>;
+    /// CreateVpc with AmazonProvidedIpv6CidrBlock: the VPC also gets an
+    /// Amazon-provided /56 (read back as [`LVpc::ipv6_cidr`]).
+    async fn create_vpc_ipv6(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String>;
+    /// CreateSubnet with an IPv6 /64 (`Ipv6CidrBlock`) as well as its IPv4 CIDR.
+    async fn create_subnet_ipv6(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        az: &str,
+        cidr: Ipv4Net,
+        ipv6: Ipv6Net,
+        tags: &Tags,
+    ) -> CloudResult<String>;
 
     // --- route tables, associations, routes ---
     async fn create_route_table(

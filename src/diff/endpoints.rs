@@ -2,6 +2,7 @@
 //! and that group's inbound 443 rules.
 
 use super::*;
+use crate::model::IpAddressType;
 
 impl<'a> Differ<'a> {
     pub(super) fn endpoints_and_groups(&mut self) -> Result<(), DiffError> {
@@ -199,6 +200,8 @@ impl<'a> Differ<'a> {
                 security_groups: groups.clone(),
                 private_dns,
                 policy: ep.policy.clone(),
+                ip_address_type: ep.ip_address_type,
+                dns_record_ip_type: ep.dns_record_ip_type,
                 tags: self.desired.tags_for(&address),
             },
         );
@@ -222,6 +225,16 @@ impl<'a> Differ<'a> {
         }
         if let Some(p) = private_dns {
             create_attrs.push(AttrChange::new("private_dns", None, Some(p.to_string())));
+        }
+        if ep.ip_address_type != IpAddressType::Ipv4 {
+            create_attrs.push(AttrChange::new(
+                "ip_address_type",
+                None,
+                Some(ep.ip_address_type.to_string()),
+            ));
+        }
+        if let Some(d) = ep.dns_record_ip_type.filter(|d| *d != ep.ip_address_type.default_dns()) {
+            create_attrs.push(AttrChange::new("dns_record_ip_type", None, Some(d.to_string())));
         }
         create_attrs.push(AttrChange::new(
             "policy",
@@ -260,6 +273,21 @@ impl<'a> Differ<'a> {
                             "service",
                             Some(l.service.clone()),
                             Some(ep.service.clone()),
+                        ));
+                    }
+                    // ipv4 <-> dualstack is a ModifyVpcEndpoint; to or from
+                    // ipv6 the endpoint's addresses change family, which
+                    // s3ep does with a new endpoint (PLAN-FORMAT.md).
+                    let live_ip = live_ip_address_type(l);
+                    if (live_ip == IpAddressType::Ipv6) != (ep.ip_address_type == IpAddressType::Ipv6) {
+                        why.push(format!(
+                            "ip_address_type changes from {live_ip} to {} (to or from ipv6 needs a new endpoint)",
+                            ep.ip_address_type
+                        ));
+                        attrs.push(AttrChange::new(
+                            "ip_address_type",
+                            Some(live_ip.to_string()),
+                            Some(ep.ip_address_type.to_string()),
                         ));
                     }
                     if matches!(l.state.as_str(), "failed" | "rejected" | "expired") {
@@ -479,6 +507,31 @@ impl<'a> Differ<'a> {
                 add.private_dns = Some(p);
             }
         }
+        let live_ip = live_ip_address_type(l);
+        if live_ip != ep.ip_address_type {
+            attrs.push(AttrChange::new(
+                "ip_address_type",
+                Some(live_ip.to_string()),
+                Some(ep.ip_address_type.to_string()),
+            ));
+            add.ip_address_type = Some(ep.ip_address_type);
+        }
+        if let Some(want) = ep.dns_record_ip_type {
+            // Not reported (some emulators): EC2's default for the live
+            // address type, which is what s3ep would have sent.
+            let have = l
+                .dns_record_ip_type
+                .clone()
+                .unwrap_or_else(|| live_ip.default_dns().to_string());
+            if have != want.as_str() {
+                attrs.push(AttrChange::new(
+                    "dns_record_ip_type",
+                    Some(have),
+                    Some(want.to_string()),
+                ));
+                add.dns_record_ip_type = Some(want);
+            }
+        }
         if !policies_equal(ep.policy.as_ref(), l.policy.as_ref()) {
             let show = |p: Option<&serde_json::Value>| match p {
                 None => "(AWS default: full access)".to_string(),
@@ -560,4 +613,14 @@ impl<'a> Differ<'a> {
             steps,
         });
     }
+}
+
+/// The endpoint's IpAddressType as EC2 reports it; `ipv4` (EC2's default,
+/// CreateVpcEndpoint API reference) when the answer has none or one s3ep
+/// does not know.
+pub(super) fn live_ip_address_type(l: &LEndpoint) -> IpAddressType {
+    l.ip_address_type
+        .as_deref()
+        .and_then(IpAddressType::parse)
+        .unwrap_or_default()
 }

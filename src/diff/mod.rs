@@ -29,7 +29,7 @@ use serde::Serialize;
 
 use crate::emulator::Emulator;
 use crate::model::{
-    Address, DEndpoint, Desired, EndpointKind, HttpsSource, LEndpoint, LPeering, LRouteTable, LSecurityGroup,
+    ipv6_subnet, Address, DEndpoint, Desired, EndpointKind, HttpsSource, LEndpoint, LPeering, LRouteTable, LSecurityGroup,
     LSubnet, LVpc, Live, Ref, RouteDest, RulePeer, Source, Tags, TAG_DNS, TAG_KEY,
 };
 
