@@ -986,6 +986,25 @@ mod tag_lag_impl {
         async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
             self.inner.create_vpc(region, cidr, tags).await
         }
+        async fn create_vpc_ipv6(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
+            self.inner.create_vpc_ipv6(region, cidr, tags).await
+        }
+        async fn create_subnet_ipv6(
+            &self,
+            region: &str,
+            vpc_id: &str,
+            az: &str,
+            cidr: Ipv4Net,
+            ipv6: ipnet::Ipv6Net,
+            tags: &Tags,
+        ) -> CloudResult<String> {
+            self.inner
+                .create_subnet_ipv6(region, vpc_id, az, cidr, ipv6, tags)
+                .await
+        }
+        async fn prefix_list_cidrs(&self, region: &str, id: &str) -> CloudResult<Vec<String>> {
+            self.inner.prefix_list_cidrs(region, id).await
+        }
         async fn enable_dns_hostnames(&self, region: &str, vpc_id: &str) -> CloudResult<()> {
             self.inner.enable_dns_hostnames(region, vpc_id).await
         }

@@ -411,7 +411,8 @@ fn check_lab(d: &s3ep::model::Desired) {
         seoul.subnets["app-a"].source,
         Source::Create(SubnetSpec {
             az: "ap-northeast-2a".into(),
-            cidr: "10.10.1.0/24".parse().unwrap()
+            cidr: "10.10.1.0/24".parse().unwrap(),
+            ipv6_index: None
         })
     );
     let virginia = &d.vpcs["virginia"];

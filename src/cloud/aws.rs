@@ -1109,6 +1109,25 @@ impl Cloud for AwsCloud {
         Ok(pick_prefix_list(&names, &found))
     }
 
+    async fn prefix_list_cidrs(&self, region: &str, prefix_list_id: &str) -> CloudResult<Vec<String>> {
+        const OP: &str = "GetManagedPrefixListEntries";
+        // EC2 API reference, GetManagedPrefixListEntries: the entries of the
+        // list's current version, paginated.
+        let pages = self
+            .client(region)
+            .get_managed_prefix_list_entries()
+            .prefix_list_id(prefix_list_id)
+            .into_paginator()
+            .send();
+        self.collect_pages(OP, region, pages, |p| {
+            Ok(p.entries()
+                .iter()
+                .filter_map(|e| e.cidr().map(str::to_string))
+                .collect())
+        })
+        .await
+    }
+
     async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
         self.create_vpc_with(region, cidr, false, tags).await
     }

@@ -239,6 +239,9 @@ pub trait Cloud: Send + Sync {
     ) -> CloudResult<Option<crate::model::ServiceZones>>;
     /// The id of the region's S3 prefix list (`com.amazonaws.<region>.s3`).
     async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>>;
+    /// The CIDRs of a managed prefix list (GetManagedPrefixListEntries), for
+    /// `outputs` (NACLs and firewalls need them).
+    async fn prefix_list_cidrs(&self, region: &str, prefix_list_id: &str) -> CloudResult<Vec<String>>;
 
     // --- VPCs and subnets ---
     /// Creates a VPC tagged with `tags` and turns on DNS hostnames.

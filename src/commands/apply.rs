@@ -24,11 +24,8 @@ pub async fn run(
     let stop = Stop::new();
     let ctx = super::read(g, path, mode, &stop).await?;
     let changes = super::changes(&ctx, mode)?;
-    let warns = if mode == Mode::Apply {
-        warnings::for_apply(&ctx.desired, &changes)
-    } else {
-        Vec::new()
-    };
+    // `destroy` shows its warnings too (a gateway endpoint's routes go).
+    let warns = warnings::for_run(&ctx.desired, &ctx.live, &changes, mode);
     let show_preview = !(g.quiet && yes);
     if show_preview {
         let estimate = crate::cost::estimate(&ctx.desired, &ctx.live, mode, cost.gb_per_month);

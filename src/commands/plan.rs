@@ -10,7 +10,7 @@ use crate::warnings;
 pub async fn run(g: &Global, path: &Path, json: bool, detailed: bool, cost: &CostArgs) -> anyhow::Result<u8> {
     let ctx = super::read(g, path, Mode::Apply, &Default::default()).await?;
     let changes = super::changes(&ctx, Mode::Apply)?;
-    let warns = warnings::for_apply(&ctx.desired, &changes);
+    let warns = warnings::for_run(&ctx.desired, &ctx.live, &changes, Mode::Apply);
     let estimate = crate::cost::estimate(&ctx.desired, &ctx.live, Mode::Apply, cost.gb_per_month);
     if json {
         let mut doc = render::json::plan(&ctx.desired.name, &changes, &warns);

@@ -505,6 +505,24 @@ impl Cloud for MemoryCloud {
         .await
     }
 
+    async fn prefix_list_cidrs(&self, region: &str, prefix_list_id: &str) -> CloudResult<Vec<String>> {
+        self.call("GetManagedPrefixListEntries", region, |_, cx| {
+            if prefix_list_id != s3_prefix_list_id(cx.region) {
+                return Err(cx.err(
+                    "InvalidPrefixListID.NotFound",
+                    format!("The prefix list ID '{prefix_list_id}' does not exist"),
+                ));
+            }
+            // Three of S3's published us-east-1 ranges (the AWS ip-ranges
+            // list), the same in every region here: the in-memory cloud
+            // needs some, not the real per-region list.
+            Ok(["52.216.0.0/15", "3.5.0.0/19", "54.231.0.0/16"]
+                .map(String::from)
+                .to_vec())
+        })
+        .await
+    }
+
     async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>> {
         self.call("DescribeManagedPrefixLists", region, |_, _| {
             Ok(Some(s3_prefix_list_id(region)))
