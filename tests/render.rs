@@ -199,7 +199,11 @@ async fn lab_destroy() {
     apply(&cloud, &d).await;
     let c = plan(&cloud, &d, Mode::Destroy).await;
     let cost = estimate(&cloud, &d, Mode::Destroy).await;
-    let text = render::human::plan_with(&d.name, &c, &[], Some(&cost), false);
+    // `destroy` shows warnings too: the gateway endpoint's routes go.
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let warns = warnings::for_run(&d, &live, &c, Mode::Destroy);
+    assert!(warns.iter().any(|w| w.code == warnings::GATEWAY_ROUTE_SWITCH), "{warns:?}");
+    let text = render::human::plan_with(&d.name, &c, &warns, Some(&cost), false);
     insta::assert_snapshot!("lab_destroy_human", Ids::default().redact(&text));
 }
 
@@ -209,7 +213,8 @@ async fn lab_outputs() {
     let d = load(&lab());
     apply(&cloud, &d).await;
     let live = s3ep::state::read(&cloud, &d).await.unwrap();
-    let out = render::outputs::collect(&d, &live);
+    let cidrs = render::outputs::prefix_cidrs(&cloud, &d, &live).await.unwrap();
+    let out = render::outputs::collect_with(&d, &live, &cidrs);
     let mut ids = Ids::default();
     insta::assert_snapshot!(
         "lab_outputs_human",

@@ -380,6 +380,32 @@ impl<'a> Differ<'a> {
                             let by_id = matches!(r, Ref::Id(_));
                             check_in_vpc(address, &key, "subnet", &id, by_id, live_vpc, &ep.vpc, vpc_fate)?;
                             let Some(l) = l else { continue };
+                            // An adopted subnet's IPv6 is known only now
+                            // (CreateVpcEndpoint: dualstack needs subnets
+                            // with IPv4 and IPv6 ranges, ipv6 IPv6-only ones).
+                            let problem = match ep.ip_address_type {
+                                IpAddressType::Dualstack if l.ipv6_cidr.is_none() || l.cidr.is_none() => {
+                                    Some("has no IPv6 CIDR (dualstack needs IPv4 and IPv6 in every subnet)")
+                                }
+                                IpAddressType::Ipv6 if l.ipv6_cidr.is_none() || l.cidr.is_some() => {
+                                    Some("is not IPv6-only (ipv6 needs subnets with an IPv6 CIDR and no IPv4 CIDR)")
+                                }
+                                _ => None,
+                            };
+                            if let Some(p) = problem {
+                                return Err(err_at(
+                                    address,
+                                    &format!("endpoints.{}.ip_address_type", ep.name),
+                                    format!(
+                                        "ip_address_type {}: subnet {} {p}; associate an IPv6 CIDR with it, or use another ip_address_type",
+                                        ep.ip_address_type,
+                                        match r {
+                                            Ref::Name(n) => format!("{n} ({id})"),
+                                            Ref::Id(_) => id.clone(),
+                                        }
+                                    ),
+                                ));
+                            }
                             (id, l.az.clone())
                         }
                         (Ref::Name(n), None) => match vpc.and_then(|v| v.subnets.get(n)).map(|s| &s.source) {

@@ -177,6 +177,26 @@ pub fn collect_with(
     out
 }
 
+/// The CIDRs of the S3 prefix list of each region where the plan has a
+/// gateway endpoint: one GetManagedPrefixListEntries per such region.
+pub async fn prefix_cidrs(
+    cloud: &dyn crate::cloud::Cloud,
+    desired: &Desired,
+    live: &Live,
+) -> crate::cloud::CloudResult<std::collections::BTreeMap<String, Vec<String>>> {
+    let mut out = std::collections::BTreeMap::new();
+    for (region, pl) in &live.s3_prefix_lists {
+        let has_gateway = desired.endpoints.values().any(|e| {
+            e.endpoint_type() == EndpointType::Gateway
+                && desired.vpcs.get(&e.vpc).is_some_and(|v| &v.region == region)
+        });
+        if has_gateway {
+            out.insert(region.clone(), cloud.prefix_list_cidrs(region, pl).await?);
+        }
+    }
+    Ok(out)
+}
+
 /// Outputs as text.
 pub fn human(plan: &str, outputs: &[EndpointOutput]) -> String {
     use std::fmt::Write;
