@@ -538,14 +538,16 @@ fn parse_cidr(s: Option<&str>) -> Option<Ipv4Net> {
     s.and_then(|s| s.trim().parse().ok())
 }
 
-/// The first IPv6 block of an association set whose state is `associated`
-/// (or has no state, as some emulators answer): one that is `associating`
-/// cannot hold subnets yet, and `disassociated` ones are history
-/// (VpcIpv6CidrBlockAssociation / SubnetIpv6CidrBlockAssociation, EC2 API
-/// reference).
+/// The first IPv6 block of an association set that is in use: not
+/// `associating` (it cannot hold subnets yet), nor `disassociating`,
+/// `disassociated`, `failing` or `failed` (VpcCidrBlockStateCode /
+/// SubnetCidrBlockStateCode, EC2 API reference). Any other state counts as
+/// `associated`: moto 5.2.5 answers a subnet's state as the text
+/// `{'State': 'associated'}` (docs/ec2-and-moto.md).
 fn first_ipv6<'a>(blocks: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>) -> Option<Ipv6Net> {
+    const NOT_IN_USE: &[&str] = &["associating", "disassociating", "disassociated", "failing", "failed"];
     blocks
-        .filter(|(_, state)| state.is_none_or(|s| s.eq_ignore_ascii_case("associated")))
+        .filter(|(_, state)| !state.is_some_and(|s| NOT_IN_USE.iter().any(|n| n.eq_ignore_ascii_case(s.trim()))))
         .find_map(|(cidr, _)| cidr.and_then(|c| c.trim().parse().ok()))
 }
 
