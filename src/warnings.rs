@@ -105,10 +105,9 @@ pub fn quotas(desired: &Desired, live: &Live, changes: &Changes) -> Vec<Warning>
             continue;
         };
         let address = Address::security_group(name);
-        let group = live
-            .security_groups
-            .iter()
-            .find(|g| owned_by(&g.tags, &desired.name) && g.tags.get(crate::model::TAG_KEY) == Some(&address.0));
+        let group = live.security_groups.iter().find(|g| {
+            owned_by(&g.tags, &desired.name) && g.tags.get(crate::model::TAG_KEY) == Some(&address.0)
+        });
         let others = group.map_or(0, |g| g.ingress.iter().filter(|r| !r.is_https()).count());
         let planned = sg.allow_https_from.len();
         let total = planned + others;
@@ -194,7 +193,9 @@ pub fn quotas(desired: &Desired, live: &Live, changes: &Changes) -> Vec<Warning>
 
 /// Whether endpoint `id` is one this plan owns.
 fn owned_endpoint(live: &Live, plan: &str, id: &str) -> bool {
-    live.endpoints.iter().any(|e| e.id == id && owned_by(&e.tags, plan))
+    live.endpoints
+        .iter()
+        .any(|e| e.id == id && owned_by(&e.tags, plan))
 }
 
 /// Warnings for applying `changes` to reach `desired`.

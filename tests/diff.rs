@@ -1531,11 +1531,18 @@ async fn ipv4_to_dualstack_is_an_update_and_to_or_from_ipv6_a_replace() {
     assert!(has(&c, "endpoint.gw", Action::Update), "{:?}", actions(&c));
     assert!(has(&c, "endpoint.itf", Action::Update), "{:?}", actions(&c));
     let gw = modify_edit(&c, "endpoint.gw");
-    assert!(gw.iter().any(|e| e.ip_address_type == Some(s3ep::model::IpAddressType::Dualstack)));
-    assert!(gw.iter().all(|e| e.dns_record_ip_type.is_none()), "a gateway has no DNS records");
+    assert!(gw
+        .iter()
+        .any(|e| e.ip_address_type == Some(s3ep::model::IpAddressType::Dualstack)));
+    assert!(
+        gw.iter().all(|e| e.dns_record_ip_type.is_none()),
+        "a gateway has no DNS records"
+    );
     let itf = modify_edit(&c, "endpoint.itf");
-    assert!(itf.iter().any(|e| e.ip_address_type == Some(s3ep::model::IpAddressType::Dualstack)
-        && e.dns_record_ip_type == Some(s3ep::model::DnsRecordIpType::Dualstack)));
+    assert!(itf.iter().any(
+        |e| e.ip_address_type == Some(s3ep::model::IpAddressType::Dualstack)
+            && e.dns_record_ip_type == Some(s3ep::model::DnsRecordIpType::Dualstack)
+    ));
     converge(&cloud, &d, Mode::Apply).await;
     // dns_record_ip_type alone: an update.
     let d2 = load(&DUAL.replace("IPGW", "dualstack").replace(
@@ -1546,14 +1553,25 @@ async fn ipv4_to_dualstack_is_an_update_and_to_or_from_ipv6_a_replace() {
     assert_exact(&c, &[("endpoint.itf", Action::Update)]);
     assert!(modify_edit(&c, "endpoint.itf")
         .iter()
-        .any(|e| e.dns_record_ip_type == Some(s3ep::model::DnsRecordIpType::Ipv4) && e.ip_address_type.is_none()));
+        .any(
+            |e| e.dns_record_ip_type == Some(s3ep::model::DnsRecordIpType::Ipv4)
+                && e.ip_address_type.is_none()
+        ));
     converge(&cloud, &d2, Mode::Apply).await;
     // dualstack -> ipv6 (a gateway: no subnets to check): a new endpoint.
     let d3 = dual("ipv6", "dualstack");
     let c = plan(&cloud, &d3, Mode::Apply).await;
     assert!(has(&c, "endpoint.gw", Action::Replace), "{:?}", actions(&c));
-    let why = &c.changes.iter().find(|c| c.address.as_str() == "endpoint.gw").unwrap().reason;
-    assert!(why.contains("ip_address_type changes from dualstack to ipv6"), "{why}");
+    let why = &c
+        .changes
+        .iter()
+        .find(|c| c.address.as_str() == "endpoint.gw")
+        .unwrap()
+        .reason;
+    assert!(
+        why.contains("ip_address_type changes from dualstack to ipv6"),
+        "{why}"
+    );
     converge(&cloud, &d3, Mode::Apply).await;
     // And back from ipv6: a replace again.
     let c = plan(&cloud, &dual("ipv4", "dualstack"), Mode::Apply).await;
@@ -1563,15 +1581,32 @@ async fn ipv4_to_dualstack_is_an_update_and_to_or_from_ipv6_a_replace() {
 #[tokio::test]
 async fn adding_ipv6_to_a_created_vpc_or_subnet_replaces_it() {
     let cloud = MemoryCloud::new();
-    let v4 = load(&DUAL.replace("    ipv6: amazon\n", "").replace(", ipv6_index: 0", "").replace(", ipv6_index: 7", "").replace("IPGW", "ipv4").replace("IPIF", "ipv4"));
+    let v4 = load(
+        &DUAL
+            .replace("    ipv6: amazon\n", "")
+            .replace(", ipv6_index: 0", "")
+            .replace(", ipv6_index: 7", "")
+            .replace("IPGW", "ipv4")
+            .replace("IPIF", "ipv4"),
+    );
     converge(&cloud, &v4, Mode::Apply).await;
     let c = plan(&cloud, &dual("ipv4", "ipv4"), Mode::Apply).await;
     assert!(has(&c, "vpc.v", Action::Replace), "{:?}", actions(&c));
-    let why = &c.changes.iter().find(|c| c.address.as_str() == "vpc.v").unwrap().reason;
+    let why = &c
+        .changes
+        .iter()
+        .find(|c| c.address.as_str() == "vpc.v")
+        .unwrap()
+        .reason;
     assert!(why.contains("ipv6 changes"), "{why}");
     converge(&cloud, &dual("ipv4", "ipv4"), Mode::Apply).await;
     // Another index: that subnet only.
-    let moved = load(&DUAL.replace("ipv6_index: 7", "ipv6_index: 8").replace("IPGW", "ipv4").replace("IPIF", "ipv4"));
+    let moved = load(
+        &DUAL
+            .replace("ipv6_index: 7", "ipv6_index: 8")
+            .replace("IPGW", "ipv4")
+            .replace("IPIF", "ipv4"),
+    );
     let c = plan(&cloud, &moved, Mode::Apply).await;
     assert!(has(&c, "subnet.v.b", Action::Replace), "{:?}", actions(&c));
     assert!(!has(&c, "subnet.v.a", Action::Replace), "{:?}", actions(&c));
@@ -1585,7 +1620,13 @@ async fn dualstack_over_an_adopted_subnet_without_ipv6_is_refused_at_plan() {
     let vpc = cloud.oob_create_vpc("us-east-1", "10.40.0.0/16".parse().unwrap(), &Tags::new());
     let block = cloud.oob_give_vpc_ipv6("us-east-1", &vpc).unwrap();
     let plain = cloud
-        .oob_create_subnet("us-east-1", &vpc, "us-east-1a", "10.40.1.0/24".parse().unwrap(), &Tags::new())
+        .oob_create_subnet(
+            "us-east-1",
+            &vpc,
+            "us-east-1a",
+            "10.40.1.0/24".parse().unwrap(),
+            &Tags::new(),
+        )
         .unwrap();
     let dual6 = cloud
         .oob_create_subnet_ipv6(
@@ -1605,7 +1646,10 @@ async fn dualstack_over_an_adopted_subnet_without_ipv6_is_refused_at_plan() {
     let err = diff(&d, &live, Mode::Apply, Emulator::Off).unwrap_err();
     assert_eq!(err.key, "endpoints.e.ip_address_type");
     let e = err.to_string();
-    assert!(e.contains(&format!("plain ({plain})")) && e.contains("has no IPv6 CIDR"), "{e}");
+    assert!(
+        e.contains(&format!("plain ({plain})")) && e.contains("has no IPv6 CIDR"),
+        "{e}"
+    );
     assert!(!e.contains(&dual6), "{e}");
     // Only the subnet with IPv6: it applies, and converges.
     let ok = load(&yaml.replace("[dual, plain]", "[dual]"));
@@ -1628,22 +1672,32 @@ async fn quota_warnings_count_live_rules_and_routes() {
     let q: Vec<_> = w.iter().filter(|w| w.code == "quota").collect();
     assert_eq!(q.len(), 1, "{w:?}");
     assert_eq!(q[0].address, "security_group.virginia-s3");
-    assert!(q[0].message.contains("61 inbound rules") && q[0].message.contains("60"), "{}", q[0].message);
+    assert!(
+        q[0].message.contains("61 inbound rules") && q[0].message.contains("60"),
+        "{}",
+        q[0].message
+    );
     // 60 is fine.
     let sixty = load(&LAB.replace(
         "allow_https_from: [seoul, virginia]",
         &format!("allow_https_from: [{}]", cidrs[..60].join(", ")),
     ));
     let c = diff(&sixty, &live, Mode::Apply, Emulator::Off).unwrap();
-    assert!(!s3ep::warnings::for_run(&sixty, &live, &c, Mode::Apply).iter().any(|w| w.code == "quota"));
+    assert!(!s3ep::warnings::for_run(&sixty, &live, &c, Mode::Apply)
+        .iter()
+        .any(|w| w.code == "quota"));
 
     // An adopted route table with 50 routes already (49 not s3ep's + local):
     // the gateway's prefix-list route makes 51.
     let vpc = cloud.oob_create_vpc("us-east-1", "10.50.0.0/16".parse().unwrap(), &Tags::new());
-    let rtb = cloud.oob_create_route_table("us-east-1", &vpc, &Tags::new()).unwrap();
+    let rtb = cloud
+        .oob_create_route_table("us-east-1", &vpc, &Tags::new())
+        .unwrap();
     for i in 0..49 {
         let dest = RouteDest::Cidr(format!("172.16.{i}.0/24").parse().unwrap());
-        cloud.oob_add_route("us-east-1", &rtb, &dest, "igw-0123456789abcdef0").unwrap();
+        cloud
+            .oob_add_route("us-east-1", &rtb, &dest, "igw-0123456789abcdef0")
+            .unwrap();
     }
     let yaml = format!(
         "version: 1\nname: q\nvpcs:\n  v:\n    region: us-east-1\n    id: {vpc}\n    route_tables:\n      big: {{id: {rtb}}}\nendpoints:\n  gw:\n    vpc: v\n    type: gateway\n    route_tables: [big]\n"
@@ -1655,12 +1709,18 @@ async fn quota_warnings_count_live_rules_and_routes() {
     let q: Vec<_> = w.iter().filter(|w| w.code == "quota").collect();
     assert_eq!(q.len(), 1, "{w:?}");
     assert_eq!(q[0].address, "route_table.v.big");
-    assert!(q[0].message.contains(&rtb) && q[0].message.contains("51 routes") && q[0].message.contains("50 now"), "{}", q[0].message);
+    assert!(
+        q[0].message.contains(&rtb) && q[0].message.contains("51 routes") && q[0].message.contains("50 now"),
+        "{}",
+        q[0].message
+    );
     converge(&cloud, &d, Mode::Apply).await;
     // Applied: no change, no warning.
     let live = s3ep::state::read(&cloud, &d).await.unwrap();
     let c = diff(&d, &live, Mode::Apply, Emulator::Off).unwrap();
-    assert!(!s3ep::warnings::for_run(&d, &live, &c, Mode::Apply).iter().any(|w| w.code == "quota"));
+    assert!(!s3ep::warnings::for_run(&d, &live, &c, Mode::Apply)
+        .iter()
+        .any(|w| w.code == "quota"));
 }
 
 #[tokio::test]
@@ -1679,7 +1739,11 @@ async fn deleting_a_gateway_endpoint_warns_of_the_route_switch_on_apply_and_dest
     let switch: Vec<_> = w.iter().filter(|w| w.code == "gateway-route-switch").collect();
     assert_eq!(switch.len(), 1, "{w:?}");
     assert_eq!(switch[0].address, "endpoint.seoul-s3");
-    assert!(switch[0].message.contains("NAT or internet gateway"), "{}", switch[0].message);
+    assert!(
+        switch[0].message.contains("NAT or internet gateway"),
+        "{}",
+        switch[0].message
+    );
     // Destroy: the same warning (and no apply-only ones).
     let live = s3ep::state::read(&cloud, &d).await.unwrap();
     let c = diff(&d, &live, Mode::Destroy, Emulator::Off).unwrap();

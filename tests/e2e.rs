@@ -854,9 +854,16 @@ fn dualstack_plan_end_to_end() {
     }
     if moto.emulator() == Emulator::Strict {
         assert_eq!(v["eps"]["Gateway"][0], "dualstack", "{v}");
-        assert_eq!(v["eps"]["Interface"], serde_json::json!(["dualstack", "dualstack"]), "{v}");
+        assert_eq!(
+            v["eps"]["Interface"],
+            serde_json::json!(["dualstack", "dualstack"]),
+            "{v}"
+        );
     }
-    let o = json_ok(&moto.s3ep(&["outputs", path.as_str(), "--json"]), "outputs --json");
+    let o = json_ok(
+        &moto.s3ep(&["outputs", path.as_str(), "--json"]),
+        "outputs --json",
+    );
     let eps = o["endpoints"].as_array().unwrap();
     let gw = eps.iter().find(|e| e["type"] == "gateway").unwrap();
     assert!(gw["prefix_list_id"].as_str().unwrap().starts_with("pl-"), "{o:#}");

@@ -521,18 +521,31 @@ async fn ipv6_requests_send_the_blocks_ip_address_type_and_dns_record_ip_type() 
         .expect("CreateVpc");
     let sent = one(&rec, "CreateVpc");
     assert_eq!(sent.param("AmazonProvidedIpv6CidrBlock"), Some("true"));
-    let live = c.describe_vpcs(region, &Filter::Ids(vec![vpc.clone()])).await.unwrap();
+    let live = c
+        .describe_vpcs(region, &Filter::Ids(vec![vpc.clone()]))
+        .await
+        .unwrap();
     let block = live[0].ipv6_cidr.expect("moto stores the /56");
     assert_eq!(block.prefix_len(), 56);
     rec.clear();
     let v6 = ipv6_subnet(&block, 2).unwrap();
     let subnet = c
-        .create_subnet_ipv6(region, &vpc, "us-east-1a", "10.60.1.0/24".parse().unwrap(), v6, &tags("v6", "subnet.v.a"))
+        .create_subnet_ipv6(
+            region,
+            &vpc,
+            "us-east-1a",
+            "10.60.1.0/24".parse().unwrap(),
+            v6,
+            &tags("v6", "subnet.v.a"),
+        )
         .await
         .expect("CreateSubnet");
     let sent = one(&rec, "CreateSubnet");
     assert_eq!(sent.param("Ipv6CidrBlock"), Some(v6.to_string().as_str()));
-    let live = c.describe_subnets(region, &Filter::Ids(vec![subnet.clone()])).await.unwrap();
+    let live = c
+        .describe_subnets(region, &Filter::Ids(vec![subnet.clone()]))
+        .await
+        .unwrap();
     assert_eq!(live[0].ipv6_cidr, Some(v6));
     let rtb = c
         .create_route_table(region, &vpc, &tags("v6", "route_table.v.rt"), Some("v6-rtb"))
@@ -562,7 +575,10 @@ async fn ipv6_requests_send_the_blocks_ip_address_type_and_dns_record_ip_type() 
         .expect("gateway");
     let sent = one(&rec, "CreateVpcEndpoint");
     assert_eq!(sent.param("IpAddressType"), Some("dualstack"));
-    assert!(!sent.params.keys().any(|k| k.starts_with("DnsOptions")), "{sent:?}");
+    assert!(
+        !sent.params.keys().any(|k| k.starts_with("DnsOptions")),
+        "{sent:?}"
+    );
     rec.clear();
 
     let itf = c
@@ -617,7 +633,10 @@ async fn ipv6_requests_send_the_blocks_ip_address_type_and_dns_record_ip_type() 
     .expect("modify gateway");
     let sent = one(&rec, "ModifyVpcEndpoint");
     assert_eq!(sent.param("IpAddressType"), Some("ipv4"));
-    assert!(!sent.params.keys().any(|k| k.starts_with("DnsOptions")), "{sent:?}");
+    assert!(
+        !sent.params.keys().any(|k| k.starts_with("DnsOptions")),
+        "{sent:?}"
+    );
 
     // Read back (the strict EC2 mode stores both; plain moto neither).
     {

@@ -866,8 +866,14 @@ fn ipv6_keys_load() {
         other => panic!("{other:?}"),
     }
     assert_eq!(d.endpoints["i"].ip_address_type, IpAddressType::Dualstack);
-    assert_eq!(d.endpoints["i"].dns_record_ip_type, Some(DnsRecordIpType::Dualstack));
-    assert_eq!(d.endpoints["j"].dns_record_ip_type, Some(DnsRecordIpType::ServiceDefined));
+    assert_eq!(
+        d.endpoints["i"].dns_record_ip_type,
+        Some(DnsRecordIpType::Dualstack)
+    );
+    assert_eq!(
+        d.endpoints["j"].dns_record_ip_type,
+        Some(DnsRecordIpType::ServiceDefined)
+    );
     assert_eq!(d.endpoints["g"].ip_address_type, IpAddressType::Dualstack);
     assert_eq!(d.endpoints["g"].dns_record_ip_type, None);
     // Without the keys: IPv4 only, DNS records ipv4.

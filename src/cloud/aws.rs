@@ -49,8 +49,8 @@ use super::rate::{RateLimiter, RateLimits};
 use super::record::{Recorder, RecordingInterceptor};
 use super::{Cloud, CloudError, CloudResult, EndpointCreate, EndpointModify, Filter};
 use crate::model::{
-    s3_prefix_list_names, DnsRecordIpType, EndpointType, IpAddressType, LAssociation, LDnsEntry, LEndpoint, LPeering, LRoute, LRouteTable,
-    LRule, LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
+    s3_prefix_list_names, DnsRecordIpType, EndpointType, IpAddressType, LAssociation, LDnsEntry, LEndpoint,
+    LPeering, LRoute, LRouteTable, LRule, LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
 };
 use crate::stop::Stop;
 
@@ -187,7 +187,13 @@ impl AwsCloud {
     /// CreateVpc; with `ipv6`, AmazonProvidedIpv6CidrBlock=true (EC2 API
     /// reference, CreateVpc: "Requests an Amazon-provided IPv6 CIDR block
     /// with a /56 prefix length for the VPC").
-    async fn create_vpc_with(&self, region: &str, cidr: Ipv4Net, ipv6: bool, tags: &Tags) -> CloudResult<String> {
+    async fn create_vpc_with(
+        &self,
+        region: &str,
+        cidr: Ipv4Net,
+        ipv6: bool,
+        tags: &Tags,
+    ) -> CloudResult<String> {
         const OP: &str = "CreateVpc";
         let client = self.client(region);
         let out = self
@@ -545,9 +551,17 @@ fn parse_cidr(s: Option<&str>) -> Option<Ipv4Net> {
 /// `associated`: moto 5.2.5 answers a subnet's state as the text
 /// `{'State': 'associated'}` (docs/ec2-and-moto.md).
 fn first_ipv6<'a>(blocks: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>) -> Option<Ipv6Net> {
-    const NOT_IN_USE: &[&str] = &["associating", "disassociating", "disassociated", "failing", "failed"];
+    const NOT_IN_USE: &[&str] = &[
+        "associating",
+        "disassociating",
+        "disassociated",
+        "failing",
+        "failed",
+    ];
     blocks
-        .filter(|(_, state)| !state.is_some_and(|s| NOT_IN_USE.iter().any(|n| n.eq_ignore_ascii_case(s.trim()))))
+        .filter(|(_, state)| {
+            !state.is_some_and(|s| NOT_IN_USE.iter().any(|n| n.eq_ignore_ascii_case(s.trim())))
+        })
         .find_map(|(cidr, _)| cidr.and_then(|c| c.trim().parse().ok()))
 }
 
@@ -624,7 +638,9 @@ fn conv_vpc(op: &'static str, region: &str, v: &ec2::Vpc) -> CloudResult<LVpc> {
         ipv6_cidr: first_ipv6(v.ipv6_cidr_block_association_set().iter().map(|a| {
             (
                 a.ipv6_cidr_block(),
-                a.ipv6_cidr_block_state().and_then(|s| s.state()).map(|s| s.as_str()),
+                a.ipv6_cidr_block_state()
+                    .and_then(|s| s.state())
+                    .map(|s| s.as_str()),
             )
         })),
         state: v.state().map(|s| normalize_state(s.as_str())).unwrap_or_default(),
@@ -651,7 +667,9 @@ fn conv_subnet(op: &'static str, region: &str, s: &ec2::Subnet) -> CloudResult<L
         ipv6_cidr: first_ipv6(s.ipv6_cidr_block_association_set().iter().map(|a| {
             (
                 a.ipv6_cidr_block(),
-                a.ipv6_cidr_block_state().and_then(|s| s.state()).map(|s| s.as_str()),
+                a.ipv6_cidr_block_state()
+                    .and_then(|s| s.state())
+                    .map(|s| s.as_str()),
             )
         })),
         tags: tags_of(s.tags()),
@@ -1183,7 +1201,8 @@ impl Cloud for AwsCloud {
         cidr: Ipv4Net,
         tags: &Tags,
     ) -> CloudResult<String> {
-        self.create_subnet_with(region, vpc_id, az, cidr, None, tags).await
+        self.create_subnet_with(region, vpc_id, az, cidr, None, tags)
+            .await
     }
 
     async fn delete_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<()> {

@@ -14,7 +14,8 @@ use ipnet::{Ipv4Net, Ipv6Net};
 use serde_json::Value;
 
 use crate::model::{
-    DnsRecordIpType, EndpointType, IpAddressType, LEndpoint, LPeering, LRouteTable, LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags,
+    DnsRecordIpType, EndpointType, IpAddressType, LEndpoint, LPeering, LRouteTable, LSecurityGroup, LSubnet,
+    LVpc, RouteDest, RulePeer, Tags,
 };
 
 /// Which resources a Describe call returns. One call per kind per region:

@@ -233,7 +233,10 @@ impl<'a> Differ<'a> {
                 Some(ep.ip_address_type.to_string()),
             ));
         }
-        if let Some(d) = ep.dns_record_ip_type.filter(|d| *d != ep.ip_address_type.default_dns()) {
+        if let Some(d) = ep
+            .dns_record_ip_type
+            .filter(|d| *d != ep.ip_address_type.default_dns())
+        {
             create_attrs.push(AttrChange::new("dns_record_ip_type", None, Some(d.to_string())));
         }
         create_attrs.push(AttrChange::new(

@@ -29,8 +29,8 @@ use serde::Serialize;
 
 use crate::emulator::Emulator;
 use crate::model::{
-    ipv6_subnet, Address, DEndpoint, Desired, EndpointKind, HttpsSource, LEndpoint, LPeering, LRouteTable, LSecurityGroup,
-    LSubnet, LVpc, Live, Ref, RouteDest, RulePeer, Source, Tags, TAG_DNS, TAG_KEY,
+    ipv6_subnet, Address, DEndpoint, Desired, EndpointKind, HttpsSource, LEndpoint, LPeering, LRouteTable,
+    LSecurityGroup, LSubnet, LVpc, Live, Ref, RouteDest, RulePeer, Source, Tags, TAG_DNS, TAG_KEY,
 };
 
 /// What happens to a resource.

@@ -211,7 +211,8 @@ impl<'a> Differ<'a> {
                                         .iter()
                                         .find(|v| v.id == l.vpc_id)
                                         .and_then(|v| v.ipv6_cidr);
-                                    let want = spec.ipv6_index.map(|i| block.and_then(|b| ipv6_subnet(&b, i)));
+                                    let want =
+                                        spec.ipv6_index.map(|i| block.and_then(|b| ipv6_subnet(&b, i)));
                                     let differs = match (want, l.ipv6_cidr) {
                                         (None, None) => false,
                                         (Some(Some(w)), Some(have)) => w != have,

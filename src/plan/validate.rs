@@ -556,11 +556,9 @@ impl Validator<'_> {
                         created.push((s.name.v.clone(), net));
                     }
                     match (az, net, ipv6_index) {
-                        (Some(az), Some(cidr), Some(ipv6_index)) => Some(Source::Create(SubnetSpec {
-                            az,
-                            cidr,
-                            ipv6_index,
-                        })),
+                        (Some(az), Some(cidr), Some(ipv6_index)) => {
+                            Some(Source::Create(SubnetSpec { az, cidr, ipv6_index }))
+                        }
                         _ => None,
                     }
                 }
@@ -717,7 +715,9 @@ impl Validator<'_> {
             self.sink.at(
                 &key,
                 ix.pos,
-                format!("ipv6_index {v} is out of range: it must be from 0 to 255 (the /64s of the VPC's /56)"),
+                format!(
+                    "ipv6_index {v} is out of range: it must be from 0 to 255 (the /64s of the VPC's /56)"
+                ),
             );
             return None;
         };

@@ -53,8 +53,8 @@ use serde_json::Value;
 
 use super::{Cloud, CloudError, CloudResult, EndpointCreate, EndpointModify, Filter};
 use crate::model::{
-    cidrs_overlap, DnsRecordIpType, EndpointType, IpAddressType, LAssociation, LDnsEntry, LEndpoint, LPeering, LRoute, LRouteTable, LRule,
-    LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
+    cidrs_overlap, DnsRecordIpType, EndpointType, IpAddressType, LAssociation, LDnsEntry, LEndpoint,
+    LPeering, LRoute, LRouteTable, LRule, LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
 };
 
 // ---------------------------------------------------------------------------

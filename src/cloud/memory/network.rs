@@ -158,7 +158,13 @@ impl Inner {
         vpc_id
     }
 
-    pub(super) fn create_vpc(&mut self, cx: &Cx, cidr: Ipv4Net, ipv6: bool, tags: &Tags) -> CloudResult<String> {
+    pub(super) fn create_vpc(
+        &mut self,
+        cx: &Cx,
+        cidr: Ipv4Net,
+        ipv6: bool,
+        tags: &Tags,
+    ) -> CloudResult<String> {
         check_cidr(cx, cidr, "InvalidVpc.Range", "VPC")?;
         let id = self.insert_vpc(cx.region, cidr, tags);
         if ipv6 {

@@ -83,7 +83,11 @@ async fn vpc_block(
             Err(e) => return Err(e.into()),
         };
         let block = found.iter().find(|v| v.id == vpc_id).and_then(|v| v.ipv6_cidr);
-        let last = if found.is_empty() { "not listed yet" } else { "no IPv6 block" };
+        let last = if found.is_empty() {
+            "not listed yet"
+        } else {
+            "no IPv6 block"
+        };
         Ok((block, last.to_string()))
     })
     .await?;
