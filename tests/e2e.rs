@@ -817,13 +817,20 @@ fn an_unsupported_az_is_refused_before_anything_is_built() {
 
 /// plans/dualstack.yaml against the EC2 emulator: the VPC gets a /56, each
 /// subnet the /64 at its index of it, both endpoints are stored dualstack
-/// (strict mode; plain moto does not store IpAddressType), a re-plan is
+/// (the strict mode; plain moto does not store IpAddressType, so the test
+/// needs the strict mode), a re-plan is
 /// empty, `outputs --json` has the gateway's prefix list and its CIDRs and
 /// the interface endpoint's private DNS mode, and destroy warns of the
 /// gateway's routes before it removes everything.
 #[test]
 fn dualstack_plan_end_to_end() {
     let moto = Moto::start_default();
+    if moto.emulator() != Emulator::Strict {
+        // Plain moto stores no IpAddressType: every plan would show the
+        // dualstack endpoints as drift (docs/ec2-and-moto.md).
+        eprintln!("plain moto does not store IpAddressType: nothing to show");
+        return;
+    }
     let name = "e2e-dual";
     let plans = Plans::new();
     let path = plans.shipped("dualstack.yaml", name);
