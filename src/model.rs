@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use serde_json::Value;
 
 /// Tag carrying the plan name on every resource s3ep creates.
@@ -199,6 +199,9 @@ pub struct DVpc {
     pub source: Source<Ipv4Net>,
     pub subnets: BTreeMap<String, DSubnet>,
     pub route_tables: BTreeMap<String, DRouteTable>,
+    /// `ipv6: amazon` (created VPCs only): CreateVpc with
+    /// AmazonProvidedIpv6CidrBlock, so the VPC gets a /56 from Amazon's pool.
+    pub ipv6: bool,
 }
 
 /// A subnet to create.
@@ -206,6 +209,108 @@ pub struct DVpc {
 pub struct SubnetSpec {
     pub az: String,
     pub cidr: Ipv4Net,
+    /// `ipv6_index` (in an `ipv6` VPC): the subnet gets the /64 at this
+    /// index of the VPC's /56 ([`ipv6_subnet`]).
+    pub ipv6_index: Option<u8>,
+}
+
+/// The /64 at `index` of a VPC's /56 (`2600:1f18:aa:bb00::/56`, index 3 →
+/// `2600:1f18:aa:bb03::/64`). EC2 requires a subnet's IPv6 block to be a
+/// /64 inside the VPC's (CreateSubnet `Ipv6CidrBlock`, "The subnet size must
+/// use a /64 prefix length", EC2 API reference). `None` when `vpc` is not a
+/// /56.
+pub fn ipv6_subnet(vpc: &Ipv6Net, index: u8) -> Option<Ipv6Net> {
+    if vpc.prefix_len() != 56 {
+        return None;
+    }
+    let base = u128::from(vpc.network());
+    let net = base | (u128::from(index) << 64);
+    Ipv6Net::new(net.into(), 64).ok()
+}
+
+/// An endpoint's `ip_address_type` (CreateVpcEndpoint `IpAddressType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IpAddressType {
+    #[default]
+    Ipv4,
+    Dualstack,
+    Ipv6,
+}
+
+impl IpAddressType {
+    pub const ALL: [IpAddressType; 3] = [IpAddressType::Ipv4, IpAddressType::Dualstack, IpAddressType::Ipv6];
+    /// The EC2 spelling, which is also the plan's.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            IpAddressType::Ipv4 => "ipv4",
+            IpAddressType::Dualstack => "dualstack",
+            IpAddressType::Ipv6 => "ipv6",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+    /// The DNS record types EC2 allows with this address type
+    /// (DnsOptionsSpecification; CDK `VpcEndpointDnsRecordIpType`: `ipv4`
+    /// needs IPv4 or dualstack, `ipv6` needs IPv6 or dualstack, `dualstack`
+    /// and `service-defined` need dualstack).
+    pub fn allows(&self, dns: DnsRecordIpType) -> bool {
+        match self {
+            IpAddressType::Ipv4 => dns == DnsRecordIpType::Ipv4,
+            IpAddressType::Dualstack => true,
+            IpAddressType::Ipv6 => dns == DnsRecordIpType::Ipv6,
+        }
+    }
+    /// The DNS record type of an endpoint that does not say (the same).
+    pub fn default_dns(&self) -> DnsRecordIpType {
+        match self {
+            IpAddressType::Ipv4 => DnsRecordIpType::Ipv4,
+            IpAddressType::Dualstack => DnsRecordIpType::Dualstack,
+            IpAddressType::Ipv6 => DnsRecordIpType::Ipv6,
+        }
+    }
+}
+
+impl fmt::Display for IpAddressType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An interface endpoint's `dns_record_ip_type` (DnsOptions.DnsRecordIpType).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnsRecordIpType {
+    Ipv4,
+    Dualstack,
+    Ipv6,
+    ServiceDefined,
+}
+
+impl DnsRecordIpType {
+    pub const ALL: [DnsRecordIpType; 4] = [
+        DnsRecordIpType::Ipv4,
+        DnsRecordIpType::Dualstack,
+        DnsRecordIpType::Ipv6,
+        DnsRecordIpType::ServiceDefined,
+    ];
+    /// The EC2 spelling, which is also the plan's.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DnsRecordIpType::Ipv4 => "ipv4",
+            DnsRecordIpType::Dualstack => "dualstack",
+            DnsRecordIpType::Ipv6 => "ipv6",
+            DnsRecordIpType::ServiceDefined => "service-defined",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+impl fmt::Display for DnsRecordIpType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A subnet of the plan.
@@ -395,6 +500,11 @@ pub struct DEndpoint {
     /// the `service_region` key or a full service name of another region.
     /// `None`: the VPC's region.
     pub service_region: Option<String>,
+    /// `ip_address_type` (default ipv4), gateway and interface.
+    pub ip_address_type: IpAddressType,
+    /// `dns_record_ip_type`: interface endpoints only (`None` for gateway
+    /// endpoints); the plan's value or the default for `ip_address_type`.
+    pub dns_record_ip_type: Option<DnsRecordIpType>,
 }
 
 impl DEndpoint {
@@ -587,6 +697,9 @@ pub struct LVpc {
     pub id: String,
     pub region: String,
     pub cidr: Option<Ipv4Net>,
+    /// The VPC's associated IPv6 block (Ipv6CidrBlockAssociationSet, state
+    /// `associated`), if any.
+    pub ipv6_cidr: Option<Ipv6Net>,
     pub state: String,
     pub tags: Tags,
 }
@@ -598,6 +711,8 @@ pub struct LSubnet {
     pub vpc_id: String,
     pub az: String,
     pub cidr: Option<Ipv4Net>,
+    /// The subnet's associated IPv6 /64 (Ipv6CidrBlockAssociationSet), if any.
+    pub ipv6_cidr: Option<Ipv6Net>,
     pub tags: Tags,
 }
 
@@ -764,6 +879,11 @@ pub struct LEndpoint {
     /// `ServiceRegion` as EC2 returned it (the service's region for
     /// cross-region PrivateLink); `None` when EC2 returned none.
     pub service_region: Option<String>,
+    /// IpAddressType as EC2 reports it (`ipv4`, `dualstack`, `ipv6`); `None`
+    /// when the answer has none.
+    pub ip_address_type: Option<String>,
+    /// DnsOptions.DnsRecordIpType as EC2 reports it; `None` when absent.
+    pub dns_record_ip_type: Option<String>,
     /// Parsed policy document; `None` when EC2 returned none.
     pub policy: Option<Value>,
     pub dns_entries: Vec<LDnsEntry>,

@@ -354,6 +354,7 @@ mod tests {
             id: id.into(),
             region: "us-east-1".into(),
             cidr: None,
+            ipv6_cidr: None,
             state: "available".into(),
             tags: Tags::new(),
         }
@@ -373,6 +374,8 @@ mod tests {
             private_dns: false,
             private_dns_inbound_only: None,
             service_region: None,
+            ip_address_type: None,
+            dns_record_ip_type: None,
             policy: Some(serde_json::from_str(r#"{"b": 1, "a": 2}"#).unwrap()),
             dns_entries: vec![crate::model::LDnsEntry {
                 dns_name: dns.into(),

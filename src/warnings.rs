@@ -4,8 +4,10 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::diff::{Action, Changes};
-use crate::model::{service_name, Address, Desired, EndpointKind, EndpointType, Live, PrivateDns};
+use std::collections::BTreeMap;
+
+use crate::diff::{Action, Changes, IdRef, Mode, Op};
+use crate::model::{owned_by, service_name, Address, Desired, EndpointKind, EndpointType, Live, PrivateDns};
 
 /// One warning: a stable code, the address it concerns and the message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -97,9 +99,180 @@ pub fn private_dns(desired: &Desired, live: &Live, changes: &Changes) -> Vec<War
     out
 }
 
+/// A security group or route table near its default quota.
+pub const QUOTA: &str = "quota";
+
+/// EC2's default quota of inbound rules per security group (Amazon VPC
+/// quotas, "Inbound or outbound rules per security group": 60, IPv4 and
+/// IPv6 counted apart).
+pub const SG_INBOUND_RULES: usize = 60;
+/// EC2's default quota of routes per route table (Amazon VPC quotas,
+/// "Routes per route table (non-propagated routes)": 50).
+pub const ROUTES_PER_TABLE: usize = 50;
+
+/// Every warning of a run: [`for_apply`]'s (on `apply`/`plan`), and those
+/// that need live state: gateway endpoints deleted (on `destroy` too) and
+/// quotas.
+pub fn for_run(desired: &Desired, live: &Live, changes: &Changes, mode: Mode) -> Vec<Warning> {
+    let mut out = match mode {
+        Mode::Apply => for_apply(desired, changes),
+        Mode::Destroy => Vec::new(),
+    };
+    out.extend(gateway_deletes(live, changes));
+    if mode == Mode::Apply {
+        out.extend(private_dns(desired, live, changes));
+        out.extend(quotas(desired, live, changes));
+    }
+    out
+}
+
+/// `gateway-route-switch` for each gateway endpoint deleted (it left the
+/// plan, a duplicate, or `destroy`): EC2 removes its prefix-list routes with
+/// it, so S3 traffic of those tables' subnets goes back to the NAT or
+/// internet gateway, or fails where there is none (VPC user guide, "Gateway
+/// endpoints": routing; "Delete a gateway endpoint").
+pub fn gateway_deletes(live: &Live, changes: &Changes) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for c in changes.changes.iter().filter(|c| c.action == Action::Delete) {
+        let Some(id) = c.id.as_deref() else { continue };
+        let Some(e) = live
+            .endpoints
+            .iter()
+            .find(|e| e.id == id && e.endpoint_type == EndpointType::Gateway && !e.is_gone())
+        else {
+            continue;
+        };
+        if e.route_table_ids.is_empty() {
+            continue;
+        }
+        out.push(Warning {
+            code: GATEWAY_ROUTE_SWITCH,
+            address: c.address.to_string(),
+            message: format!(
+                "deleting gateway endpoint {id} removes its S3 route from route table(s) {} of VPC {}: S3 traffic from their subnets goes back to the NAT or internet gateway (or fails where there is none), open TCP connections to S3 are reset, and bucket policies that require aws:SourceVpce {id} stop matching",
+                e.route_table_ids.join(", "),
+                e.vpc_id
+            ),
+        });
+    }
+    out
+}
+
 /// A client group already allows outbound TCP 443 to the endpoint: s3ep
 /// adds no rule (`security_group.client_groups`).
 pub const CLIENT_EGRESS_EXISTS: &str = "client-egress-exists";
+
+/// `quota`: a security group of the plan with more than
+/// [`SG_INBOUND_RULES`] inbound rules, or a route table with more than
+/// [`ROUTES_PER_TABLE`] routes, once the changes are applied. Live rules
+/// and routes s3ep does not own count too (they stay). A raised quota makes
+/// the warning harmless; otherwise EC2 refuses the call that goes over
+/// (RulesPerSecurityGroupLimitExceeded, RouteLimitExceeded).
+pub fn quotas(desired: &Desired, live: &Live, changes: &Changes) -> Vec<Warning> {
+    let mut out = Vec::new();
+    // Security groups s3ep makes for interface endpoints: the plan's 443
+    // rules, plus live inbound rules that are not TCP 443 (s3ep leaves them).
+    for (name, ep) in &desired.endpoints {
+        let EndpointKind::Interface {
+            security_group: Some(sg),
+            ..
+        } = &ep.kind
+        else {
+            continue;
+        };
+        let address = Address::security_group(name);
+        let group = live.security_groups.iter().find(|g| {
+            owned_by(&g.tags, &desired.name) && g.tags.get(crate::model::TAG_KEY) == Some(&address.0)
+        });
+        let others = group.map_or(0, |g| g.ingress.iter().filter(|r| !r.is_https()).count());
+        let planned = sg.allow_https_from.len();
+        let total = planned + others;
+        if total > SG_INBOUND_RULES {
+            out.push(Warning {
+                code: QUOTA,
+                address: address.to_string(),
+                message: format!(
+                    "security group {} will have {total} inbound rules ({planned} from allow_https_from, {others} other live rules): more than the default quota of {SG_INBOUND_RULES} per group; EC2 refuses the rules past it unless the quota was raised",
+                    group.map_or("(new)", |g| g.id.as_str())
+                ),
+            });
+        }
+    }
+    // Route tables: live routes, plus the routes the changes add, minus those
+    // they remove.
+    let mut delta: BTreeMap<&str, i64> = BTreeMap::new();
+    for c in &changes.changes {
+        for st in &c.steps {
+            match &st.op {
+                Op::CreateRoute {
+                    route_table: IdRef::Id(t),
+                    ..
+                } => *delta.entry(t).or_default() += 1,
+                Op::DeleteRoute { route_table, .. } => *delta.entry(route_table).or_default() -= 1,
+                Op::CreateEndpoint { route_tables, .. } => {
+                    for r in route_tables {
+                        if let IdRef::Id(t) = r {
+                            *delta.entry(t).or_default() += 1;
+                        }
+                    }
+                }
+                Op::ModifyEndpoint { edit, .. } => {
+                    for r in &edit.route_tables {
+                        if let IdRef::Id(t) = r {
+                            *delta.entry(t).or_default() += 1;
+                        }
+                    }
+                    for t in &edit.route_table_ids {
+                        *delta.entry(t).or_default() -= 1;
+                    }
+                }
+                Op::DeleteEndpoint { id, .. } => {
+                    if let Some(e) = live.endpoints.iter().find(|e| &e.id == id) {
+                        for t in &e.route_table_ids {
+                            *delta.entry(t).or_default() -= 1;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for t in &live.route_tables {
+        let now = t.routes.len() as i64;
+        let after = now + delta.get(t.id.as_str()).copied().unwrap_or(0);
+        if after > ROUTES_PER_TABLE as i64 && delta.get(t.id.as_str()).is_some_and(|d| *d > 0) {
+            let adopted = desired.vpcs.iter().find_map(|(v, vpc)| {
+                vpc.route_tables
+                    .iter()
+                    .find(|(_, rt)| rt.source.adopted_id() == Some(t.id.as_str()))
+                    .map(|(n, _)| Address::route_table(v, n).to_string())
+            });
+            let address = adopted
+                .or_else(|| t.tags.get(crate::model::TAG_KEY).cloned())
+                .unwrap_or_else(|| t.id.clone());
+            out.push(Warning {
+                code: QUOTA,
+                address,
+                message: format!(
+                    "route table {} will have {after} routes ({now} now, {} of them not s3ep's): more than the default quota of {ROUTES_PER_TABLE} per table; EC2 refuses the routes past it unless the quota was raised",
+                    t.id,
+                    t.routes
+                        .iter()
+                        .filter(|r| !r.gateway_id.as_deref().is_some_and(|g| g.starts_with("vpce-") && owned_endpoint(live, &desired.name, g)))
+                        .count()
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// Whether endpoint `id` is one this plan owns.
+fn owned_endpoint(live: &Live, plan: &str, id: &str) -> bool {
+    live.endpoints
+        .iter()
+        .any(|e| e.id == id && owned_by(&e.tags, plan))
+}
 
 /// Warnings for applying `changes` to reach `desired`.
 pub fn for_apply(desired: &Desired, changes: &Changes) -> Vec<Warning> {

@@ -1026,6 +1026,25 @@ mod tag_lag_impl {
         async fn describe_vpc_dns(&self, region: &str, vpc_id: &str) -> CloudResult<s3ep::model::LVpcDns> {
             self.inner.describe_vpc_dns(region, vpc_id).await
         }
+        async fn create_vpc_ipv6(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
+            self.inner.create_vpc_ipv6(region, cidr, tags).await
+        }
+        async fn create_subnet_ipv6(
+            &self,
+            region: &str,
+            vpc_id: &str,
+            az: &str,
+            cidr: Ipv4Net,
+            ipv6: ipnet::Ipv6Net,
+            tags: &Tags,
+        ) -> CloudResult<String> {
+            self.inner
+                .create_subnet_ipv6(region, vpc_id, az, cidr, ipv6, tags)
+                .await
+        }
+        async fn prefix_list_cidrs(&self, region: &str, id: &str) -> CloudResult<Vec<Ipv4Net>> {
+            self.inner.prefix_list_cidrs(region, id).await
+        }
         async fn enable_dns_hostnames(&self, region: &str, vpc_id: &str) -> CloudResult<()> {
             self.inner.enable_dns_hostnames(region, vpc_id).await
         }
@@ -1939,4 +1958,317 @@ async fn client_group_missing_or_in_an_unpeered_vpc_is_refused() {
     ));
     converge(&cloud, &peered, Mode::Apply).await;
     assert_eq!(egress_of(&cloud, &far).await.len(), 1);
+}
+
+// ---- IPv6, ip_address_type, dns_record_ip_type, quota and delete warnings
+
+const DUAL: &str = r#"
+version: 1
+name: dual
+vpcs:
+  v:
+    region: us-east-1
+    cidr: 10.30.0.0/16
+    ipv6: amazon
+    subnets:
+      a: { az: us-east-1a, cidr: 10.30.1.0/24, ipv6_index: 0 }
+      b: { az: us-east-1b, cidr: 10.30.2.0/24, ipv6_index: 7 }
+    route_tables:
+      rt: { subnets: [a, b] }
+endpoints:
+  gw:
+    vpc: v
+    type: gateway
+    route_tables: [rt]
+    ip_address_type: IPGW
+  itf:
+    vpc: v
+    type: interface
+    subnets: [a, b]
+    ip_address_type: IPIF
+"#;
+
+fn dual(gw: &str, itf: &str) -> Desired {
+    load(&DUAL.replace("IPGW", gw).replace("IPIF", itf))
+}
+
+/// The step that changes `address`, as its ModifyVpcEndpoint edit.
+fn modify_edit<'a>(c: &'a Changes, address: &str) -> Vec<&'a s3ep::diff::ops::EndpointEdit> {
+    c.changes
+        .iter()
+        .filter(|c| c.address.as_str() == address)
+        .flat_map(|c| &c.steps)
+        .filter_map(|s| match &s.op {
+            s3ep::diff::Op::ModifyEndpoint { edit, .. } => Some(edit),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_ipv6_vpc_gets_a_56_and_its_subnets_the_64_at_their_index() {
+    let cloud = MemoryCloud::new();
+    let d = dual("dualstack", "dualstack");
+    converge(&cloud, &d, Mode::Apply).await;
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let vpc = &live.vpcs[0];
+    let block = vpc.ipv6_cidr.expect("the VPC has an IPv6 block");
+    assert_eq!(block.prefix_len(), 56);
+    for (key, index) in [("subnet.v.a", 0u8), ("subnet.v.b", 7)] {
+        let s = live
+            .subnets
+            .iter()
+            .find(|s| s.tags.get("s3ep:key").map(String::as_str) == Some(key))
+            .expect(key);
+        assert_eq!(s.ipv6_cidr, s3ep::model::ipv6_subnet(&block, index), "{key}");
+        assert!(block.contains(&s.ipv6_cidr.unwrap()));
+    }
+    for e in &live.endpoints {
+        assert_eq!(e.ip_address_type.as_deref(), Some("dualstack"), "{}", e.id);
+    }
+    let itf = live.endpoints.iter().find(|e| e.subnet_ids.len() == 2).unwrap();
+    assert_eq!(itf.dns_record_ip_type.as_deref(), Some("dualstack"));
+}
+
+#[test]
+fn ipv6_subnet_is_the_64_at_the_index() {
+    let block: ipnet::Ipv6Net = "2600:1f18:aa:bb00::/56".parse().unwrap();
+    let at = |i| s3ep::model::ipv6_subnet(&block, i).unwrap().to_string();
+    assert_eq!(at(0), "2600:1f18:aa:bb00::/64");
+    assert_eq!(at(3), "2600:1f18:aa:bb03::/64");
+    assert_eq!(at(255), "2600:1f18:aa:bbff::/64");
+    let not56: ipnet::Ipv6Net = "2600:1f18::/48".parse().unwrap();
+    assert_eq!(s3ep::model::ipv6_subnet(&not56, 0), None);
+}
+
+#[tokio::test]
+async fn ipv4_to_dualstack_is_an_update_and_to_or_from_ipv6_a_replace() {
+    let cloud = MemoryCloud::new();
+    converge(&cloud, &dual("ipv4", "ipv4"), Mode::Apply).await;
+    // ipv4 -> dualstack: ModifyVpcEndpoint with IpAddressType (and the
+    // interface endpoint's DnsRecordIpType following it).
+    let d = dual("dualstack", "dualstack");
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    assert!(has(&c, "endpoint.gw", Action::Update), "{:?}", actions(&c));
+    assert!(has(&c, "endpoint.itf", Action::Update), "{:?}", actions(&c));
+    let gw = modify_edit(&c, "endpoint.gw");
+    assert!(gw
+        .iter()
+        .any(|e| e.ip_address_type == Some(s3ep::model::IpAddressType::Dualstack)));
+    assert!(
+        gw.iter().all(|e| e.dns_record_ip_type.is_none()),
+        "a gateway has no DNS records"
+    );
+    let itf = modify_edit(&c, "endpoint.itf");
+    assert!(itf.iter().any(
+        |e| e.ip_address_type == Some(s3ep::model::IpAddressType::Dualstack)
+            && e.dns_record_ip_type == Some(s3ep::model::DnsRecordIpType::Dualstack)
+    ));
+    converge(&cloud, &d, Mode::Apply).await;
+    // dns_record_ip_type alone: an update.
+    let d2 = load(&DUAL.replace("IPGW", "dualstack").replace(
+        "    ip_address_type: IPIF\n",
+        "    ip_address_type: dualstack\n    dns_record_ip_type: ipv4\n",
+    ));
+    let c = plan(&cloud, &d2, Mode::Apply).await;
+    assert_exact(&c, &[("endpoint.itf", Action::Update)]);
+    assert!(modify_edit(&c, "endpoint.itf")
+        .iter()
+        .any(
+            |e| e.dns_record_ip_type == Some(s3ep::model::DnsRecordIpType::Ipv4)
+                && e.ip_address_type.is_none()
+        ));
+    converge(&cloud, &d2, Mode::Apply).await;
+    // dualstack -> ipv6 (a gateway: no subnets to check): a new endpoint.
+    let d3 = dual("ipv6", "dualstack");
+    let c = plan(&cloud, &d3, Mode::Apply).await;
+    assert!(has(&c, "endpoint.gw", Action::Replace), "{:?}", actions(&c));
+    let why = &c
+        .changes
+        .iter()
+        .find(|c| c.address.as_str() == "endpoint.gw")
+        .unwrap()
+        .reason;
+    assert!(
+        why.contains("ip_address_type changes from dualstack to ipv6"),
+        "{why}"
+    );
+    converge(&cloud, &d3, Mode::Apply).await;
+    // And back from ipv6: a replace again.
+    let c = plan(&cloud, &dual("ipv4", "dualstack"), Mode::Apply).await;
+    assert!(has(&c, "endpoint.gw", Action::Replace), "{:?}", actions(&c));
+}
+
+#[tokio::test]
+async fn adding_ipv6_to_a_created_vpc_or_subnet_replaces_it() {
+    let cloud = MemoryCloud::new();
+    let v4 = load(
+        &DUAL
+            .replace("    ipv6: amazon\n", "")
+            .replace(", ipv6_index: 0", "")
+            .replace(", ipv6_index: 7", "")
+            .replace("IPGW", "ipv4")
+            .replace("IPIF", "ipv4"),
+    );
+    converge(&cloud, &v4, Mode::Apply).await;
+    let c = plan(&cloud, &dual("ipv4", "ipv4"), Mode::Apply).await;
+    assert!(has(&c, "vpc.v", Action::Replace), "{:?}", actions(&c));
+    let why = &c
+        .changes
+        .iter()
+        .find(|c| c.address.as_str() == "vpc.v")
+        .unwrap()
+        .reason;
+    assert!(why.contains("ipv6 changes"), "{why}");
+    converge(&cloud, &dual("ipv4", "ipv4"), Mode::Apply).await;
+    // Another index: that subnet only.
+    let moved = load(
+        &DUAL
+            .replace("ipv6_index: 7", "ipv6_index: 8")
+            .replace("IPGW", "ipv4")
+            .replace("IPIF", "ipv4"),
+    );
+    let c = plan(&cloud, &moved, Mode::Apply).await;
+    assert!(has(&c, "subnet.v.b", Action::Replace), "{:?}", actions(&c));
+    assert!(!has(&c, "subnet.v.a", Action::Replace), "{:?}", actions(&c));
+    assert!(!has(&c, "vpc.v", Action::Replace), "{:?}", actions(&c));
+    converge(&cloud, &moved, Mode::Apply).await;
+}
+
+#[tokio::test]
+async fn dualstack_over_an_adopted_subnet_without_ipv6_is_refused_at_plan() {
+    let cloud = MemoryCloud::new();
+    let vpc = cloud.oob_create_vpc("us-east-1", "10.40.0.0/16".parse().unwrap(), &Tags::new());
+    let block = cloud.oob_give_vpc_ipv6("us-east-1", &vpc).unwrap();
+    let plain = cloud
+        .oob_create_subnet(
+            "us-east-1",
+            &vpc,
+            "us-east-1a",
+            "10.40.1.0/24".parse().unwrap(),
+            &Tags::new(),
+        )
+        .unwrap();
+    let dual6 = cloud
+        .oob_create_subnet_ipv6(
+            "us-east-1",
+            &vpc,
+            "us-east-1b",
+            "10.40.2.0/24".parse().unwrap(),
+            s3ep::model::ipv6_subnet(&block, 1).unwrap(),
+            &Tags::new(),
+        )
+        .unwrap();
+    let yaml = format!(
+        "version: 1\nname: adopt\nvpcs:\n  v:\n    region: us-east-1\n    id: {vpc}\n    subnets:\n      plain: {{id: {plain}}}\n      dual: {{id: {dual6}}}\nendpoints:\n  e:\n    vpc: v\n    type: interface\n    subnets: [dual, plain]\n    ip_address_type: dualstack\n"
+    );
+    let d = load(&yaml);
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let err = diff(&d, &live, Mode::Apply, Emulator::Off).unwrap_err();
+    assert_eq!(err.key, "endpoints.e.ip_address_type");
+    let e = err.to_string();
+    assert!(
+        e.contains(&format!("plain ({plain})")) && e.contains("has no IPv6 CIDR"),
+        "{e}"
+    );
+    assert!(!e.contains(&dual6), "{e}");
+    // Only the subnet with IPv6: it applies, and converges.
+    let ok = load(&yaml.replace("[dual, plain]", "[dual]"));
+    converge(&cloud, &ok, Mode::Apply).await;
+}
+
+#[tokio::test]
+async fn quota_warnings_count_live_rules_and_routes() {
+    let cloud = MemoryCloud::new();
+    // 61 CIDRs: over the 60 inbound rules of a group.
+    let cidrs: Vec<String> = (0..61).map(|i| format!("10.99.{i}.0/24")).collect();
+    let many = LAB.replace(
+        "allow_https_from: [seoul, virginia]",
+        &format!("allow_https_from: [{}]", cidrs.join(", ")),
+    );
+    let d = load(&many);
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let c = diff(&d, &live, Mode::Apply, Emulator::Off).unwrap();
+    let w = s3ep::warnings::for_run(&d, &live, &c, Mode::Apply);
+    let q: Vec<_> = w.iter().filter(|w| w.code == "quota").collect();
+    assert_eq!(q.len(), 1, "{w:?}");
+    assert_eq!(q[0].address, "security_group.virginia-s3");
+    assert!(
+        q[0].message.contains("61 inbound rules") && q[0].message.contains("60"),
+        "{}",
+        q[0].message
+    );
+    // 60 is fine.
+    let sixty = load(&LAB.replace(
+        "allow_https_from: [seoul, virginia]",
+        &format!("allow_https_from: [{}]", cidrs[..60].join(", ")),
+    ));
+    let c = diff(&sixty, &live, Mode::Apply, Emulator::Off).unwrap();
+    assert!(!s3ep::warnings::for_run(&sixty, &live, &c, Mode::Apply)
+        .iter()
+        .any(|w| w.code == "quota"));
+
+    // An adopted route table with 50 routes already (49 not s3ep's + local):
+    // the gateway's prefix-list route makes 51.
+    let vpc = cloud.oob_create_vpc("us-east-1", "10.50.0.0/16".parse().unwrap(), &Tags::new());
+    let rtb = cloud
+        .oob_create_route_table("us-east-1", &vpc, &Tags::new())
+        .unwrap();
+    for i in 0..49 {
+        let dest = RouteDest::Cidr(format!("172.16.{i}.0/24").parse().unwrap());
+        cloud
+            .oob_add_route("us-east-1", &rtb, &dest, "igw-0123456789abcdef0")
+            .unwrap();
+    }
+    let yaml = format!(
+        "version: 1\nname: q\nvpcs:\n  v:\n    region: us-east-1\n    id: {vpc}\n    route_tables:\n      big: {{id: {rtb}}}\nendpoints:\n  gw:\n    vpc: v\n    type: gateway\n    route_tables: [big]\n"
+    );
+    let d = load(&yaml);
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let c = diff(&d, &live, Mode::Apply, Emulator::Off).unwrap();
+    let w = s3ep::warnings::for_run(&d, &live, &c, Mode::Apply);
+    let q: Vec<_> = w.iter().filter(|w| w.code == "quota").collect();
+    assert_eq!(q.len(), 1, "{w:?}");
+    assert_eq!(q[0].address, "route_table.v.big");
+    assert!(
+        q[0].message.contains(&rtb) && q[0].message.contains("51 routes") && q[0].message.contains("50 now"),
+        "{}",
+        q[0].message
+    );
+    converge(&cloud, &d, Mode::Apply).await;
+    // Applied: no change, no warning.
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let c = diff(&d, &live, Mode::Apply, Emulator::Off).unwrap();
+    assert!(!s3ep::warnings::for_run(&d, &live, &c, Mode::Apply)
+        .iter()
+        .any(|w| w.code == "quota"));
+}
+
+#[tokio::test]
+async fn deleting_a_gateway_endpoint_warns_of_the_route_switch_on_apply_and_destroy() {
+    let cloud = MemoryCloud::new();
+    let d = load(LAB);
+    converge(&cloud, &d, Mode::Apply).await;
+    // The gateway leaves the plan.
+    let start = LAB.find("  seoul-s3:\n").unwrap();
+    let end = LAB.find("  virginia-s3:\n").unwrap();
+    let without = load(&format!("{}{}", &LAB[..start], &LAB[end..]));
+    let live = s3ep::state::read(&cloud, &without).await.unwrap();
+    let c = diff(&without, &live, Mode::Apply, Emulator::Off).unwrap();
+    assert!(has(&c, "endpoint.seoul-s3", Action::Delete));
+    let w = s3ep::warnings::for_run(&without, &live, &c, Mode::Apply);
+    let switch: Vec<_> = w.iter().filter(|w| w.code == "gateway-route-switch").collect();
+    assert_eq!(switch.len(), 1, "{w:?}");
+    assert_eq!(switch[0].address, "endpoint.seoul-s3");
+    assert!(
+        switch[0].message.contains("NAT or internet gateway"),
+        "{}",
+        switch[0].message
+    );
+    // Destroy: the same warning (and no apply-only ones).
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let c = diff(&d, &live, Mode::Destroy, Emulator::Off).unwrap();
+    let w = s3ep::warnings::for_run(&d, &live, &c, Mode::Destroy);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].code, "gateway-route-switch");
 }

@@ -1021,3 +1021,71 @@ fn client_groups_get_an_owned_egress_rule_and_lose_only_it() {
     assert_eq!(groups.as_array().map(Vec::len), Some(2), "the client groups stay");
     assert!(moto.owned(name, US).is_empty(), "{:#?}", moto.owned(name, US));
 }
+
+/// plans/dualstack.yaml against the EC2 emulator: the VPC gets a /56, each
+/// subnet the /64 at its index of it, both endpoints are stored dualstack
+/// (the strict mode; plain moto does not store IpAddressType, so the test
+/// needs the strict mode), a re-plan is
+/// empty, `outputs --json` has the gateway's prefix list and its CIDRs and
+/// the interface endpoint's private DNS mode, and destroy warns of the
+/// gateway's routes before it removes everything.
+#[test]
+fn dualstack_plan_end_to_end() {
+    let moto = Moto::start_default();
+    if moto.emulator() != Emulator::Strict {
+        // Plain moto stores no IpAddressType: every plan would show the
+        // dualstack endpoints as drift (docs/ec2-and-moto.md).
+        eprintln!("plain moto does not store IpAddressType: nothing to show");
+        return;
+    }
+    let name = "e2e-dual";
+    let plans = Plans::new();
+    let path = plans.shipped("dualstack.yaml", name);
+    let out = moto.s3ep(&["apply", path.as_str(), "--yes"]);
+    assert_exit(&out, 0, "apply dualstack");
+    assert_no_changes(&moto, &path, "after apply");
+    let v = moto.py_json(&format!(
+        r#"
+        c = ec2("us-east-1")
+        vpcs = c.describe_vpcs(Filters=[{{"Name": "tag:s3ep:plan", "Values": [{name:?}]}}])["Vpcs"]
+        subs = c.describe_subnets(Filters=[{{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}}])["Subnets"]
+        eps = c.describe_vpc_endpoints(Filters=[{{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}}])["VpcEndpoints"]
+        print(json.dumps({{
+            "vpc6": [a["Ipv6CidrBlock"] for a in vpcs[0].get("Ipv6CidrBlockAssociationSet", [])],
+            "subnets": {{next(t["Value"] for t in s["Tags"] if t["Key"] == "s3ep:key"):
+                [a["Ipv6CidrBlock"] for a in s.get("Ipv6CidrBlockAssociationSet", [])] for s in subs}},
+            "eps": {{e["VpcEndpointType"]: [e.get("IpAddressType"), (e.get("DnsOptions") or {{}}).get("DnsRecordIpType")] for e in eps}},
+        }}))
+        "#
+    ));
+    let vpc6 = v["vpc6"].as_array().unwrap();
+    assert_eq!(vpc6.len(), 1, "{v}");
+    let block: ipnet::Ipv6Net = vpc6[0].as_str().unwrap().parse().unwrap();
+    assert_eq!(block.prefix_len(), 56, "{v}");
+    for (key, index) in [("subnet.app.app-a", 1u8), ("subnet.app.app-b", 2)] {
+        let want = s3ep::model::ipv6_subnet(&block, index).unwrap().to_string();
+        assert_eq!(v["subnets"][key], serde_json::json!([want]), "{key}: {v}");
+    }
+    if moto.emulator() == Emulator::Strict {
+        assert_eq!(v["eps"]["Gateway"][0], "dualstack", "{v}");
+        assert_eq!(
+            v["eps"]["Interface"],
+            serde_json::json!(["dualstack", "dualstack"]),
+            "{v}"
+        );
+    }
+    let o = json_ok(
+        &moto.s3ep(&["outputs", path.as_str(), "--json"]),
+        "outputs --json",
+    );
+    let eps = o["endpoints"].as_array().unwrap();
+    let gw = eps.iter().find(|e| e["type"] == "gateway").unwrap();
+    assert!(gw["prefix_list_id"].as_str().unwrap().starts_with("pl-"), "{o:#}");
+    assert!(!gw["prefix_list_cidrs"].as_array().unwrap().is_empty(), "{o:#}");
+    let itf = eps.iter().find(|e| e["type"] == "interface").unwrap();
+    assert_eq!(itf["private_dns"], "false", "{o:#}");
+    let out = moto.s3ep(&["destroy", path.as_str(), "--yes"]);
+    assert_exit(&out, 0, "destroy dualstack");
+    assert!(stdout(&out).contains("gateway-route-switch"), "{}", stdout(&out));
+    assert!(moto.owned(name, US).is_empty(), "something was left");
+}

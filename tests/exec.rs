@@ -1055,6 +1055,8 @@ async fn the_memory_cloud_refuses_inbound_only_without_a_gateway() {
         security_group_ids: vec![],
         private_dns: dns,
         service_region: None,
+        ip_address_type: None,
+        dns_record_ip_type: None,
         policy: None,
         tags: Default::default(),
         client_token: None,

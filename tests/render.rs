@@ -199,7 +199,14 @@ async fn lab_destroy() {
     apply(&cloud, &d).await;
     let c = plan(&cloud, &d, Mode::Destroy).await;
     let cost = estimate(&cloud, &d, Mode::Destroy).await;
-    let text = render::human::plan_with(&d.name, &c, &[], Some(&cost), false);
+    // `destroy` shows warnings too: the gateway endpoint's routes go.
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let warns = warnings::for_run(&d, &live, &c, Mode::Destroy);
+    assert!(
+        warns.iter().any(|w| w.code == warnings::GATEWAY_ROUTE_SWITCH),
+        "{warns:?}"
+    );
+    let text = render::human::plan_with(&d.name, &c, &warns, Some(&cost), false);
     insta::assert_snapshot!("lab_destroy_human", Ids::default().redact(&text));
 }
 
@@ -209,7 +216,8 @@ async fn lab_outputs() {
     let d = load(&lab());
     apply(&cloud, &d).await;
     let live = s3ep::state::read(&cloud, &d).await.unwrap();
-    let out = render::outputs::collect(&d, &live);
+    let cidrs = render::outputs::prefix_cidrs(&cloud, &d, &live).await.unwrap();
+    let out = render::outputs::collect_with(&d, &live, &cidrs);
     let mut ids = Ids::default();
     insta::assert_snapshot!(
         "lab_outputs_human",
@@ -295,4 +303,48 @@ fn colour_choice() {
     assert!(!Auto.decide(None, false));
     assert!(Always.decide(set, false));
     assert!(!Never.decide(None, true));
+}
+
+/// The `quota` warning in the preview (61 rules in one group), and `outputs`
+/// of an interface endpoint with private DNS on: its mode and the note that
+/// the plain regional S3 name now resolves to the endpoint.
+#[tokio::test]
+async fn quota_warning_and_private_dns_outputs() {
+    let cloud = MemoryCloud::new();
+    let cidrs: Vec<String> = (0..61).map(|i| format!("10.99.{i}.0/24")).collect();
+    let text = lab().replace("private_dns: false", "private_dns: true").replace(
+        "allow_https_from: [seoul, virginia]",
+        &format!("allow_https_from: [{}]", cidrs.join(", ")),
+    );
+    assert!(
+        text.contains("private_dns: true") && text.contains("10.99.60.0/24"),
+        "lab plan changed shape"
+    );
+    let d = load(&text);
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let warns: Vec<_> = warnings::for_run(&d, &live, &c, Mode::Apply)
+        .into_iter()
+        .filter(|w| w.code == warnings::QUOTA)
+        .collect();
+    let shown = render::human::plan_with(&d.name, &Changes::default(), &warns, None, false);
+    insta::assert_snapshot!("quota_warning_human", shown);
+    // (EC2, and the in-memory cloud, refuse the 61st rule: outputs of the
+    // plan with its usual rules.)
+    let d = load(&lab().replace("private_dns: false", "private_dns: true"));
+    apply(&cloud, &d).await;
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let out: Vec<_> = render::outputs::collect(&d, &live)
+        .into_iter()
+        .filter(|o| o.endpoint_type == "interface")
+        .collect();
+    let mut ids = Ids::default();
+    insta::assert_snapshot!(
+        "private_dns_outputs_human",
+        ids.redact(&render::outputs::human(&d.name, &out))
+    );
+    insta::assert_json_snapshot!(
+        "private_dns_outputs_json",
+        ids.redact_json(render::outputs::json(&d.name, &out))
+    );
 }

@@ -225,6 +225,8 @@ async fn endpoint_creates_send_token_tags_dns_options_and_service_region() {
         security_group_ids: vec![],
         private_dns: None,
         service_region: None,
+        ip_address_type: None,
+        dns_record_ip_type: None,
         policy: None,
         tags: tags("req", "endpoint.gw"),
         client_token: Some("gw-token".into()),
@@ -255,6 +257,8 @@ async fn endpoint_creates_send_token_tags_dns_options_and_service_region() {
         security_group_ids: vec![net.sg.clone()],
         private_dns: Some(PrivateDns::On),
         service_region: None,
+        ip_address_type: None,
+        dns_record_ip_type: None,
         policy: Some(json!({"Version": "2012-10-17", "Statement": []})),
         tags: tags("req", "endpoint.itf"),
         client_token: Some("itf-token".into()),
@@ -354,6 +358,8 @@ async fn endpoint_modify_sends_private_dns_and_reset_policy() {
                 security_group_ids: vec![net.sg.clone()],
                 private_dns: Some(PrivateDns::Off),
                 service_region: None,
+                ip_address_type: None,
+                dns_record_ip_type: None,
                 policy: None,
                 tags: tags("req", "endpoint.itf"),
                 client_token: Some("t".into()),
@@ -417,6 +423,8 @@ async fn endpoint_modify_sends_private_dns_and_reset_policy() {
             security_group_ids: vec![],
             private_dns: None,
             service_region: None,
+            ip_address_type: None,
+            dns_record_ip_type: None,
             policy: None,
             tags: tags("req", "endpoint.gw"),
             client_token: Some("gw".into()),
@@ -648,4 +656,154 @@ async fn client_egress_sends_group_pair_tags_and_revokes_by_rule_id() {
         .expect("DescribeSecurityGroupRules after");
     assert_eq!(left.len(), 1, "only s3ep's rule went: {left:?}");
     assert_eq!(left[0].protocol, "-1");
+}
+
+/// IPv6: CreateVpc asks for the Amazon /56, which DescribeVpcs returns;
+/// CreateSubnet sends the /64; CreateVpcEndpoint and ModifyVpcEndpoint send
+/// IpAddressType and DnsOptions.DnsRecordIpType, which DescribeVpcEndpoints
+/// returns (strict EC2 mode stores them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_requests_send_the_blocks_ip_address_type_and_dns_record_ip_type() {
+    use s3ep::cloud::Filter;
+    use s3ep::model::{ipv6_subnet, DnsRecordIpType, IpAddressType};
+    // Strict mode without its read-after-create lags: this reads back at once.
+    let moto = Moto::start_with(common::Emulator::Strict, &[("S3EP_STRICT_LAG", "0")]);
+    let region = "us-east-1";
+    let (c, rec) = cloud(&moto, &[region]).await;
+    let vpc = c
+        .create_vpc_ipv6(region, "10.60.0.0/16".parse().unwrap(), &tags("v6", "vpc.v"))
+        .await
+        .expect("CreateVpc");
+    let sent = one(&rec, "CreateVpc");
+    assert_eq!(sent.param("AmazonProvidedIpv6CidrBlock"), Some("true"));
+    let live = c
+        .describe_vpcs(region, &Filter::Ids(vec![vpc.clone()]))
+        .await
+        .unwrap();
+    let block = live[0].ipv6_cidr.expect("moto stores the /56");
+    assert_eq!(block.prefix_len(), 56);
+    rec.clear();
+    let v6 = ipv6_subnet(&block, 2).unwrap();
+    let subnet = c
+        .create_subnet_ipv6(
+            region,
+            &vpc,
+            "us-east-1a",
+            "10.60.1.0/24".parse().unwrap(),
+            v6,
+            &tags("v6", "subnet.v.a"),
+        )
+        .await
+        .expect("CreateSubnet");
+    let sent = one(&rec, "CreateSubnet");
+    assert_eq!(sent.param("Ipv6CidrBlock"), Some(v6.to_string().as_str()));
+    let live = c
+        .describe_subnets(region, &Filter::Ids(vec![subnet.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(live[0].ipv6_cidr, Some(v6));
+    let rtb = c
+        .create_route_table(region, &vpc, &tags("v6", "route_table.v.rt"), Some("v6-rtb"))
+        .await
+        .unwrap();
+    rec.clear();
+
+    let gw = c
+        .create_endpoint(
+            region,
+            &EndpointCreate {
+                vpc_id: vpc.clone(),
+                service: "com.amazonaws.us-east-1.s3".into(),
+                endpoint_type: EndpointType::Gateway,
+                route_table_ids: vec![rtb],
+                subnet_ids: vec![],
+                security_group_ids: vec![],
+                private_dns: None,
+                ip_address_type: Some(IpAddressType::Dualstack),
+                dns_record_ip_type: None,
+                service_region: None,
+                policy: None,
+                tags: tags("v6", "endpoint.gw"),
+                client_token: Some("v6-gw".into()),
+            },
+        )
+        .await
+        .expect("gateway");
+    let sent = one(&rec, "CreateVpcEndpoint");
+    assert_eq!(sent.param("IpAddressType"), Some("dualstack"));
+    assert!(
+        !sent.params.keys().any(|k| k.starts_with("DnsOptions")),
+        "{sent:?}"
+    );
+    rec.clear();
+
+    let itf = c
+        .create_endpoint(
+            region,
+            &EndpointCreate {
+                vpc_id: vpc.clone(),
+                service: "com.amazonaws.us-east-1.s3".into(),
+                endpoint_type: EndpointType::Interface,
+                route_table_ids: vec![],
+                subnet_ids: vec![subnet.clone()],
+                security_group_ids: vec![],
+                private_dns: Some(PrivateDns::Off),
+                ip_address_type: Some(IpAddressType::Dualstack),
+                dns_record_ip_type: Some(DnsRecordIpType::ServiceDefined),
+                service_region: None,
+                policy: None,
+                tags: tags("v6", "endpoint.itf"),
+                client_token: Some("v6-itf".into()),
+            },
+        )
+        .await
+        .expect("interface");
+    let sent = one(&rec, "CreateVpcEndpoint");
+    assert_eq!(sent.param("IpAddressType"), Some("dualstack"));
+    assert_eq!(sent.param("DnsOptions.DnsRecordIpType"), Some("service-defined"));
+    rec.clear();
+
+    // ModifyVpcEndpoint: back to ipv4 records, and the gateway to ipv4.
+    c.modify_endpoint(
+        region,
+        &itf.id,
+        &EndpointModify {
+            dns_record_ip_type: Some(DnsRecordIpType::Ipv4),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("modify interface");
+    let sent = one(&rec, "ModifyVpcEndpoint");
+    assert_eq!(sent.param("DnsOptions.DnsRecordIpType"), Some("ipv4"));
+    assert!(!sent.has("IpAddressType"), "{sent:?}");
+    rec.clear();
+    c.modify_endpoint(
+        region,
+        &gw.id,
+        &EndpointModify {
+            ip_address_type: Some(IpAddressType::Ipv4),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("modify gateway");
+    let sent = one(&rec, "ModifyVpcEndpoint");
+    assert_eq!(sent.param("IpAddressType"), Some("ipv4"));
+    assert!(
+        !sent.params.keys().any(|k| k.starts_with("DnsOptions")),
+        "{sent:?}"
+    );
+
+    // Read back (the strict EC2 mode stores both; plain moto neither).
+    {
+        let eps = c
+            .describe_endpoints(region, &Filter::Ids(vec![gw.id.clone(), itf.id.clone()]))
+            .await
+            .unwrap();
+        let by = |id: &str| eps.iter().find(|e| e.id == id).unwrap();
+        assert_eq!(by(&gw.id).ip_address_type.as_deref(), Some("ipv4"));
+        assert_eq!(by(&itf.id).ip_address_type.as_deref(), Some("dualstack"));
+        assert_eq!(by(&itf.id).dns_record_ip_type.as_deref(), Some("ipv4"));
+    }
 }

@@ -279,11 +279,36 @@ fn find<'a>(errs: &'a PlanErrors, key: &str, msg: &str) -> Option<&'a PlanError>
     })
 }
 
+/// IPv6: `ipv6`, `ipv6_index`, `ip_address_type`, `dns_record_ip_type`
+/// (wrong type, unknown value, out of range, in the wrong place, not
+/// allowed together, dualstack without IPv6 subnets).
+fn ipv6_cases() -> Vec<Case> {
+    vec![
+        full("vpc ipv6 unknown value", "version: 1\nname: lab\nvpcs:\n  v:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    ipv6: google\n    subnets:\n      s1:\n        az: us-east-1a\n        cidr: 10.0.1.0/24\n        ipv6_index: 0\n      s2: {az: us-east-1b, cidr: 10.0.2.0/24}\n", "vpcs.v.ipv6", "invalid ipv6 `google`", Some((7, 11))),
+        full("vpc ipv6 on adopted vpc", "version: 1\nname: lab\nvpcs:\n  v:\n    region: us-east-1\n    id: vpc-0123456789abcdef0\n    ipv6: amazon\n", "vpcs.v.ipv6", "only for VPCs s3ep creates", Some((7, 5))),
+        full("vpc ipv6 wrong type", "version: 1\nname: lab\nvpcs:\n  v:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    ipv6: [amazon]\n", "vpcs.v.ipv6", "expected a string", Some((7, 11))),
+        full("ipv6_index not an integer", "version: 1\nname: lab\nvpcs:\n  v:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    ipv6: amazon\n    subnets:\n      s1:\n        az: us-east-1a\n        cidr: 10.0.1.0/24\n        ipv6_index: zero\n      s2: {az: us-east-1b, cidr: 10.0.2.0/24}\n", "vpcs.v.subnets.s1.ipv6_index", "expected an integer, found the string", Some((12, 21))),
+        full("ipv6_index float", "version: 1\nname: lab\nvpcs:\n  v:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    ipv6: amazon\n    subnets:\n      s1:\n        az: us-east-1a\n        cidr: 10.0.1.0/24\n        ipv6_index: 1.5\n      s2: {az: us-east-1b, cidr: 10.0.2.0/24}\n", "vpcs.v.subnets.s1.ipv6_index", "expected an integer, found 1.5", Some((12, 21))),
+        full("ipv6_index too large", "version: 1\nname: lab\nvpcs:\n  v:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    ipv6: amazon\n    subnets:\n      s1:\n        az: us-east-1a\n        cidr: 10.0.1.0/24\n        ipv6_index: 256\n      s2: {az: us-east-1b, cidr: 10.0.2.0/24}\n", "vpcs.v.subnets.s1.ipv6_index", "ipv6_index 256 is out of range: it must be from 0 to 255", Some((12, 21))),
+        full("ipv6_index negative", "version: 1\nname: lab\nvpcs:\n  v:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    ipv6: amazon\n    subnets:\n      s1:\n        az: us-east-1a\n        cidr: 10.0.1.0/24\n        ipv6_index: -1\n      s2: {az: us-east-1b, cidr: 10.0.2.0/24}\n", "vpcs.v.subnets.s1.ipv6_index", "out of range", Some((12, 21))),
+        full("ipv6_index in a non-ipv6 vpc", "version: 1\nname: lab\nvpcs:\n  v:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    subnets:\n      s1:\n        az: us-east-1a\n        cidr: 10.0.1.0/24\n        ipv6_index: 0\n      s2: {az: us-east-1b, cidr: 10.0.2.0/24}\n", "vpcs.v.subnets.s1.ipv6_index", "VPC `v` has no IPv6 block; add `ipv6: amazon`", Some((11, 9))),
+        full("ipv6_index twice", "version: 1\nname: lab\nvpcs:\n  v:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    ipv6: amazon\n    subnets:\n      s1:\n        az: us-east-1a\n        cidr: 10.0.1.0/24\n        ipv6_index: 0\n      s2: {az: us-east-1b, cidr: 10.0.2.0/24, ipv6_index: 0}\n", "vpcs.v.subnets.s2.ipv6_index", "both have ipv6_index 0", Some((13, 59))),
+        full("ipv6_index on adopted subnet", "version: 1\nname: lab\nvpcs:\n  v:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    ipv6: amazon\n    subnets:\n      s1:\n        az: us-east-1a\n        cidr: 10.0.1.0/24\n        ipv6_index: 0\n      s2: {az: us-east-1b, cidr: 10.0.2.0/24}\n      s3:\n        id: subnet-0123456789abcdef0\n        ipv6_index: 1\n", "vpcs.v.subnets.s3.ipv6_index", "only for subnets s3ep creates", Some((16, 9))),
+        full("dualstack without ipv6 subnets", "version: 1\nname: lab\nvpcs:\n  v:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    ipv6: amazon\n    subnets:\n      s1:\n        az: us-east-1a\n        cidr: 10.0.1.0/24\n        ipv6_index: 0\n      s2: {az: us-east-1b, cidr: 10.0.2.0/24}\nendpoints:\n  e:\n    vpc: v\n    type: interface\n    subnets: [s1, s2]\n    ip_address_type: dualstack\n", "endpoints.e.ip_address_type", "subnet `s2` is created without `ipv6_index`", Some((19, 22))),
+        full("ipv6 endpoint on created subnets", "version: 1\nname: lab\nvpcs:\n  v:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    ipv6: amazon\n    subnets:\n      s1:\n        az: us-east-1a\n        cidr: 10.0.1.0/24\n        ipv6_index: 0\n      s2: {az: us-east-1b, cidr: 10.0.2.0/24}\nendpoints:\n  e:\n    vpc: v\n    type: interface\n    subnets: [s1]\n    ip_address_type: ipv6\n", "endpoints.e.ip_address_type", "subnets s3ep creates always have an IPv4 CIDR", Some((19, 22))),
+        full("ip_address_type unknown value", "version: 1\nname: lab\nvpcs:\n  v:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    ipv6: amazon\n    subnets:\n      s1:\n        az: us-east-1a\n        cidr: 10.0.1.0/24\n        ipv6_index: 0\n      s2: {az: us-east-1b, cidr: 10.0.2.0/24}\nendpoints:\n  e:\n    vpc: v\n    type: interface\n    subnets: [s1]\n    ip_address_type: ipv5\n", "endpoints.e.ip_address_type", "invalid ip_address_type `ipv5`", Some((19, 22))),
+        full("ip_address_type wrong type", "version: 1\nname: lab\nvpcs:\n  v:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    ipv6: amazon\n    subnets:\n      s1:\n        az: us-east-1a\n        cidr: 10.0.1.0/24\n        ipv6_index: 0\n      s2: {az: us-east-1b, cidr: 10.0.2.0/24}\nendpoints:\n  e:\n    vpc: v\n    type: interface\n    subnets: [s1]\n    ip_address_type: {v: 4}\n", "endpoints.e.ip_address_type", "expected a string, found a mapping", Some((19, 22))),
+        full("dns_record_ip_type not allowed by ipv4", "version: 1\nname: lab\nvpcs:\n  v:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    ipv6: amazon\n    subnets:\n      s1:\n        az: us-east-1a\n        cidr: 10.0.1.0/24\n        ipv6_index: 0\n      s2: {az: us-east-1b, cidr: 10.0.2.0/24}\nendpoints:\n  e:\n    vpc: v\n    type: interface\n    subnets: [s1]\n    dns_record_ip_type: ipv6\n", "endpoints.e.dns_record_ip_type", "dns_record_ip_type ipv6 is not allowed with ip_address_type ipv4; ipv4 allows ipv4", Some((19, 25))),
+        full("dns_record_ip_type unknown value", "version: 1\nname: lab\nvpcs:\n  v:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    ipv6: amazon\n    subnets:\n      s1:\n        az: us-east-1a\n        cidr: 10.0.1.0/24\n        ipv6_index: 0\n      s2: {az: us-east-1b, cidr: 10.0.2.0/24}\nendpoints:\n  e:\n    vpc: v\n    type: interface\n    subnets: [s1]\n    dns_record_ip_type: both\n", "endpoints.e.dns_record_ip_type", "invalid dns_record_ip_type `both`", Some((19, 25))),
+        full("dns_record_ip_type on a gateway", "version: 1\nname: lab\nvpcs:\n  v:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    ipv6: amazon\n    subnets:\n      s1:\n        az: us-east-1a\n        cidr: 10.0.1.0/24\n        ipv6_index: 0\n      s2: {az: us-east-1b, cidr: 10.0.2.0/24}\nendpoints:\n  e:\n    vpc: v\n    type: gateway\n    dns_record_ip_type: ipv4\n", "endpoints.e.dns_record_ip_type", "`dns_record_ip_type` is only for interface endpoints", Some((18, 5))),
+    ]
+}
+
 #[test]
 fn every_rule_has_a_failing_case() {
     let fixtures = fixtures();
     let mut failures = Vec::new();
-    for case in cases() {
+    for case in cases().into_iter().chain(ipv6_cases()) {
         let result = load_str(&case.yaml, "plan.yaml", &fixtures);
         let errs = match result {
             Ok(_) => {
@@ -431,7 +456,8 @@ fn check_lab(d: &s3ep::model::Desired) {
         seoul.subnets["app-a"].source,
         Source::Create(SubnetSpec {
             az: "ap-northeast-2a".into(),
-            cidr: "10.10.1.0/24".parse().unwrap()
+            cidr: "10.10.1.0/24".parse().unwrap(),
+            ipv6_index: None
         })
     );
     let virginia = &d.vpcs["virginia"];
@@ -973,4 +999,32 @@ fn every_shipped_plan_validates() {
     );
     assert_eq!(xr.endpoints["virginia-s3"].service, "com.amazonaws.us-east-1.s3");
     assert!(xr.peerings.is_empty());
+}
+
+/// A dual-stack plan: the VPC asks for a /56, subnets have their index, the
+/// interface endpoint is dualstack with its DNS default, or as written.
+#[test]
+fn ipv6_keys_load() {
+    let yaml = "version: 1\nname: lab\nvpcs:\n  v:\n    region: us-east-1\n    cidr: 10.0.0.0/16\n    ipv6: amazon\n    subnets:\n      s1: {az: us-east-1a, cidr: 10.0.1.0/24, ipv6_index: 0}\n      s2: {az: us-east-1b, cidr: 10.0.2.0/24, ipv6_index: 255}\n    route_tables:\n      rt: {subnets: [s1]}\nendpoints:\n  i:\n    vpc: v\n    type: interface\n    subnets: [s1, s2]\n    ip_address_type: dualstack\n  j:\n    vpc: v\n    type: interface\n    subnets: [s1]\n    ip_address_type: dualstack\n    dns_record_ip_type: service-defined\n  g:\n    vpc: v\n    type: gateway\n    route_tables: [rt]\n    ip_address_type: dualstack\n";
+    let d = load(yaml).unwrap_or_else(|e| panic!("{e}"));
+    use s3ep::model::{DnsRecordIpType, IpAddressType};
+    assert!(d.vpcs["v"].ipv6);
+    match &d.vpcs["v"].subnets["s2"].source {
+        Source::Create(spec) => assert_eq!(spec.ipv6_index, Some(255)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(d.endpoints["i"].ip_address_type, IpAddressType::Dualstack);
+    assert_eq!(
+        d.endpoints["i"].dns_record_ip_type,
+        Some(DnsRecordIpType::Dualstack)
+    );
+    assert_eq!(
+        d.endpoints["j"].dns_record_ip_type,
+        Some(DnsRecordIpType::ServiceDefined)
+    );
+    assert_eq!(d.endpoints["g"].ip_address_type, IpAddressType::Dualstack);
+    assert_eq!(d.endpoints["g"].dns_record_ip_type, None);
+    // Without the keys: IPv4 only, DNS records ipv4.
+    let lab = load(BASE).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!lab.vpcs["a"].ipv6);
 }

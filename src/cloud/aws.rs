@@ -42,7 +42,7 @@ use aws_sdk_ec2::Client;
 use aws_smithy_async::future::pagination_stream::PaginationStream;
 use aws_types::region::Region;
 use aws_types::SdkConfig;
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use serde_json::Value;
 
 use super::explain;
@@ -50,9 +50,9 @@ use super::rate::{RateLimiter, RateLimits};
 use super::record::{Recorder, RecordingInterceptor};
 use super::{Cloud, CloudError, CloudResult, EndpointCreate, EndpointModify, Filter};
 use crate::model::{
-    s3_prefix_list_names, EndpointType, LAclEntry, LAssociation, LDnsEntry, LEgressRule, LEndpoint,
-    LNetworkAcl, LPeering, LRoute, LRouteTable, LRule, LSecurityGroup, LSubnet, LVpc, LVpcDns, RouteDest,
-    RulePeer, Tags, TAG_PLAN,
+    s3_prefix_list_names, DnsRecordIpType, EndpointType, IpAddressType, LAclEntry, LAssociation, LDnsEntry,
+    LEgressRule, LEndpoint, LNetworkAcl, LPeering, LRoute, LRouteTable, LRule, LSecurityGroup, LSubnet, LVpc,
+    LVpcDns, RouteDest, RulePeer, Tags, TAG_PLAN,
 };
 use crate::stop::Stop;
 
@@ -196,6 +196,74 @@ impl AwsCloud {
 }
 
 impl AwsCloud {
+    /// CreateVpc; with `ipv6`, AmazonProvidedIpv6CidrBlock=true (EC2 API
+    /// reference, CreateVpc: "Requests an Amazon-provided IPv6 CIDR block
+    /// with a /56 prefix length for the VPC").
+    async fn create_vpc_with(
+        &self,
+        region: &str,
+        cidr: Ipv4Net,
+        ipv6: bool,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        const OP: &str = "CreateVpc";
+        let client = self.client(region);
+        let out = self
+            .call(
+                OP,
+                region,
+                client
+                    .create_vpc()
+                    .cidr_block(cidr.to_string())
+                    .set_amazon_provided_ipv6_cidr_block(ipv6.then_some(true))
+                    .set_tag_specifications(tag_specs(ec2::ResourceType::Vpc, tags))
+                    .customize()
+                    .config_override(send_once())
+                    .send(),
+            )
+            .await?;
+        Ok(out
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .ok_or_else(|| CloudError::missing(OP, region, "VpcId"))?
+            .to_string())
+    }
+
+    /// CreateSubnet; with `ipv6`, also `Ipv6CidrBlock` (a /64 of the VPC's
+    /// block, EC2 API reference, CreateSubnet).
+    async fn create_subnet_with(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        az: &str,
+        cidr: Ipv4Net,
+        ipv6: Option<Ipv6Net>,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        const OP: &str = "CreateSubnet";
+        let out = self
+            .call(
+                OP,
+                region,
+                self.client(region)
+                    .create_subnet()
+                    .vpc_id(vpc_id)
+                    .availability_zone(az)
+                    .cidr_block(cidr.to_string())
+                    .set_ipv6_cidr_block(ipv6.map(|n| n.to_string()))
+                    .set_tag_specifications(tag_specs(ec2::ResourceType::Subnet, tags))
+                    .customize()
+                    .config_override(send_once())
+                    .send(),
+            )
+            .await?;
+        Ok(out
+            .subnet()
+            .and_then(|s| s.subnet_id())
+            .ok_or_else(|| CloudError::missing(OP, region, "SubnetId"))?
+            .to_string())
+    }
+
     /// Waits for the rate bucket, then runs one API call through [`timed`].
     async fn call<T, E, F>(&self, op: &'static str, region: &str, fut: F) -> CloudResult<T>
     where
@@ -541,6 +609,35 @@ fn parse_cidr(s: Option<&str>) -> Option<Ipv4Net> {
     s.and_then(|s| s.trim().parse().ok())
 }
 
+/// The first IPv6 block of an association set that is in use: not
+/// `associating` (it cannot hold subnets yet), nor `disassociating`,
+/// `disassociated`, `failing` or `failed` (VpcCidrBlockStateCode /
+/// SubnetCidrBlockStateCode, EC2 API reference). Any other state counts as
+/// `associated`: moto 5.2.5 answers a subnet's state as the text
+/// `{'State': 'associated'}` (docs/ec2-and-moto.md).
+fn first_ipv6<'a>(blocks: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>) -> Option<Ipv6Net> {
+    const NOT_IN_USE: &[&str] = &[
+        "associating",
+        "disassociating",
+        "disassociated",
+        "failing",
+        "failed",
+    ];
+    blocks
+        .filter(|(_, state)| {
+            !state.is_some_and(|s| NOT_IN_USE.iter().any(|n| n.eq_ignore_ascii_case(s.trim())))
+        })
+        .find_map(|(cidr, _)| cidr.and_then(|c| c.trim().parse().ok()))
+}
+
+fn ip_address_type_to_ec2(t: IpAddressType) -> ec2::IpAddressType {
+    ec2::IpAddressType::from(t.as_str())
+}
+
+fn dns_record_ip_type_to_ec2(t: DnsRecordIpType) -> ec2::DnsRecordIpType {
+    ec2::DnsRecordIpType::from(t.as_str())
+}
+
 /// EC2 spells states in several cases ("available", "Available",
 /// "pendingAcceptance"); s3ep compares them lower-cased.
 fn normalize_state(s: &str) -> String {
@@ -603,6 +700,14 @@ fn conv_vpc(op: &'static str, region: &str, v: &ec2::Vpc) -> CloudResult<LVpc> {
             .to_string(),
         region: region.to_string(),
         cidr: parse_cidr(v.cidr_block()),
+        ipv6_cidr: first_ipv6(v.ipv6_cidr_block_association_set().iter().map(|a| {
+            (
+                a.ipv6_cidr_block(),
+                a.ipv6_cidr_block_state()
+                    .and_then(|s| s.state())
+                    .map(|s| s.as_str()),
+            )
+        })),
         state: v.state().map(|s| normalize_state(s.as_str())).unwrap_or_default(),
         tags: tags_of(v.tags()),
     })
@@ -624,6 +729,14 @@ fn conv_subnet(op: &'static str, region: &str, s: &ec2::Subnet) -> CloudResult<L
             .ok_or_else(|| CloudError::missing(op, region, "AvailabilityZone"))?
             .to_string(),
         cidr: parse_cidr(s.cidr_block()),
+        ipv6_cidr: first_ipv6(s.ipv6_cidr_block_association_set().iter().map(|a| {
+            (
+                a.ipv6_cidr_block(),
+                a.ipv6_cidr_block_state()
+                    .and_then(|s| s.state())
+                    .map(|s| s.as_str()),
+            )
+        })),
         tags: tags_of(s.tags()),
     })
 }
@@ -870,6 +983,11 @@ fn conv_endpoint(
             .dns_options()
             .and_then(|d| d.private_dns_only_for_inbound_resolver_endpoint()),
         service_region: e.service_region().map(str::to_string),
+        ip_address_type: e.ip_address_type().map(|t| t.as_str().to_string()),
+        dns_record_ip_type: e
+            .dns_options()
+            .and_then(|d| d.dns_record_ip_type())
+            .map(|t| t.as_str().to_string()),
         policy,
         dns_entries: e
             .dns_entries()
@@ -1215,6 +1333,8 @@ impl Cloud for AwsCloud {
 
     async fn prefix_list_cidrs(&self, region: &str, prefix_list_id: &str) -> CloudResult<Vec<Ipv4Net>> {
         const OP: &str = "GetManagedPrefixListEntries";
+        // EC2 API reference, GetManagedPrefixListEntries: the entries of the
+        // list's current version, paginated.
         let pages = self
             .client(region)
             .get_managed_prefix_list_entries()
@@ -1228,26 +1348,24 @@ impl Cloud for AwsCloud {
     }
 
     async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
-        const OP: &str = "CreateVpc";
-        let client = self.client(region);
-        let out = self
-            .call(
-                OP,
-                region,
-                client
-                    .create_vpc()
-                    .cidr_block(cidr.to_string())
-                    .set_tag_specifications(tag_specs(ec2::ResourceType::Vpc, tags))
-                    .customize()
-                    .config_override(send_once())
-                    .send(),
-            )
-            .await?;
-        Ok(out
-            .vpc()
-            .and_then(|v| v.vpc_id())
-            .ok_or_else(|| CloudError::missing(OP, region, "VpcId"))?
-            .to_string())
+        self.create_vpc_with(region, cidr, false, tags).await
+    }
+
+    async fn create_vpc_ipv6(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
+        self.create_vpc_with(region, cidr, true, tags).await
+    }
+
+    async fn create_subnet_ipv6(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        az: &str,
+        cidr: Ipv4Net,
+        ipv6: Ipv6Net,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        self.create_subnet_with(region, vpc_id, az, cidr, Some(ipv6), tags)
+            .await
     }
 
     async fn enable_dns_hostnames(&self, region: &str, vpc_id: &str) -> CloudResult<()> {
@@ -1282,27 +1400,8 @@ impl Cloud for AwsCloud {
         cidr: Ipv4Net,
         tags: &Tags,
     ) -> CloudResult<String> {
-        const OP: &str = "CreateSubnet";
-        let out = self
-            .call(
-                OP,
-                region,
-                self.client(region)
-                    .create_subnet()
-                    .vpc_id(vpc_id)
-                    .availability_zone(az)
-                    .cidr_block(cidr.to_string())
-                    .set_tag_specifications(tag_specs(ec2::ResourceType::Subnet, tags))
-                    .customize()
-                    .config_override(send_once())
-                    .send(),
-            )
-            .await?;
-        Ok(out
-            .subnet()
-            .and_then(|s| s.subnet_id())
-            .ok_or_else(|| CloudError::missing(OP, region, "SubnetId"))?
-            .to_string())
+        self.create_subnet_with(region, vpc_id, az, cidr, None, tags)
+            .await
     }
 
     async fn delete_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<()> {
@@ -1660,9 +1759,14 @@ impl Cloud for AwsCloud {
             EndpointType::Gateway => None,
             EndpointType::Interface => Some(spec.private_dns.unwrap_or_default()),
         };
+        // DnsRecordIpType: the plan's, by default the same as the endpoint's
+        // IpAddressType (DnsOptionsSpecification in the EC2 API reference).
         let dns_options = private_dns.map(|p| {
+            let dns_type = spec
+                .dns_record_ip_type
+                .unwrap_or_else(|| spec.ip_address_type.unwrap_or_default().default_dns());
             ec2::DnsOptionsSpecification::builder()
-                .dns_record_ip_type(ec2::DnsRecordIpType::Ipv4)
+                .dns_record_ip_type(dns_record_ip_type_to_ec2(dns_type))
                 .private_dns_only_for_inbound_resolver_endpoint(p.inbound_only())
                 .build()
         });
@@ -1693,6 +1797,7 @@ impl Cloud for AwsCloud {
                     .set_security_group_ids(non_empty(&spec.security_group_ids))
                     .set_policy_document(policy)
                     .set_private_dns_enabled(private_dns.map(|p| p.enabled()))
+                    .set_ip_address_type(spec.ip_address_type.map(ip_address_type_to_ec2))
                     .set_dns_options(dns_options)
                     .set_client_token(spec.client_token.clone())
                     .set_tag_specifications(tag_specs(ec2::ResourceType::VpcEndpoint, &spec.tags))
@@ -1737,17 +1842,20 @@ impl Cloud for AwsCloud {
             .set_remove_subnet_ids(non_empty(&change.remove_subnet_ids))
             .set_add_security_group_ids(non_empty(&change.add_security_group_ids))
             .set_remove_security_group_ids(non_empty(&change.remove_security_group_ids))
-            .set_private_dns_enabled(change.private_dns.map(|p| p.enabled()));
-        if let Some(p) = change.private_dns {
-            // As on create: both values sent explicitly, so EC2 never picks
-            // the inbound-resolver-only mode on its own
+            .set_private_dns_enabled(change.private_dns.map(|p| p.enabled()))
+            .set_ip_address_type(change.ip_address_type.map(ip_address_type_to_ec2));
+        if change.private_dns.is_some() || change.dns_record_ip_type.is_some() {
+            // As on create: both private DNS values sent explicitly, so EC2
+            // never picks the inbound-resolver-only mode on its own
             // (terraform-provider-aws #42413; ModifyVpcEndpoint in the EC2
-            // API reference takes PrivateDnsEnabled and DnsOptions).
-            req = req.dns_options(
-                ec2::DnsOptionsSpecification::builder()
-                    .private_dns_only_for_inbound_resolver_endpoint(p.inbound_only())
-                    .build(),
-            );
+            // API reference takes PrivateDnsEnabled and DnsOptions), and the
+            // DNS record type when it changes.
+            let mut dns = ec2::DnsOptionsSpecification::builder()
+                .set_dns_record_ip_type(change.dns_record_ip_type.map(dns_record_ip_type_to_ec2));
+            if let Some(p) = change.private_dns {
+                dns = dns.private_dns_only_for_inbound_resolver_endpoint(p.inbound_only());
+            }
+            req = req.dns_options(dns.build());
         }
         match &change.policy {
             None => {}

@@ -11,12 +11,12 @@ pub mod rate;
 pub mod record;
 
 use async_trait::async_trait;
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use serde_json::Value;
 
 use crate::model::{
-    EndpointType, LEgressRule, LEndpoint, LPeering, LRouteTable, LSecurityGroup, LSubnet, LVpc, PrivateDns,
-    RouteDest, RulePeer, Tags,
+    DnsRecordIpType, EndpointType, IpAddressType, LEgressRule, LEndpoint, LPeering, LRouteTable,
+    LSecurityGroup, LSubnet, LVpc, PrivateDns, RouteDest, RulePeer, Tags,
 };
 
 /// Which resources a Describe call returns. One call per kind per region:
@@ -51,6 +51,10 @@ pub struct EndpointCreate {
     /// Interface endpoints only: `ServiceRegion`, the service's region when
     /// it is not the endpoint's (cross-region PrivateLink).
     pub service_region: Option<String>,
+    /// IpAddressType, sent when set.
+    pub ip_address_type: Option<IpAddressType>,
+    /// DnsOptions.DnsRecordIpType (interface endpoints), sent when set.
+    pub dns_record_ip_type: Option<DnsRecordIpType>,
     /// Policy document; `None` leaves AWS's default.
     pub policy: Option<Value>,
     pub tags: Tags,
@@ -71,6 +75,10 @@ pub struct EndpointModify {
     pub policy: Option<Option<Value>>,
     /// Both private DNS values, sent explicitly when set.
     pub private_dns: Option<PrivateDns>,
+    /// IpAddressType (ipv4 ↔ dualstack in place).
+    pub ip_address_type: Option<IpAddressType>,
+    /// DnsOptions.DnsRecordIpType.
+    pub dns_record_ip_type: Option<DnsRecordIpType>,
 }
 
 impl EndpointModify {
@@ -259,16 +267,9 @@ pub trait Cloud: Send + Sync {
     /// A VPC's `enableDnsSupport` and `enableDnsHostnames` (two
     /// DescribeVpcAttribute calls: EC2 answers one attribute of one VPC per call).
     async fn describe_vpc_dns(&self, region: &str, vpc_id: &str) -> CloudResult<crate::model::LVpcDns>;
-    /// The CIDRs of a managed prefix list (GetManagedPrefixListEntries).
-    async fn prefix_list_cidrs(&self, region: &str, prefix_list_id: &str) -> CloudResult<Vec<Ipv4Net>> {
-        let _ = prefix_list_id;
-        Err(CloudError::new(
-            "GetManagedPrefixListEntries",
-            region,
-            None,
-            "not supported by this cloud",
-        ))
-    }
+    /// The CIDRs of a managed prefix list (GetManagedPrefixListEntries), for
+    /// `check` and `outputs` (NACLs and firewalls need them).
+    async fn prefix_list_cidrs(&self, region: &str, prefix_list_id: &str) -> CloudResult<Vec<Ipv4Net>>;
 
     // --- VPCs and subnets ---
     /// Creates a VPC tagged with `tags` and turns on DNS hostnames.
@@ -287,6 +288,19 @@ pub trait Cloud: Send + Sync {
         tags: &Tags,
     ) -> CloudResult<String>;
     async fn delete_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<()>;
+    /// CreateVpc with AmazonProvidedIpv6CidrBlock: the VPC also gets an
+    /// Amazon-provided /56 (read back as [`LVpc::ipv6_cidr`]).
+    async fn create_vpc_ipv6(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String>;
+    /// CreateSubnet with an IPv6 /64 (`Ipv6CidrBlock`) as well as its IPv4 CIDR.
+    async fn create_subnet_ipv6(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        az: &str,
+        cidr: Ipv4Net,
+        ipv6: Ipv6Net,
+        tags: &Tags,
+    ) -> CloudResult<String>;
 
     // --- route tables, associations, routes ---
     async fn create_route_table(

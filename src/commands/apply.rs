@@ -92,13 +92,8 @@ async fn execute(
     stop: Stop,
 ) -> anyhow::Result<u8> {
     let verb: &'static str = if mode == Mode::Apply { "apply" } else { "destroy" };
-    let warns = if mode == Mode::Apply {
-        let mut w = warnings::for_apply(&ctx.desired, &changes);
-        w.extend(warnings::private_dns(&ctx.desired, &ctx.live, &changes));
-        w
-    } else {
-        Vec::new()
-    };
+    // `destroy` shows its warnings too (a gateway endpoint's routes go).
+    let warns = warnings::for_run(&ctx.desired, &ctx.live, &changes, mode);
     let show_preview = !(g.quiet && yes);
     if show_preview {
         let estimate = crate::cost::estimate(&ctx.desired, &ctx.live, mode, cost.gb_per_month);

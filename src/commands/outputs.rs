@@ -7,7 +7,8 @@ use crate::render::outputs;
 
 pub async fn run(g: &Global, path: &Path, json: bool) -> anyhow::Result<u8> {
     let ctx = super::read(g, path, crate::diff::Mode::Apply, &Default::default()).await?;
-    let list = outputs::collect(&ctx.desired, &ctx.live);
+    let cidrs = outputs::prefix_cidrs(ctx.cloud.as_ref(), &ctx.desired, &ctx.live).await?;
+    let list = outputs::collect_with(&ctx.desired, &ctx.live, &cidrs);
     if json {
         super::out(&format!(
             "{}\n",

@@ -27,8 +27,7 @@ pub async fn run(
         ctx.live = saved::normalize(&ctx.live);
     }
     let changes = super::changes(&ctx, Mode::Apply)?;
-    let mut warns = warnings::for_apply(&ctx.desired, &changes);
-    warns.extend(warnings::private_dns(&ctx.desired, &ctx.live, &changes));
+    let warns = warnings::for_run(&ctx.desired, &ctx.live, &changes, Mode::Apply);
     let estimate = crate::cost::estimate(&ctx.desired, &ctx.live, Mode::Apply, cost.gb_per_month);
     let doc = render::json::plan(&ctx.desired.name, &changes, &warns);
     if let (Some(file), Some(text)) = (out, saved_text) {

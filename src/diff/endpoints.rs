@@ -2,6 +2,7 @@
 //! and that group's inbound 443 rules.
 
 use super::*;
+use crate::model::IpAddressType;
 
 impl<'a> Differ<'a> {
     pub(super) fn endpoints_and_groups(&mut self) -> Result<(), DiffError> {
@@ -201,6 +202,8 @@ impl<'a> Differ<'a> {
                 security_groups: groups.clone(),
                 private_dns,
                 policy: ep.policy.clone(),
+                ip_address_type: ep.ip_address_type,
+                dns_record_ip_type: ep.dns_record_ip_type,
                 tags: self.desired.tags_for(&address),
                 service_region: ep.service_region.clone(),
             },
@@ -228,6 +231,19 @@ impl<'a> Differ<'a> {
         }
         if let Some(p) = private_dns {
             create_attrs.push(AttrChange::new("private_dns", None, Some(p.to_string())));
+        }
+        if ep.ip_address_type != IpAddressType::Ipv4 {
+            create_attrs.push(AttrChange::new(
+                "ip_address_type",
+                None,
+                Some(ep.ip_address_type.to_string()),
+            ));
+        }
+        if let Some(d) = ep
+            .dns_record_ip_type
+            .filter(|d| *d != ep.ip_address_type.default_dns())
+        {
+            create_attrs.push(AttrChange::new("dns_record_ip_type", None, Some(d.to_string())));
         }
         create_attrs.push(AttrChange::new(
             "policy",
@@ -279,6 +295,21 @@ impl<'a> Differ<'a> {
                                 Some(want.to_string()),
                             ));
                         }
+                    }
+                    // ipv4 <-> dualstack is a ModifyVpcEndpoint; to or from
+                    // ipv6 the endpoint's addresses change family, which
+                    // s3ep does with a new endpoint (PLAN-FORMAT.md).
+                    let live_ip = live_ip_address_type(l);
+                    if (live_ip == IpAddressType::Ipv6) != (ep.ip_address_type == IpAddressType::Ipv6) {
+                        why.push(format!(
+                            "ip_address_type changes from {live_ip} to {} (to or from ipv6 needs a new endpoint)",
+                            ep.ip_address_type
+                        ));
+                        attrs.push(AttrChange::new(
+                            "ip_address_type",
+                            Some(live_ip.to_string()),
+                            Some(ep.ip_address_type.to_string()),
+                        ));
                     }
                     if matches!(l.state.as_str(), "failed" | "rejected" | "expired") {
                         why.push(format!(
@@ -371,6 +402,32 @@ impl<'a> Differ<'a> {
                             let by_id = matches!(r, Ref::Id(_));
                             check_in_vpc(address, &key, "subnet", &id, by_id, live_vpc, &ep.vpc, vpc_fate)?;
                             let Some(l) = l else { continue };
+                            // An adopted subnet's IPv6 is known only now
+                            // (CreateVpcEndpoint: dualstack needs subnets
+                            // with IPv4 and IPv6 ranges, ipv6 IPv6-only ones).
+                            let problem = match ep.ip_address_type {
+                                IpAddressType::Dualstack if l.ipv6_cidr.is_none() || l.cidr.is_none() => {
+                                    Some("has no IPv6 CIDR (dualstack needs IPv4 and IPv6 in every subnet)")
+                                }
+                                IpAddressType::Ipv6 if l.ipv6_cidr.is_none() || l.cidr.is_some() => {
+                                    Some("is not IPv6-only (ipv6 needs subnets with an IPv6 CIDR and no IPv4 CIDR)")
+                                }
+                                _ => None,
+                            };
+                            if let Some(p) = problem {
+                                return Err(err_at(
+                                    address,
+                                    &format!("endpoints.{}.ip_address_type", ep.name),
+                                    format!(
+                                        "ip_address_type {}: subnet {} {p}; associate an IPv6 CIDR with it, or use another ip_address_type",
+                                        ep.ip_address_type,
+                                        match r {
+                                            Ref::Name(n) => format!("{n} ({id})"),
+                                            Ref::Id(_) => id.clone(),
+                                        }
+                                    ),
+                                ));
+                            }
                             (id, l.az.clone())
                         }
                         (Ref::Name(n), None) => match vpc.and_then(|v| v.subnets.get(n)).map(|s| &s.source) {
@@ -546,6 +603,31 @@ impl<'a> Differ<'a> {
                 }
             }
         }
+        let live_ip = live_ip_address_type(l);
+        if live_ip != ep.ip_address_type {
+            attrs.push(AttrChange::new(
+                "ip_address_type",
+                Some(live_ip.to_string()),
+                Some(ep.ip_address_type.to_string()),
+            ));
+            add.ip_address_type = Some(ep.ip_address_type);
+        }
+        if let Some(want) = ep.dns_record_ip_type {
+            // Not reported (some emulators): EC2's default for the live
+            // address type, which is what s3ep would have sent.
+            let have = l
+                .dns_record_ip_type
+                .clone()
+                .unwrap_or_else(|| live_ip.default_dns().to_string());
+            if have != want.as_str() {
+                attrs.push(AttrChange::new(
+                    "dns_record_ip_type",
+                    Some(have),
+                    Some(want.to_string()),
+                ));
+                add.dns_record_ip_type = Some(want);
+            }
+        }
         if !policies_equal(ep.policy.as_ref(), l.policy.as_ref()) {
             let show = |p: Option<&serde_json::Value>| match p {
                 None => "(AWS default: full access)".to_string(),
@@ -637,4 +719,14 @@ impl<'a> Differ<'a> {
             steps,
         });
     }
+}
+
+/// The endpoint's IpAddressType as EC2 reports it; `ipv4` (EC2's default,
+/// CreateVpcEndpoint API reference) when the answer has none or one s3ep
+/// does not know.
+pub(super) fn live_ip_address_type(l: &LEndpoint) -> IpAddressType {
+    l.ip_address_type
+        .as_deref()
+        .and_then(IpAddressType::parse)
+        .unwrap_or_default()
 }

@@ -31,9 +31,9 @@ use serde::Serialize;
 
 use crate::emulator::Emulator;
 use crate::model::{
-    Address, DEndpoint, Desired, EndpointKind, EndpointType, HttpsSource, LEndpoint, LPeering, LRouteTable,
-    LSecurityGroup, LSubnet, LVpc, Live, PrivateDns, Ref, RouteDest, RulePeer, Source, Tags, TAG_DNS,
-    TAG_KEY,
+    ipv6_subnet, Address, DEndpoint, Desired, EndpointKind, EndpointType, HttpsSource, LEndpoint, LPeering,
+    LRouteTable, LSecurityGroup, LSubnet, LVpc, Live, PrivateDns, Ref, RouteDest, RulePeer, Source, Tags,
+    TAG_DNS, TAG_KEY,
 };
 
 /// What happens to a resource.

@@ -54,6 +54,7 @@ impl<'a> Differ<'a> {
                         Op::CreateVpc {
                             region: vpc.region.clone(),
                             cidr: *cidr,
+                            ipv6: vpc.ipv6,
                             tags,
                         },
                     );
@@ -71,12 +72,28 @@ impl<'a> Differ<'a> {
                                         Some(cidr.to_string()),
                                     ));
                                 }
+                                // s3ep asks for the /56 only at CreateVpc:
+                                // gaining or losing it is a new VPC.
+                                if l.ipv6_cidr.is_some() != vpc.ipv6 {
+                                    why.push("ipv6 changes".to_string());
+                                    attrs.push(AttrChange::new(
+                                        "ipv6",
+                                        Some(l.ipv6_cidr.map_or("none".into(), |c| c.to_string())),
+                                        Some(if vpc.ipv6 { "amazon" } else { "none" }.to_string()),
+                                    ));
+                                }
                             }
                         },
-                        vec![
-                            AttrChange::new("region", None, Some(vpc.region.clone())),
-                            AttrChange::new("cidr", None, Some(cidr.to_string())),
-                        ],
+                        {
+                            let mut a = vec![
+                                AttrChange::new("region", None, Some(vpc.region.clone())),
+                                AttrChange::new("cidr", None, Some(cidr.to_string())),
+                            ];
+                            if vpc.ipv6 {
+                                a.push(AttrChange::new("ipv6", None, Some("amazon (a /56)".into())));
+                            }
+                            a
+                        },
                         |id, region| Op::DeleteVpc {
                             region: region.to_string(),
                             id: id.to_string(),
@@ -160,9 +177,11 @@ impl<'a> Differ<'a> {
                                 vpc: vpc_fate.id_ref(&Address::vpc(vname)),
                                 az: spec.az.clone(),
                                 cidr: spec.cidr,
+                                ipv6_index: spec.ipv6_index,
                                 tags: self.desired.tags_for(&address),
                             },
                         );
+                        let live_vpcs = &self.live.vpcs;
                         let fate = self.resource(
                             &address,
                             &vpc.region,
@@ -186,12 +205,48 @@ impl<'a> Differ<'a> {
                                             Some(spec.cidr.to_string()),
                                         ));
                                     }
+                                    // The /64 the index means in the live
+                                    // VPC's /56 (when that is known).
+                                    let block = live_vpcs
+                                        .iter()
+                                        .find(|v| v.id == l.vpc_id)
+                                        .and_then(|v| v.ipv6_cidr);
+                                    let want =
+                                        spec.ipv6_index.map(|i| block.and_then(|b| ipv6_subnet(&b, i)));
+                                    let differs = match (want, l.ipv6_cidr) {
+                                        (None, None) => false,
+                                        (Some(Some(w)), Some(have)) => w != have,
+                                        (Some(None), Some(_)) => false, // VPC's block unknown
+                                        _ => true,
+                                    };
+                                    if differs {
+                                        why.push("ipv6_index changes".to_string());
+                                        attrs.push(AttrChange::new(
+                                            "ipv6_cidr",
+                                            Some(l.ipv6_cidr.map_or("none".into(), |c| c.to_string())),
+                                            Some(match (spec.ipv6_index, want.flatten()) {
+                                                (None, _) => "none".to_string(),
+                                                (Some(_), Some(w)) => w.to_string(),
+                                                (Some(i), None) => format!("/64 #{i} of the VPC's /56"),
+                                            }),
+                                        ));
+                                    }
                                 }
                             },
-                            vec![
-                                AttrChange::new("az", None, Some(spec.az.clone())),
-                                AttrChange::new("cidr", None, Some(spec.cidr.to_string())),
-                            ],
+                            {
+                                let mut a = vec![
+                                    AttrChange::new("az", None, Some(spec.az.clone())),
+                                    AttrChange::new("cidr", None, Some(spec.cidr.to_string())),
+                                ];
+                                if let Some(i) = spec.ipv6_index {
+                                    a.push(AttrChange::new(
+                                        "ipv6_cidr",
+                                        None,
+                                        Some(format!("/64 #{i} of the VPC's /56")),
+                                    ));
+                                }
+                                a
+                            },
                             |l_id, l_region| Op::DeleteSubnet {
                                 region: l_region.to_string(),
                                 id: l_id.to_string(),

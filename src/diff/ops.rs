@@ -7,7 +7,7 @@ use std::fmt;
 use ipnet::Ipv4Net;
 use serde_json::Value;
 
-use crate::model::{Address, EndpointType, RouteDest, RulePeer, Tags};
+use crate::model::{Address, DnsRecordIpType, EndpointType, IpAddressType, RouteDest, RulePeer, Tags};
 
 /// An AWS id known now, or the address of a resource this run creates.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -80,6 +80,10 @@ pub struct EndpointEdit {
     pub private_dns: Option<crate::model::PrivateDns>,
     /// `Some(None)` resets to AWS's default policy.
     pub policy: Option<Option<Value>>,
+    /// IpAddressType (ipv4 ↔ dualstack).
+    pub ip_address_type: Option<IpAddressType>,
+    /// DnsOptions.DnsRecordIpType.
+    pub dns_record_ip_type: Option<DnsRecordIpType>,
 }
 
 impl EndpointEdit {
@@ -94,6 +98,8 @@ pub enum Op {
     CreateVpc {
         region: String,
         cidr: Ipv4Net,
+        /// Also an Amazon-provided IPv6 /56.
+        ipv6: bool,
         tags: Tags,
     },
     DeleteVpc {
@@ -112,6 +118,9 @@ pub enum Op {
         vpc: IdRef,
         az: String,
         cidr: Ipv4Net,
+        /// The /64 at this index of the VPC's /56, read from the live VPC
+        /// when the step runs (the /56 is known only once the VPC exists).
+        ipv6_index: Option<u8>,
         tags: Tags,
     },
     DeleteSubnet {
@@ -190,6 +199,9 @@ pub enum Op {
         security_groups: Vec<IdRef>,
         private_dns: Option<crate::model::PrivateDns>,
         policy: Option<Value>,
+        ip_address_type: IpAddressType,
+        /// Interface endpoints only.
+        dns_record_ip_type: Option<DnsRecordIpType>,
         tags: Tags,
         /// Interface only: the service's region when not the endpoint's.
         service_region: Option<String>,

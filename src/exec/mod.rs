@@ -366,7 +366,12 @@ impl Ctx<'_> {
     async fn run(&self, address: &Address, op: &Op, status: Status<'_>) -> Result<String, StepError> {
         let done = |id: &str| Ok(id.to_string());
         match op {
-            Op::CreateVpc { region, cidr, tags } => vpc::create(self, address, region, *cidr, tags).await,
+            Op::CreateVpc {
+                region,
+                cidr,
+                ipv6,
+                tags,
+            } => vpc::create(self, address, region, *cidr, *ipv6, tags).await,
             Op::EnableDnsHostnames { region, vpc } => {
                 vpc::enable_dns_hostnames(self, region, vpc, status).await
             }
@@ -379,8 +384,9 @@ impl Ctx<'_> {
                 vpc,
                 az,
                 cidr,
+                ipv6_index,
                 tags,
-            } => subnet::create(self, address, region, vpc, az, *cidr, tags).await,
+            } => subnet::create(self, address, region, vpc, az, *cidr, *ipv6_index, tags, status).await,
             Op::DeleteSubnet { region, id } => {
                 subnet::delete(self, region, id).await?;
                 done(id)
@@ -454,6 +460,8 @@ impl Ctx<'_> {
                 security_groups,
                 private_dns,
                 policy,
+                ip_address_type,
+                dns_record_ip_type,
                 tags,
                 service_region,
             } => {
@@ -466,6 +474,8 @@ impl Ctx<'_> {
                     security_groups,
                     private_dns: *private_dns,
                     policy,
+                    ip_address_type: *ip_address_type,
+                    dns_record_ip_type: *dns_record_ip_type,
                     tags,
                     service_region,
                 };

@@ -125,6 +125,7 @@ fn field(f: &Field) -> Value {
 fn ty(t: &Ty) -> Value {
     match t {
         Ty::IntConst(n) => json!({"type": "integer", "const": n}),
+        Ty::IntRange { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
         Ty::Text(t) => text(t),
         Ty::Bool => json!({"type": "boolean"}),
         Ty::List { item, min_items } => {

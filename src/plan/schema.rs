@@ -78,6 +78,10 @@ impl Text {
 pub enum Ty {
     /// An integer that must equal this (the plan `version`).
     IntConst(i64),
+    /// An integer from `min` to `max`, both included (a subnet's
+    /// `ipv6_index`). The decoder checks it is an integer; `validate` checks
+    /// the range.
+    IntRange { min: i64, max: i64 },
     /// A scalar, read as text.
     Text(Text),
     /// `true` or `false`.
@@ -342,6 +346,11 @@ pub static VPC: Shape = Shape {
             },
             "Route table name → route table: `{subnets}` to create, `{id}` to adopt.",
         ),
+        Field::new(
+            "ipv6",
+            Ty::Text(Text::one_of(&["amazon"], "where the VPC's IPv6 block comes from")),
+            "Created VPCs only: `amazon` asks EC2 for an Amazon-provided /56 (CreateVpc AmazonProvidedIpv6CidrBlock). Absent: IPv4 only.",
+        ),
     ],
     exclusive: &[&["cidr"], &["id"]],
     discriminator: None,
@@ -363,6 +372,11 @@ pub static SUBNET: Shape = Shape {
             "The subnet's IPv4 CIDR, inside the VPC's and overlapping no other subnet.",
         ),
         Field::new("id", Ty::Text(SUBNET_ID), "Adopt an existing subnet."),
+        Field::new(
+            "ipv6_index",
+            Ty::IntRange { min: 0, max: 255 },
+            "Created subnets in an `ipv6` VPC only: the subnet gets the /64 at this index (0 to 255) of the VPC's /56. Absent: IPv4 only.",
+        ),
     ],
     exclusive: &[&["az", "cidr"], &["id"]],
     discriminator: None,
@@ -457,6 +471,20 @@ pub static ENDPOINT: Shape = Shape {
             "service_region",
             Ty::Text(REGION),
             "Interface only: the region of the service when it is not the VPC's (cross-region PrivateLink, CreateVpcEndpoint ServiceRegion); `service: s3` then means S3 in that region. Changing it replaces the endpoint. Needs the IAM action vpce:AllowMultiRegion.",
+        )
+        .only_for(&["interface"]),
+        Field::new(
+            "ip_address_type",
+            Ty::Text(Text::one_of(&["ipv4", "dualstack", "ipv6"], "the endpoint's IP address type")),
+            "`ipv4` (default), `dualstack` (every interface subnet needs IPv6) or `ipv6` (IPv6-only subnets; not for subnets s3ep creates). ipv4 ↔ dualstack is an update; to or from ipv6 a replace.",
+        ),
+        Field::new(
+            "dns_record_ip_type",
+            Ty::Text(Text::one_of(
+                &["ipv4", "dualstack", "ipv6", "service-defined"],
+                "the DNS records of the endpoint",
+            )),
+            "Interface only: `ipv4`, `dualstack`, `ipv6` or `service-defined`; default: the same as `ip_address_type`, which must allow it.",
         )
         .only_for(&["interface"]),
         Field::new(
@@ -618,6 +646,7 @@ pub(crate) struct RawVpc {
     pub id: Option<Sp<String>>,
     pub subnets: Vec<Named<RawSubnet>>,
     pub route_tables: Vec<Named<RawRouteTable>>,
+    pub ipv6: Option<Sp<String>>,
 }
 
 /// A subnet as written.
@@ -626,6 +655,8 @@ pub(crate) struct RawSubnet {
     pub az: Option<Sp<String>>,
     pub cidr: Option<Sp<String>>,
     pub id: Option<Sp<String>>,
+    /// `Sp<None>` when present but not an integer (already reported).
+    pub ipv6_index: Option<Sp<Option<i128>>>,
 }
 
 /// A route table as written.
@@ -649,6 +680,8 @@ pub(crate) struct RawEndpoint {
     /// `Sp<None>` when present but of the wrong shape (already reported).
     pub private_dns: Option<Sp<Option<RawPrivateDns>>>,
     pub service_region: Option<Sp<String>>,
+    pub ip_address_type: Option<Sp<String>>,
+    pub dns_record_ip_type: Option<Sp<String>>,
     pub policy: Option<Sp<Option<RawPolicy>>>,
     /// Every key written, with its position (for the keys only one
     /// endpoint type takes, see [`Shape::only_for`]).
@@ -905,6 +938,30 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// An integer (a YAML int, not a string or a float); `Sp<None>` when it
+    /// is something else (reported).
+    fn integer(&mut self, field: Option<(String, Option<Pos>, &Node)>) -> Option<Sp<Option<i128>>> {
+        let (path, key_pos, node) = field?;
+        let v = match node.value {
+            Yaml::Int(i) => Some(i),
+            _ => {
+                let shown = match node.text(self.src) {
+                    Some(t) if !matches!(node.value, Yaml::Str(_)) => t,
+                    Some(t) => format!("the string {}", q(&t)),
+                    None => node.kind().to_string(),
+                };
+                self.sink
+                    .at(&path, node.pos, format!("expected an integer, found {shown}"));
+                None
+            }
+        };
+        Some(Sp {
+            v,
+            pos: node.pos,
+            key_pos,
+        })
+    }
+
     /// A list of strings (null counts as empty). Bad items are reported and left out.
     fn string_list(&mut self, path: &str, key_pos: Option<Pos>, node: &Node) -> Option<StrList> {
         let items = match &node.value {
@@ -1035,6 +1092,7 @@ impl<'a> Decoder<'a> {
             region: self.string(obj.get("region")),
             cidr: self.string(obj.get("cidr")),
             id: self.string(obj.get("id")),
+            ipv6: self.string(obj.get("ipv6")),
             ..RawVpc::default()
         };
         if let Some((p, _, n)) = obj.get("subnets") {
@@ -1069,6 +1127,7 @@ impl<'a> Decoder<'a> {
             az: self.string(obj.get("az")),
             cidr: self.string(obj.get("cidr")),
             id: self.string(obj.get("id")),
+            ipv6_index: self.integer(obj.get("ipv6_index")),
         };
         self.finish(obj);
         Some(subnet)
@@ -1094,6 +1153,8 @@ impl<'a> Decoder<'a> {
             subnets: self.list_field(obj.get("subnets")),
             security_groups: self.list_field(obj.get("security_groups")),
             service_region: self.string(obj.get("service_region")),
+            ip_address_type: self.string(obj.get("ip_address_type")),
+            dns_record_ip_type: self.string(obj.get("dns_record_ip_type")),
             keys: obj.present(),
             ..RawEndpoint::default()
         };
@@ -1216,6 +1277,7 @@ mod tests {
     fn sample(ty: &Ty) -> Value {
         match ty {
             Ty::IntConst(n) => json!(n),
+            Ty::IntRange { min, .. } => json!(min),
             Ty::Text(_) => json!("x"),
             Ty::Bool => json!(true),
             Ty::List { .. } => json!(["x"]),

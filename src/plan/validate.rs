@@ -17,8 +17,9 @@ use super::schema::{
     join, Named, RawDocument, RawEndpoint, RawPeering, RawPlan, RawPolicy, RawPrivateDns, RawVpc, Sp, StrList,
 };
 use crate::model::{
-    cidrs_overlap, DEndpoint, DPeering, DRouteTable, DSecurityGroup, DSubnet, DVpc, Desired, EndpointKind,
-    EndpointType, HttpsRule, HttpsSource, Origin, PrivateDns, Ref, RouteTableSpec, Source, SubnetSpec,
+    cidrs_overlap, DEndpoint, DPeering, DRouteTable, DSecurityGroup, DSubnet, DVpc, Desired, DnsRecordIpType,
+    EndpointKind, EndpointType, HttpsRule, HttpsSource, IpAddressType, Origin, PrivateDns, Ref,
+    RouteTableSpec, Source, SubnetSpec,
 };
 
 /// Longest tag key AWS accepts, in characters.
@@ -110,6 +111,10 @@ struct VpcInfo {
     subnet_ids: BTreeMap<String, String>,
     /// Adopted route tables: name → `rtb-…` id as written.
     table_ids: BTreeMap<String, String>,
+    /// Subnets written to be created (`az`/`cidr`), valid or not.
+    created_subnets: BTreeSet<String>,
+    /// Created subnets with an `ipv6_index` (valid or not).
+    ipv6_subnets: BTreeSet<String>,
     /// The body had the wrong shape: references into it cannot be checked.
     opaque: bool,
 }
@@ -453,6 +458,39 @@ impl Validator<'_> {
                 .then(|| Source::Adopt(id.v.clone())),
         };
 
+        // IPv6: `amazon`, and only for a VPC s3ep creates (an adopted VPC is
+        // never modified).
+        let ipv6 = match &body.ipv6 {
+            None => false,
+            Some(v) if v.v != "amazon" => {
+                self.sink.at(
+                    &join(path, "ipv6"),
+                    v.pos,
+                    format!(
+                        "invalid ipv6 {}: the only value is `amazon` (an Amazon-provided /56); leave the key out for an IPv4-only VPC",
+                        q(&v.v)
+                    ),
+                );
+                false
+            }
+            Some(v) if adopted => {
+                self.sink.at(
+                    &join(path, "ipv6"),
+                    v.key_pos,
+                    format!(
+                        "`ipv6` is only for VPCs s3ep creates; VPC {} is adopted by id and s3ep never modifies it",
+                        q(&name)
+                    ),
+                );
+                false
+            }
+            Some(_) => true,
+        };
+        // `ipv6_index` is checked against this: a wrong `ipv6` value is
+        // reported once, not again for every subnet.
+        let ipv6_written = body.ipv6.is_some();
+        let mut ipv6_used: BTreeMap<u8, String> = BTreeMap::new();
+
         // Subnets.
         let mut subnets = BTreeMap::new();
         let mut created: Vec<(String, Ipv4Net)> = Vec::new();
@@ -476,6 +514,16 @@ impl Validator<'_> {
                 }
                 (Some(id), None) => {
                     info.subnet_ids.insert(s.name.v.clone(), id.v.clone());
+                    if let Some(ix) = &b.ipv6_index {
+                        self.sink.at(
+                            &join(spath, "ipv6_index"),
+                            ix.key_pos,
+                            format!(
+                                "`ipv6_index` is only for subnets s3ep creates; subnet {} is adopted by id and keeps the IPv6 block it has",
+                                q(&s.name.v)
+                            ),
+                        );
+                    }
                     self.aws_id(&join(spath, "id"), id, "subnet-", "subnet")
                         .then(|| Source::Adopt(id.v.clone()))
                 }
@@ -493,6 +541,12 @@ impl Validator<'_> {
                     None
                 }
                 (None, Some(_)) => {
+                    info.created_subnets.insert(s.name.v.clone());
+                    if b.ipv6_index.is_some() {
+                        info.ipv6_subnets.insert(s.name.v.clone());
+                    }
+                    let ipv6_index =
+                        self.ipv6_index(spath, b, &s.name.v, &name, ipv6_written, &mut ipv6_used);
                     let az = match &b.az {
                         None => {
                             self.missing(
@@ -519,8 +573,10 @@ impl Validator<'_> {
                     if let Some(net) = net {
                         created.push((s.name.v.clone(), net));
                     }
-                    match (az, net) {
-                        (Some(az), Some(cidr)) => Some(Source::Create(SubnetSpec { az, cidr })),
+                    match (az, net, ipv6_index) {
+                        (Some(az), Some(cidr), Some(ipv6_index)) => {
+                            Some(Source::Create(SubnetSpec { az, cidr, ipv6_index }))
+                        }
                         _ => None,
                     }
                 }
@@ -651,7 +707,64 @@ impl Validator<'_> {
             source: source?,
             subnets,
             route_tables,
+            ipv6,
         })
+    }
+
+    /// A created subnet's `ipv6_index`: `Some(None)` when absent,
+    /// `Some(Some(i))` when valid, `None` after an error. It needs an `ipv6`
+    /// VPC, 0 to 255 (a /56 holds 256 /64s), and no other subnet of the VPC
+    /// with the same index (their blocks would be the same /64).
+    fn ipv6_index(
+        &mut self,
+        spath: &str,
+        b: &super::schema::RawSubnet,
+        subnet: &str,
+        vpc: &str,
+        vpc_ipv6: bool,
+        used: &mut BTreeMap<u8, String>,
+    ) -> Option<Option<u8>> {
+        let Some(ix) = &b.ipv6_index else {
+            return Some(None);
+        };
+        let key = join(spath, "ipv6_index");
+        let v = ix.v?; // not an integer: reported by the decoder
+        let Ok(i) = u8::try_from(v) else {
+            self.sink.at(
+                &key,
+                ix.pos,
+                format!(
+                    "ipv6_index {v} is out of range: it must be from 0 to 255 (the /64s of the VPC's /56)"
+                ),
+            );
+            return None;
+        };
+        if !vpc_ipv6 {
+            self.sink.at(
+                &key,
+                ix.key_pos,
+                format!(
+                    "subnet {} has `ipv6_index` but VPC {} has no IPv6 block; add `ipv6: amazon` to the VPC or remove `ipv6_index`",
+                    q(subnet),
+                    q(vpc)
+                ),
+            );
+            return None;
+        }
+        if let Some(other) = used.get(&i) {
+            self.sink.at(
+                &key,
+                ix.pos,
+                format!(
+                    "subnets {} and {} both have ipv6_index {i}; each subnet needs its own /64",
+                    q(other),
+                    q(subnet)
+                ),
+            );
+            return None;
+        }
+        used.insert(i, subnet.to_string());
+        Some(Some(i))
     }
 
     /// Check a subnet's AZ against its VPC's region.
@@ -901,6 +1014,8 @@ impl Validator<'_> {
         }
         let policy = self.policy(path, b);
         let (service, service_region) = service?;
+        let ip_types = self.ip_types(path, b, kind, vpc.as_deref());
+        let (ip_address_type, dns_record_ip_type) = ip_types?;
         Some(DEndpoint {
             name: name_ok.then(|| ep.name.v.clone())?,
             vpc: vpc?,
@@ -908,7 +1023,112 @@ impl Validator<'_> {
             kind: ekind?,
             policy: policy?,
             service_region,
+            ip_address_type,
+            dns_record_ip_type,
         })
+    }
+
+    /// `ip_address_type` and (interface endpoints) `dns_record_ip_type`,
+    /// checked against each other and against the subnets the plan creates;
+    /// adopted subnets are checked against live state at `plan` time.
+    fn ip_types(
+        &mut self,
+        path: &str,
+        b: &RawEndpoint,
+        kind: Option<&str>,
+        vpc: Option<&str>,
+    ) -> Option<(IpAddressType, Option<DnsRecordIpType>)> {
+        let ip = match &b.ip_address_type {
+            None => Some(IpAddressType::default()),
+            Some(t) => {
+                let parsed = IpAddressType::parse(&t.v);
+                if parsed.is_none() {
+                    self.sink.at(
+                        &join(path, "ip_address_type"),
+                        t.pos,
+                        format!(
+                            "invalid ip_address_type {}: must be `ipv4`, `dualstack` or `ipv6`",
+                            q(&t.v)
+                        ),
+                    );
+                }
+                parsed
+            }
+        };
+        let dns = match &b.dns_record_ip_type {
+            None => None,
+            Some(t) => match DnsRecordIpType::parse(&t.v) {
+                Some(d) => Some(Some(d)),
+                None => {
+                    self.sink.at(
+                        &join(path, "dns_record_ip_type"),
+                        t.pos,
+                        format!(
+                            "invalid dns_record_ip_type {}: must be `ipv4`, `dualstack`, `ipv6` or `service-defined`",
+                            q(&t.v)
+                        ),
+                    );
+                    Some(None)
+                }
+            },
+        };
+        if kind != Some("interface") {
+            // A gateway has no DNS records (a written key was reported above).
+            return Some((ip?, None));
+        }
+        let ip = ip?;
+        let dns = match dns {
+            None => ip.default_dns(),
+            Some(d) => d?,
+        };
+        let mut ok = true;
+        if !ip.allows(dns) {
+            let t = b.dns_record_ip_type.as_ref();
+            let allowed: Vec<&str> = DnsRecordIpType::ALL
+                .iter()
+                .filter(|d| ip.allows(**d))
+                .map(|d| d.as_str())
+                .collect();
+            self.sink.at(
+                &join(path, "dns_record_ip_type"),
+                t.and_then(|t| t.pos),
+                format!(
+                    "dns_record_ip_type {dns} is not allowed with ip_address_type {ip}; {ip} allows {} (EC2 needs IPv6 addresses for AAAA records and IPv4 addresses for A records)",
+                    allowed.join(", ")
+                ),
+            );
+            ok = false;
+        }
+        // Subnets the plan creates: their IPv6 is known now.
+        if ip != IpAddressType::Ipv4 {
+            let info = vpc.and_then(|v| self.vpcs.get(v));
+            let key = join(path, "ip_address_type");
+            let pos = b.ip_address_type.as_ref().and_then(|t| t.pos);
+            let mut problems = Vec::new();
+            if let (Some(info), Some(list)) = (info, &b.subnets) {
+                for item in &list.v {
+                    if !info.created_subnets.contains(&item.v) {
+                        continue; // adopted: checked at `plan` against live state
+                    }
+                    match ip {
+                        IpAddressType::Dualstack if !info.ipv6_subnets.contains(&item.v) => problems.push(format!(
+                            "ip_address_type dualstack needs every subnet of the endpoint to have IPv6, but subnet {} is created without `ipv6_index` (give it one, in a VPC with `ipv6: amazon`)",
+                            q(&item.v)
+                        )),
+                        IpAddressType::Ipv6 => problems.push(format!(
+                            "ip_address_type ipv6 needs IPv6-only subnets, but subnet {} is created by s3ep and subnets s3ep creates always have an IPv4 CIDR; use `dualstack`, or adopt IPv6-only subnets by id",
+                            q(&item.v)
+                        )),
+                        _ => {}
+                    }
+                }
+            }
+            for p in problems {
+                self.sink.at(&key, pos, p);
+                ok = false;
+            }
+        }
+        ok.then_some((ip, Some(dns)))
     }
 
     /// The endpoint's full service name, and the service's region when it

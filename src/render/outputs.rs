@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::{owned_by, Address, Desired, EndpointType, LEndpoint, Live, TAG_KEY};
+use crate::model::{owned_by, Address, Desired, EndpointKind, EndpointType, LEndpoint, Live, TAG_KEY};
 
 /// What `outputs` reports for one endpoint of the plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -29,6 +29,37 @@ pub struct EndpointOutput {
     /// Gateway endpoints: route table ids that route S3 to it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub route_table_ids: Vec<String>,
+    /// Gateway endpoints: the S3 prefix list the routes point at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix_list_id: Option<String>,
+    /// Gateway endpoints: that prefix list's CIDRs (for NACLs and firewalls).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix_list_cidrs: Option<Vec<String>>,
+    /// Interface endpoints: the private DNS mode, as the plan writes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_dns: Option<String>,
+    /// Interface endpoints with private DNS on: what that means for clients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_dns_note: Option<String>,
+}
+
+/// The plan's `private_dns` value for an interface endpoint, as `outputs`
+/// prints it. (Kept as text: the mode may grow beyond a bool.)
+pub fn private_dns_mode(kind: &EndpointKind) -> Option<String> {
+    match kind {
+        EndpointKind::Interface { private_dns, .. } => Some(private_dns.to_string()),
+        EndpointKind::Gateway { .. } => None,
+    }
+}
+
+/// What private DNS `mode` means for clients, or `None` when it is off.
+pub fn private_dns_note(mode: &str, region: &str) -> Option<String> {
+    match mode {
+        "false" => None,
+        _ => Some(format!(
+            "private DNS is on: in this VPC the plain regional name s3.{region}.amazonaws.com (and bucket.s3.{region}.amazonaws.com) resolves to the endpoint's private addresses, so clients need no --endpoint-url"
+        )),
+    }
 }
 
 /// The regional `vpce-…` label of an interface endpoint's DNS entries:
@@ -61,8 +92,19 @@ fn first_bucket(policy: Option<&Value>) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-/// Outputs for every endpoint of the plan, in plan order.
+/// Outputs for every endpoint of the plan, in plan order. `prefix_cidrs`:
+/// region → the CIDRs of its S3 prefix list (read by the caller; empty when
+/// unknown).
 pub fn collect(desired: &Desired, live: &Live) -> Vec<EndpointOutput> {
+    collect_with(desired, live, &std::collections::BTreeMap::new())
+}
+
+/// [`collect`], with the CIDRs of each region's S3 prefix list.
+pub fn collect_with(
+    desired: &Desired,
+    live: &Live,
+    prefix_cidrs: &std::collections::BTreeMap<String, Vec<String>>,
+) -> Vec<EndpointOutput> {
     let mut out = Vec::new();
     for (name, ep) in &desired.endpoints {
         let address = Address::endpoint(name);
@@ -93,7 +135,22 @@ pub fn collect(desired: &Desired, live: &Live) -> Vec<EndpointOutput> {
             s3_url: None,
             cli: None,
             route_table_ids: Vec::new(),
+            prefix_list_id: None,
+            prefix_list_cidrs: None,
+            private_dns: private_dns_mode(&ep.kind),
+            private_dns_note: None,
         };
+        if let Some(mode) = &o.private_dns {
+            let svc_region = crate::model::service_region(&ep.service).unwrap_or(&region);
+            o.private_dns_note = private_dns_note(mode, svc_region);
+        }
+        if ep.endpoint_type() == EndpointType::Gateway && ep.service.ends_with(".s3") {
+            o.prefix_list_id = live.s3_prefix_lists.get(&region).cloned();
+            o.prefix_list_cidrs = o
+                .prefix_list_id
+                .as_ref()
+                .map(|_| prefix_cidrs.get(&region).cloned().unwrap_or_default());
+        }
         if let Some(e) = found {
             match e.endpoint_type {
                 EndpointType::Interface if ep.service.ends_with(".s3") => {
@@ -120,6 +177,34 @@ pub fn collect(desired: &Desired, live: &Live) -> Vec<EndpointOutput> {
     out
 }
 
+/// The CIDRs of the S3 prefix list of each region where the plan has a
+/// gateway endpoint: one GetManagedPrefixListEntries per such region.
+pub async fn prefix_cidrs(
+    cloud: &dyn crate::cloud::Cloud,
+    desired: &Desired,
+    live: &Live,
+) -> crate::cloud::CloudResult<std::collections::BTreeMap<String, Vec<String>>> {
+    let mut out = std::collections::BTreeMap::new();
+    for (region, pl) in &live.s3_prefix_lists {
+        let has_gateway = desired.endpoints.values().any(|e| {
+            e.endpoint_type() == EndpointType::Gateway
+                && desired.vpcs.get(&e.vpc).is_some_and(|v| &v.region == region)
+        });
+        if has_gateway {
+            out.insert(
+                region.clone(),
+                cloud
+                    .prefix_list_cidrs(region, pl)
+                    .await?
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect(),
+            );
+        }
+    }
+    Ok(out)
+}
+
 /// Outputs as text.
 pub fn human(plan: &str, outputs: &[EndpointOutput]) -> String {
     use std::fmt::Write;
@@ -136,6 +221,18 @@ pub fn human(plan: &str, outputs: &[EndpointOutput]) -> String {
         }
         if !o.route_table_ids.is_empty() {
             let _ = writeln!(s, "  routes S3 in: {}", o.route_table_ids.join(", "));
+        }
+        if let Some(pl) = &o.prefix_list_id {
+            let _ = writeln!(s, "  prefix list: {pl}");
+        }
+        if let Some(c) = o.prefix_list_cidrs.as_ref().filter(|c| !c.is_empty()) {
+            let _ = writeln!(s, "  prefix list cidrs: {}", c.join(", "));
+        }
+        if let Some(m) = &o.private_dns {
+            let _ = writeln!(s, "  private dns: {m}");
+        }
+        if let Some(n) = &o.private_dns_note {
+            let _ = writeln!(s, "  note:     {n}");
         }
         for d in &o.dns_names {
             let _ = writeln!(s, "  dns:      {d}");

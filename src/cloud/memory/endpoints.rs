@@ -88,6 +88,9 @@ pub(super) struct Endpoint {
     pub(super) inbound_only: bool,
     /// `ServiceRegion` (interface only): the service's region.
     pub(super) service_region: Option<String>,
+    pub(super) ip_address_type: IpAddressType,
+    /// Interface endpoints only.
+    pub(super) dns_record_ip_type: Option<DnsRecordIpType>,
     pub(super) policy: Value,
     pub(super) tags: Tags,
 }
@@ -128,6 +131,8 @@ impl Endpoint {
                 EndpointType::Gateway => None,
             },
             service_region: self.service_region.clone(),
+            ip_address_type: Some(self.ip_address_type.as_str().to_string()),
+            dns_record_ip_type: self.dns_record_ip_type.map(|t| t.as_str().to_string()),
             policy: Some(self.policy.clone()),
             dns_entries,
             last_error: None,
@@ -137,6 +142,40 @@ impl Endpoint {
 }
 
 impl Region {
+    /// An interface endpoint's IpAddressType against its subnets and its
+    /// DnsRecordIpType (CreateVpcEndpoint / DnsOptionsSpecification, EC2 API
+    /// reference: dualstack needs subnets with IPv4 and IPv6 ranges, ipv6
+    /// IPv6-only subnets; the DNS record type must fit the address type).
+    /// Subnets here always have IPv4, so `ipv6` is always refused.
+    pub(super) fn check_ip_types(
+        &self,
+        cx: &Cx,
+        subnets: &[String],
+        ip: IpAddressType,
+        dns: Option<DnsRecordIpType>,
+    ) -> CloudResult<()> {
+        if let Some(d) = dns {
+            if !ip.allows(d) {
+                return Err(cx.invalid(format!(
+                    "DnsRecordIpType {d} is not supported for IpAddressType {ip}."
+                )));
+            }
+        }
+        for id in subnets {
+            let ok = match ip {
+                IpAddressType::Ipv4 => true,
+                IpAddressType::Dualstack => self.subnets.get(id).is_some_and(|s| s.ipv6.is_some()),
+                IpAddressType::Ipv6 => false,
+            };
+            if !ok {
+                return Err(cx.invalid(format!(
+                    "The subnet {id} does not support the IpAddressType {ip}."
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn endpoint(&self, cx: &Cx, id: &str) -> CloudResult<&Endpoint> {
         self.endpoints.get(id).ok_or_else(|| cx.missing(&VPCE, id))
     }
@@ -372,6 +411,12 @@ impl Inner {
                     ));
                 }
                 r.check_subnets(cx, &spec.vpc_id, &subnets)?;
+                r.check_ip_types(
+                    cx,
+                    &subnets,
+                    spec.ip_address_type.unwrap_or_default(),
+                    spec.dns_record_ip_type,
+                )?;
                 r.check_groups(cx, &spec.vpc_id, &groups)?;
                 if let Some(dns) = spec.private_dns {
                     r.check_private_dns(cx, &spec.vpc_id, dns)?;
@@ -423,6 +468,11 @@ impl Inner {
                 EndpointType::Interface => Some(home.to_string()),
                 EndpointType::Gateway => None,
             },
+            ip_address_type: spec.ip_address_type.unwrap_or_default(),
+            dns_record_ip_type: (spec.endpoint_type == EndpointType::Interface).then(|| {
+                spec.dns_record_ip_type
+                    .unwrap_or_else(|| spec.ip_address_type.unwrap_or_default().default_dns())
+            }),
             policy: spec.policy.clone().unwrap_or_else(default_endpoint_policy),
             tags: spec.tags.clone(),
         };
@@ -496,6 +546,9 @@ impl Inner {
                     ));
                 }
                 r.check_subnets(cx, &e.vpc_id, &subnets)?;
+                let ip = change.ip_address_type.unwrap_or(e.ip_address_type);
+                let dns = change.dns_record_ip_type.or(e.dns_record_ip_type);
+                r.check_ip_types(cx, &subnets, ip, dns)?;
                 r.check_groups(cx, &e.vpc_id, &groups)?;
                 if let Some(dns) = change.private_dns {
                     r.check_private_dns(cx, &e.vpc_id, dns)?;
@@ -539,6 +592,12 @@ impl Inner {
         if let Some(dns) = change.private_dns {
             e.private_dns = dns.enabled();
             e.inbound_only = dns.inbound_only();
+        }
+        if let Some(t) = change.ip_address_type {
+            e.ip_address_type = t;
+        }
+        if let (Some(t), EndpointType::Interface) = (change.dns_record_ip_type, e.endpoint_type) {
+            e.dns_record_ip_type = Some(t);
         }
         Ok(())
     }

@@ -50,13 +50,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use serde_json::Value;
 
 use super::{Cloud, CloudError, CloudResult, EndpointCreate, EndpointModify, Filter};
 use crate::model::{
-    cidrs_overlap, EndpointType, LAssociation, LDnsEntry, LEgressRule, LEndpoint, LPeering, LRoute,
-    LRouteTable, LRule, LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer, Tags, TAG_PLAN,
+    cidrs_overlap, DnsRecordIpType, EndpointType, IpAddressType, LAssociation, LDnsEntry, LEgressRule,
+    LEndpoint, LPeering, LRoute, LRouteTable, LRule, LSecurityGroup, LSubnet, LVpc, RouteDest, RulePeer,
+    Tags, TAG_PLAN,
 };
 use crate::model::{LAclEntry, LNetworkAcl, LVpcDns};
 
@@ -285,7 +286,30 @@ impl MemoryCloud {
         tags: &Tags,
     ) -> CloudResult<String> {
         self.quiet("CreateSubnet", region, |s, cx| {
-            s.create_subnet(cx, vpc_id, az, cidr, tags)
+            s.create_subnet(cx, vpc_id, az, cidr, None, tags)
+        })
+    }
+
+    /// Out of band: gives a VPC its Amazon-provided /56 (as
+    /// AssociateVpcCidrBlock would); returns it.
+    pub fn oob_give_vpc_ipv6(&self, region: &str, vpc_id: &str) -> Option<Ipv6Net> {
+        let mut s = self.lock();
+        s.give_ipv6(region, vpc_id);
+        s.reg(region).vpcs.get(vpc_id).and_then(|v| v.ipv6)
+    }
+
+    /// Out of band: creates a dual-stack subnet (same checks as `CreateSubnet`).
+    pub fn oob_create_subnet_ipv6(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        az: &str,
+        cidr: Ipv4Net,
+        ipv6: Ipv6Net,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        self.quiet("CreateSubnet", region, |s, cx| {
+            s.create_subnet(cx, vpc_id, az, cidr, Some(ipv6), tags)
         })
     }
 
@@ -539,8 +563,28 @@ impl Cloud for MemoryCloud {
     }
 
     async fn create_vpc(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
-        self.call("CreateVpc", region, |s, cx| s.create_vpc(cx, cidr, tags))
+        self.call("CreateVpc", region, |s, cx| s.create_vpc(cx, cidr, false, tags))
             .await
+    }
+
+    async fn create_vpc_ipv6(&self, region: &str, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
+        self.call("CreateVpc", region, |s, cx| s.create_vpc(cx, cidr, true, tags))
+            .await
+    }
+
+    async fn create_subnet_ipv6(
+        &self,
+        region: &str,
+        vpc_id: &str,
+        az: &str,
+        cidr: Ipv4Net,
+        ipv6: Ipv6Net,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        self.call("CreateSubnet", region, |s, cx| {
+            s.create_subnet(cx, vpc_id, az, cidr, Some(ipv6), tags)
+        })
+        .await
     }
 
     async fn enable_dns_hostnames(&self, region: &str, vpc_id: &str) -> CloudResult<()> {
@@ -566,7 +610,7 @@ impl Cloud for MemoryCloud {
         tags: &Tags,
     ) -> CloudResult<String> {
         self.call("CreateSubnet", region, |s, cx| {
-            s.create_subnet(cx, vpc_id, az, cidr, tags)
+            s.create_subnet(cx, vpc_id, az, cidr, None, tags)
         })
         .await
     }

@@ -6,6 +6,8 @@ use super::*;
 pub(super) struct Vpc {
     pub(super) id: String,
     pub(super) cidr: Ipv4Net,
+    /// The Amazon-provided /56, when asked for at create.
+    pub(super) ipv6: Option<Ipv6Net>,
     pub(super) tags: Tags,
     /// `enableDnsSupport`: true for a new VPC (VPC user guide, "DNS
     /// attributes for your VPC": "enableDnsSupport … default true").
@@ -19,7 +21,18 @@ pub(super) struct Subnet {
     pub(super) vpc_id: String,
     pub(super) az: String,
     pub(super) cidr: Ipv4Net,
+    pub(super) ipv6: Option<Ipv6Net>,
     pub(super) tags: Tags,
+}
+
+/// The Amazon-provided /56 of the VPC with id `vpc_id`: one per VPC, from
+/// 2600:1f18::/32 (an Amazon range), numbered by the id's digits so that it
+/// is unique and the same on every run. EC2 assigns a /56 from its pool
+/// (CreateVpc `AmazonProvidedIpv6CidrBlock`, EC2 API reference).
+pub(super) fn amazon_ipv6_block(vpc_id: &str) -> Option<Ipv6Net> {
+    let n = u128::from_str_radix(vpc_id.strip_prefix("vpc-")?, 16).ok()? & 0xff_ffff;
+    let base: u128 = 0x2600_1f18 << 96;
+    Ipv6Net::new((base | (n << 72)).into(), 56).ok()
 }
 
 impl Region {
@@ -64,6 +77,7 @@ impl Inner {
                 id: v.id.clone(),
                 region: cx.region.to_string(),
                 cidr: Some(v.cidr),
+                ipv6_cidr: v.ipv6,
                 state: "available".to_string(),
                 tags: v.tags.clone(),
             })
@@ -91,6 +105,7 @@ impl Inner {
                 vpc_id: s.vpc_id.clone(),
                 az: s.az.clone(),
                 cidr: Some(s.cidr),
+                ipv6_cidr: s.ipv6,
                 tags: s.tags.clone(),
             })
             .collect())
@@ -111,6 +126,7 @@ impl Inner {
             Vpc {
                 id: vpc_id.clone(),
                 cidr,
+                ipv6: None,
                 tags: tags.clone(),
                 dns_support: true,
                 dns_hostnames: false,
@@ -151,9 +167,27 @@ impl Inner {
         vpc_id
     }
 
-    pub(super) fn create_vpc(&mut self, cx: &Cx, cidr: Ipv4Net, tags: &Tags) -> CloudResult<String> {
+    pub(super) fn create_vpc(
+        &mut self,
+        cx: &Cx,
+        cidr: Ipv4Net,
+        ipv6: bool,
+        tags: &Tags,
+    ) -> CloudResult<String> {
         check_cidr(cx, cidr, "InvalidVpc.Range", "VPC")?;
-        Ok(self.insert_vpc(cx.region, cidr, tags))
+        let id = self.insert_vpc(cx.region, cidr, tags);
+        if ipv6 {
+            self.give_ipv6(cx.region, &id);
+        }
+        Ok(id)
+    }
+
+    /// Gives VPC `vpc_id` its Amazon-provided /56.
+    pub(super) fn give_ipv6(&mut self, region: &str, vpc_id: &str) {
+        let block = amazon_ipv6_block(vpc_id);
+        if let Some(v) = self.reg(region).vpcs.get_mut(vpc_id) {
+            v.ipv6 = block;
+        }
     }
 
     pub(super) fn delete_vpc(&mut self, cx: &Cx, vpc_id: &str) -> CloudResult<()> {
@@ -183,10 +217,28 @@ impl Inner {
         vpc_id: &str,
         az: &str,
         cidr: Ipv4Net,
+        ipv6: Option<Ipv6Net>,
         tags: &Tags,
     ) -> CloudResult<String> {
         let r = self.reg(cx.region);
         let vpc = r.vpc(cx, vpc_id)?;
+        // CreateSubnet `Ipv6CidrBlock`: a /64 inside the VPC's IPv6 block,
+        // overlapping no other subnet's (EC2 API reference, CreateSubnet).
+        if let Some(v6) = ipv6 {
+            let inside = vpc.ipv6.is_some_and(|b| b.contains(&v6));
+            if v6.prefix_len() != 64 || !inside {
+                return Err(cx.err(
+                    "InvalidSubnet.Range",
+                    format!("The IPv6 CIDR '{v6}' is invalid for VPC {vpc_id}."),
+                ));
+            }
+            if r.subnets.values().any(|s| s.ipv6 == Some(v6)) {
+                return Err(cx.err(
+                    "InvalidSubnet.Conflict",
+                    format!("The IPv6 CIDR '{v6}' conflicts with another subnet"),
+                ));
+            }
+        }
         if az.len() <= cx.region.len() || !az.starts_with(cx.region) {
             return Err(cx.invalid(format!(
                 "Value ({az}) for parameter availabilityZone is invalid. Subnets can currently only be created in availability zones of {}.",
@@ -217,6 +269,7 @@ impl Inner {
                 vpc_id: vpc_id.to_string(),
                 az: az.to_string(),
                 cidr,
+                ipv6,
                 tags: tags.clone(),
             },
         );

@@ -34,6 +34,8 @@ pub struct Spec<'a> {
     pub security_groups: &'a [IdRef],
     pub private_dns: Option<crate::model::PrivateDns>,
     pub policy: &'a Option<serde_json::Value>,
+    pub ip_address_type: crate::model::IpAddressType,
+    pub dns_record_ip_type: Option<crate::model::DnsRecordIpType>,
     pub tags: &'a crate::model::Tags,
     pub service_region: &'a Option<String>,
 }
@@ -69,6 +71,12 @@ pub async fn create(
             EndpointType::Gateway => None,
         },
         policy: s.policy.clone(),
+        // Always sent, so that EC2's default never decides.
+        ip_address_type: Some(s.ip_address_type),
+        dns_record_ip_type: match s.endpoint_type {
+            EndpointType::Interface => s.dns_record_ip_type,
+            EndpointType::Gateway => None,
+        },
         tags: s.tags.clone(),
         client_token: None,
         service_region: match s.endpoint_type {
@@ -84,6 +92,8 @@ pub async fn create(
         "subnets": spec.subnet_ids,
         "security_groups": spec.security_group_ids,
         "private_dns": spec.private_dns,
+        "ip_address_type": spec.ip_address_type.map(|t| t.as_str()),
+        "dns_record_ip_type": spec.dns_record_ip_type.map(|t| t.as_str()),
         "policy": spec.policy,
         "tags": spec.tags,
     });
@@ -216,6 +226,8 @@ fn resolve_edit(cx: &Ctx<'_>, e: &EndpointEdit) -> Result<(EndpointModify, bool)
             remove_security_group_ids: e.security_group_ids.clone(),
             policy: e.policy.clone(),
             private_dns: e.private_dns,
+            ip_address_type: e.ip_address_type,
+            dns_record_ip_type: e.dns_record_ip_type,
         },
         f1 || f2 || f3,
     ))

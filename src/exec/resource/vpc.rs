@@ -20,6 +20,7 @@ pub async fn create(
     address: &Address,
     region: &str,
     cidr: Ipv4Net,
+    ipv6: bool,
     tags: &Tags,
 ) -> Result<String, StepError> {
     let c = cx.cloud;
@@ -35,7 +36,13 @@ pub async fn create(
         cx.policy(),
         address.as_str(),
         false,
-        || c.create_vpc(region, cidr, tags),
+        || async move {
+            if ipv6 {
+                c.create_vpc_ipv6(region, cidr, tags).await
+            } else {
+                c.create_vpc(region, cidr, tags).await
+            }
+        },
         find,
     )
     .await?;
