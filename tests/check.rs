@@ -446,3 +446,158 @@ async fn adopted_vpc_without_s3ep_tags() {
         "inbound rule 10 denies TCP 443 from 172.16.0.0/12",
     );
 }
+
+/// A client group with no outbound rule of its own, in the lab's Virginia
+/// VPC, listed under `security_group.client_groups` of the interface
+/// endpoint (and not under `allow_https_from`).
+async fn with_client_group() -> (MemoryCloud, Desired, String) {
+    let (cloud, d) = applied().await;
+    let l = live(&cloud, &d).await;
+    let vpc = id_of(&l.vpcs, "vpc.virginia", |v| &v.tags, |v| &v.id);
+    let client = cloud
+        .oob_create_security_group(VIRGINIA, &vpc, "clients", &Default::default())
+        .unwrap();
+    // No outbound rule at all (its default "all traffic" rule revoked), so
+    // that s3ep adds its own.
+    cloud.oob_replace_egress(VIRGINIA, &client, &[]).unwrap();
+    let yaml = lab().replace(
+        "allow_https_from: [seoul, virginia]",
+        &format!("allow_https_from: [seoul, virginia]\n      client_groups: [{client}]"),
+    );
+    let d = load(&yaml);
+    apply(&cloud, &d).await;
+    (cloud, d, client)
+}
+
+#[tokio::test]
+async fn client_group_path_is_checked_and_repaired_by_apply() {
+    let (cloud, d, client) = with_client_group().await;
+    let from_client = (client.as_str(), "endpoint.virginia-s3");
+    let r = run_check(&cloud, &d).await;
+    let paths: Vec<(&str, &str)> = r.paths.iter().map(|p| (p.from.as_str(), p.to.as_str())).collect();
+    assert_eq!(paths, vec![GATEWAY, FROM_SEOUL, FROM_VIRGINIA, from_client]);
+    assert!(r.ok(), "{}", check::human(&r));
+    // s3ep's own rule is the only outbound rule of the group.
+    let l = live(&cloud, &d).await;
+    let rules: Vec<_> = l.egress_rules.iter().filter(|r| r.group_id == client).collect();
+    assert_eq!(rules.len(), 1, "{rules:#?}");
+    assert_eq!(
+        rules[0].tags.get(TAG_KEY).map(String::as_str),
+        Some(format!("egress.virginia-s3.{client}").as_str())
+    );
+    // Revoked out of band: exactly the client group's path is blocked, by
+    // that group's outbound rules, and the fix is `apply`.
+    cloud.oob_replace_egress(VIRGINIA, &client, &[]).unwrap();
+    let r = run_check(&cloud, &d).await;
+    assert_blocked(
+        &r,
+        &[from_client],
+        "security-group-egress",
+        &client,
+        &format!(
+            "no outbound rule lets TCP 443 out to 10.20.1.0/24 (subnet {}",
+            subnet(&l, "subnet.virginia.ep-a")
+        ),
+    );
+    let p = r.paths.iter().find(|p| p.from == client).unwrap();
+    assert!(
+        p.blocked_by
+            .iter()
+            .all(|b| b.kind == "security-group-egress" && b.id == client),
+        "only the group's outbound rules block it: {p:#?}"
+    );
+    assert!(
+        p.blocked_by[0].detail.contains(&format!(
+            "`s3ep apply` restores s3ep's rule egress.virginia-s3.{client}"
+        )),
+        "{p:#?}"
+    );
+    assert!(check::human(&r).contains(&format!("✗ {client} -> endpoint.virginia-s3")));
+    // `apply` puts s3ep's rule back; every path is open again.
+    apply(&cloud, &d).await;
+    let r = run_check(&cloud, &d).await;
+    assert!(r.ok(), "{}", check::human(&r));
+}
+
+#[tokio::test]
+async fn client_group_allowed_by_an_existing_rule_and_inbound_needed() {
+    let (cloud, d, client) = with_client_group().await;
+    let from_client = (client.as_str(), "endpoint.virginia-s3");
+    // The group's own TCP 443 to the whole VPC CIDR also lets it out.
+    cloud
+        .oob_replace_egress(
+            VIRGINIA,
+            &client,
+            &[LRule {
+                protocol: "tcp".into(),
+                from_port: Some(443),
+                to_port: Some(443),
+                peer: RulePeer::Cidr("10.20.0.0/16".parse().unwrap()),
+            }],
+        )
+        .unwrap();
+    let r = run_check(&cloud, &d).await;
+    assert!(r.ok(), "{}", check::human(&r));
+    // All traffic to 0.0.0.0/0 too.
+    cloud
+        .oob_replace_egress(
+            VIRGINIA,
+            &client,
+            &[LRule {
+                protocol: "-1".into(),
+                from_port: None,
+                to_port: None,
+                peer: RulePeer::Cidr("0.0.0.0/0".parse().unwrap()),
+            }],
+        )
+        .unwrap();
+    assert!(run_check(&cloud, &d).await.ok());
+    // The endpoint side: without `virginia` in `allow_https_from` nothing
+    // admits the client group's subnets, and the check says so.
+    let narrow = load(&lab().replace(
+        "allow_https_from: [seoul, virginia]",
+        &format!("allow_https_from: [seoul]\n      client_groups: [{client}]"),
+    ));
+    apply(&cloud, &narrow).await;
+    let r = run_check(&cloud, &narrow).await;
+    assert_blocked(
+        &r,
+        &[from_client],
+        "security-group-ingress",
+        "sg-",
+        &format!("no inbound rule allows TCP 443 from security group {client}"),
+    );
+}
+
+#[tokio::test]
+async fn inbound_only_private_dns_needs_the_vpc_dns_attributes() {
+    let cloud = MemoryCloud::new();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/private-dns-inbound-only.yaml"),
+    )
+    .unwrap();
+    let d = load(&text);
+    apply(&cloud, &d).await;
+    cloud.reset_calls();
+    let r = run_check(&cloud, &d).await;
+    assert!(r.ok(), "{}", check::human(&r));
+    assert_eq!(
+        cloud.call_count("DescribeVpcAttribute"),
+        2,
+        "inbound-only is private DNS"
+    );
+    let l = live(&cloud, &d).await;
+    let vpc = id_of(&l.vpcs, "vpc.hub", |v| &v.tags, |v| &v.id);
+    cloud.oob_set_vpc_dns(VIRGINIA, &vpc, true, false).unwrap();
+    let r = run_check(&cloud, &d).await;
+    assert_blocked(
+        &r,
+        &[
+            ("vpc.hub", "endpoint.s3-inbound"),
+            ("192.168.0.0/16", "endpoint.s3-inbound"),
+        ],
+        "vpc-attribute",
+        &vpc,
+        "enableDnsHostnames is off",
+    );
+}

@@ -24,7 +24,7 @@ struct Ids {
     per_prefix: HashMap<String, usize>,
 }
 
-const ID_PREFIXES: [&str; 7] = ["vpc", "subnet", "rtbassoc", "rtb", "sg", "vpce", "pcx"];
+const ID_PREFIXES: [&str; 8] = ["vpc", "subnet", "rtbassoc", "rtb", "sgr", "sg", "vpce", "pcx"];
 const ID_DIGITS: usize = 17;
 
 impl Ids {
@@ -347,4 +347,89 @@ async fn quota_warning_and_private_dns_outputs() {
         "private_dns_outputs_json",
         ids.redact_json(render::outputs::json(&d.name, &out))
     );
+}
+
+fn inbound_only_plan() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/private-dns-inbound-only.yaml"))
+        .expect("plans/private-dns-inbound-only.yaml")
+}
+
+/// `outputs` of an interface endpoint with `private_dns: inbound-only`
+/// (next to the plan's gateway endpoint): the mode as written, and the note
+/// that the regional name resolves to it only through a Route 53 inbound
+/// resolver. Then the switch to `true`: the preview warns
+/// `private-dns-switch` (from inbound-only) and `interface-takes-s3-traffic`
+/// (the gateway endpoint of the same VPC loses the in-VPC traffic).
+#[tokio::test]
+async fn inbound_only_outputs_and_private_dns_switch_warnings() {
+    let cloud = MemoryCloud::new();
+    let text = inbound_only_plan();
+    assert!(text.contains("private_dns: inbound-only"), "plan changed shape");
+    let d = load(&text);
+    apply(&cloud, &d).await;
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let out: Vec<_> = render::outputs::collect(&d, &live)
+        .into_iter()
+        .filter(|o| o.endpoint_type == "interface")
+        .collect();
+    assert_eq!(out[0].private_dns.as_deref(), Some("inbound-only"));
+    let mut ids = Ids::default();
+    insta::assert_snapshot!(
+        "inbound_only_outputs_human",
+        ids.redact(&render::outputs::human(&d.name, &out))
+    );
+    insta::assert_json_snapshot!(
+        "inbound_only_outputs_json",
+        ids.redact_json(render::outputs::json(&d.name, &out))
+    );
+
+    let d2 = load(&text.replace("private_dns: inbound-only", "private_dns: true"));
+    let c = plan(&cloud, &d2, Mode::Apply).await;
+    let warns = warnings::for_run(&d2, &live, &c, Mode::Apply);
+    for code in [warnings::PRIVATE_DNS_SWITCH, warnings::INTERFACE_TAKES_S3_TRAFFIC] {
+        assert!(warns.iter().any(|w| w.code == code), "{code}: {warns:?}");
+    }
+    let cost = estimate(&cloud, &d2, Mode::Apply).await;
+    let shown = render::human::plan_with(&d2.name, &c, &warns, Some(&cost), false);
+    insta::assert_snapshot!("private_dns_switch_human", Ids::default().redact(&shown));
+}
+
+/// A client group whose rules already let TCP 443 out (a new group's
+/// default "all traffic to 0.0.0.0/0"): no egress rule in the preview, and
+/// the warning `client-egress-exists` naming that rule.
+#[tokio::test]
+async fn client_egress_exists_warning() {
+    let cloud = MemoryCloud::new();
+    let d = load(&lab());
+    apply(&cloud, &d).await;
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let vpc = live
+        .vpcs
+        .iter()
+        .find(|v| v.tags.get(s3ep::model::TAG_KEY).map(String::as_str) == Some("vpc.virginia"))
+        .map(|v| v.id.clone())
+        .unwrap();
+    let client = cloud
+        .oob_create_security_group("us-east-1", &vpc, "clients", &Default::default())
+        .unwrap();
+    let d2 = load(&lab().replace(
+        "allow_https_from: [seoul, virginia]",
+        &format!("allow_https_from: [seoul, virginia]\n      client_groups: [{client}]"),
+    ));
+    let c = plan(&cloud, &d2, Mode::Apply).await;
+    assert!(
+        c.changes
+            .iter()
+            .all(|ch| !ch.address.as_str().starts_with("egress.")),
+        "{c:?}"
+    );
+    let live = s3ep::state::read(&cloud, &d2).await.unwrap();
+    let warns = warnings::for_run(&d2, &live, &c, Mode::Apply);
+    assert!(
+        warns.iter().any(|w| w.code == warnings::CLIENT_EGRESS_EXISTS),
+        "{warns:?}"
+    );
+    let cost = estimate(&cloud, &d2, Mode::Apply).await;
+    let shown = render::human::plan_with(&d2.name, &c, &warns, Some(&cost), false);
+    insta::assert_snapshot!("client_egress_exists_human", Ids::default().redact(&shown));
 }

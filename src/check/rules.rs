@@ -1,6 +1,10 @@
 //! The reachability rules: a pure function of the plan and a [`Snapshot`].
 //!
-//! Interface endpoint, per `allow_https_from` source: the endpoint exists and
+//! Interface endpoint, per `allow_https_from` source and per
+//! `security_group.client_groups` group (not listed there already; a client
+//! group stands for the plan subnets of its VPC, like a group source, and
+//! when its VPC is not one of the plan's only the endpoint side is checked:
+//! the endpoint's inbound rules and the group's outbound rules): the endpoint exists and
 //! is `available`; with private DNS, the VPC's `enableDnsSupport` and
 //! `enableDnsHostnames`; across VPCs, the plan's peering is `active` and the
 //! route tables of both sides send the other side's subnets through it
@@ -46,6 +50,17 @@ pub fn check(desired: &Desired, snap: &Snapshot) -> Report {
                     .unwrap_or_default();
                 for rule in sources {
                     paths.push(cx.interface_path(name, ep, &rule.written, &rule.source));
+                }
+                // `client_groups`: each group is a source of its own, unless
+                // `allow_https_from` names it already (that path checks the
+                // same things, its outbound 443 included).
+                for gid in ep.client_groups() {
+                    let listed = sources
+                        .iter()
+                        .any(|r| matches!(&r.source, HttpsSource::Group(g) if g == gid));
+                    if !listed {
+                        paths.push(cx.interface_path(name, ep, gid, &HttpsSource::Group(gid.clone())));
+                    }
                 }
             }
             EndpointKind::Gateway { route_tables } => {
@@ -219,6 +234,7 @@ impl<'a> Cx<'a> {
             .groups
             .iter()
             .chain(&self.snap.live.security_groups)
+            .chain(&self.snap.live.client_groups)
             .find(|g| g.id == id)
     }
 
@@ -353,7 +369,7 @@ impl<'a> Cx<'a> {
         self.routes(&mut b, ep, &origin, &ep_subnets);
         self.ingress(&mut b, live, &origin);
         if let Some(g) = &origin.group {
-            self.egress(&mut b, g, live, &ep_subnets);
+            self.egress(&mut b, g, ep, live, &ep_subnets);
         }
         self.interface_acls(&mut b, &origin, &ep_subnets);
         PathResult::new(from, to, b.0)
@@ -512,7 +528,7 @@ impl<'a> Cx<'a> {
     }
 
     /// The client group's outbound rules let TCP 443 out to the endpoint.
-    fn egress(&self, b: &mut Blocks, group: &str, live: &LEndpoint, ep_subnets: &[&LSubnet]) {
+    fn egress(&self, b: &mut Blocks, group: &str, ep: &DEndpoint, live: &LEndpoint, ep_subnets: &[&LSubnet]) {
         let Some(g) = self.group(group) else {
             b.add(
                 "security-group-egress",
@@ -527,6 +543,21 @@ impl<'a> Cx<'a> {
         if to_group {
             return;
         }
+        // A client group of the plan gets s3ep's own rule back from `apply`.
+        let fix = if ep.client_groups().iter().any(|c| c == group) {
+            format!(
+                "`s3ep apply` restores s3ep's rule {} (TCP 443 to the endpoint's security group)",
+                Address::egress(&ep.name, group)
+            )
+        } else {
+            format!(
+                "add an outbound TCP 443 rule to {}, or list the group under `security_group.client_groups`",
+                live.security_group_ids
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or("the endpoint's group")
+            )
+        };
         for e in ep_subnets {
             let Some(c) = e.cidr else {
                 continue;
@@ -536,10 +567,9 @@ impl<'a> Cx<'a> {
                     "security-group-egress",
                     group,
                     format!(
-                        "no outbound rule lets TCP 443 out to {c} (subnet {} of the endpoint) nor to the endpoint's \
-                         security group: add an outbound TCP 443 rule to {}",
+                        "no outbound rule lets TCP 443 out to {c} (subnet {} of the endpoint) nor to the \
+                         endpoint's security group: {fix}",
                         e.id,
-                        live.security_group_ids.first().map(String::as_str).unwrap_or("the endpoint's group")
                     ),
                 );
             }

@@ -4,7 +4,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::{owned_by, Address, Desired, EndpointKind, EndpointType, LEndpoint, Live, TAG_KEY};
+use crate::model::{
+    owned_by, Address, Desired, EndpointKind, EndpointType, LEndpoint, Live, PrivateDns, TAG_KEY,
+};
 
 /// What `outputs` reports for one endpoint of the plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,20 +46,32 @@ pub struct EndpointOutput {
 }
 
 /// The plan's `private_dns` value for an interface endpoint, as `outputs`
-/// prints it. (Kept as text: the mode may grow beyond a bool.)
+/// prints it: `false`, `true` or `inbound-only` ([`PrivateDns::as_plan`]),
+/// as text in the JSON too.
 pub fn private_dns_mode(kind: &EndpointKind) -> Option<String> {
     match kind {
-        EndpointKind::Interface { private_dns, .. } => Some(private_dns.to_string()),
+        EndpointKind::Interface { private_dns, .. } => Some(private_dns.as_plan().to_string()),
         EndpointKind::Gateway { .. } => None,
     }
 }
 
 /// What private DNS `mode` means for clients, or `None` when it is off.
-pub fn private_dns_note(mode: &str, region: &str) -> Option<String> {
+/// `true`: the plain regional S3 names resolve to the endpoint in the VPC.
+/// `inbound-only`: only queries that come in through a Route 53 inbound
+/// resolver endpoint get the endpoint's addresses; the VPC's own clients
+/// keep resolving to S3's public addresses and so go through the gateway
+/// endpoint (EC2 API reference, DnsOptionsSpecification,
+/// PrivateDnsOnlyForInboundResolverEndpoint: "It routes traffic that
+/// originates from the VPC to the gateway endpoint and traffic that
+/// originates from on-premises to the interface endpoint").
+pub fn private_dns_note(mode: PrivateDns, region: &str) -> Option<String> {
     match mode {
-        "false" => None,
-        _ => Some(format!(
+        PrivateDns::Off => None,
+        PrivateDns::On => Some(format!(
             "private DNS is on: in this VPC the plain regional name s3.{region}.amazonaws.com (and bucket.s3.{region}.amazonaws.com) resolves to the endpoint's private addresses, so clients need no --endpoint-url"
+        )),
+        PrivateDns::InboundOnly => Some(format!(
+            "private DNS is inbound-only: s3.{region}.amazonaws.com (and bucket.s3.{region}.amazonaws.com) resolves to the endpoint's private addresses only for queries through a Route 53 inbound resolver endpoint (on-premises clients); clients in this VPC keep resolving it to S3's public addresses and go through the gateway endpoint, or reach this endpoint with --endpoint-url"
         )),
     }
 }
@@ -140,9 +154,9 @@ pub fn collect_with(
             private_dns: private_dns_mode(&ep.kind),
             private_dns_note: None,
         };
-        if let Some(mode) = &o.private_dns {
+        if let EndpointKind::Interface { private_dns, .. } = &ep.kind {
             let svc_region = crate::model::service_region(&ep.service).unwrap_or(&region);
-            o.private_dns_note = private_dns_note(mode, svc_region);
+            o.private_dns_note = private_dns_note(*private_dns, svc_region);
         }
         if ep.endpoint_type() == EndpointType::Gateway && ep.service.ends_with(".s3") {
             o.prefix_list_id = live.s3_prefix_lists.get(&region).cloned();
