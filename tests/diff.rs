@@ -2272,3 +2272,42 @@ async fn deleting_a_gateway_endpoint_warns_of_the_route_switch_on_apply_and_dest
     assert_eq!(w.len(), 1, "{w:?}");
     assert_eq!(w[0].code, "gateway-route-switch");
 }
+
+/// A gateway endpoint that must be replaced (here: to `ip_address_type:
+/// ipv6`) while an interface endpoint that stays keeps `private_dns:
+/// inbound-only` on it is refused at `plan` with what to change: EC2 would
+/// refuse the gateway's delete halfway through the apply. With the interface
+/// endpoint switched to `true` in the same plan, the apply goes through.
+#[tokio::test]
+async fn replacing_the_gateway_of_a_kept_inbound_only_endpoint_is_refused_at_plan() {
+    let cloud = MemoryCloud::new();
+    let d = load(&lab_with_gateway("inbound-only"));
+    converge(&cloud, &d, Mode::Apply).await;
+    let gw_v6 = |dns: &str| {
+        lab_with_gateway(dns).replace(
+            "    type: gateway\n    route_tables: [private]\n",
+            "    type: gateway\n    route_tables: [private]\n    ip_address_type: ipv6\n",
+        )
+    };
+    let d2 = load(&gw_v6("inbound-only"));
+    let live = s3ep::state::read(&cloud, &d2).await.unwrap();
+    let err = diff(&d2, &live, Mode::Apply, Emulator::Off).expect_err("must be refused");
+    let text = err.to_string();
+    assert!(text.contains("virginia-gw must be replaced"), "{text}");
+    assert!(
+        text.contains("virginia-s3 keeps `private_dns: inbound-only`"),
+        "{text}"
+    );
+    assert_eq!(err.key, "endpoints.virginia-gw", "{err:?}");
+    // Switching the interface endpoint off inbound-only in the same apply:
+    // the switch runs before the gateway goes, and the apply converges.
+    let d3 = load(&gw_v6("true"));
+    let c = plan(&cloud, &d3, Mode::Apply).await;
+    assert!(
+        c.changes
+            .iter()
+            .any(|c| c.address.as_str() == "endpoint.virginia-gw" && c.action == Action::Replace),
+        "{c:?}"
+    );
+    converge(&cloud, &d3, Mode::Apply).await;
+}

@@ -9,6 +9,8 @@ impl<'a> Differ<'a> {
         let live_eps: Vec<&LEndpoint> = self.live.endpoints.iter().filter(|e| !e.is_gone()).collect();
         let owned_eps = by_key(live_eps.iter().copied(), |e| &e.tags, |e| &e.id);
         let owned_sgs = by_key(self.live.security_groups.iter(), |g| &g.tags, |g| &g.id);
+        let mut replaced_gateways: Vec<&String> = Vec::new();
+        let mut kept_inbound_only: Vec<&String> = Vec::new();
         for (ename, ep) in &self.desired.endpoints {
             let region = self.region_of(&ep.vpc);
             let vpc_fate = self.vpcs.get(&ep.vpc).cloned().unwrap_or(Fate::New);
@@ -68,7 +70,52 @@ impl<'a> Differ<'a> {
                 |e, kept| kept.contains(e.vpc_id.as_str()),
             );
             let fate = self.endpoint(ename, ep, &region, &vpc_fate, group_ref, found)?;
+            if let (Some(l), Fate::Kept(_)) = (found, &fate) {
+                if l.private_dns_mode() == PrivateDns::InboundOnly {
+                    kept_inbound_only.push(ename);
+                }
+            }
+            if found.is_some() && matches!(fate, Fate::New) && ep.endpoint_type() == EndpointType::Gateway {
+                replaced_gateways.push(ename);
+            }
             self.endpoints.insert(ename.clone(), fate);
+        }
+        self.check_inbound_only_gateways(&replaced_gateways, &kept_inbound_only)
+    }
+
+    /// A gateway endpoint that must be replaced while an interface endpoint
+    /// that stays keeps `private_dns: inbound-only` on it: EC2 refuses to
+    /// delete a gateway endpoint an inbound-only interface endpoint relies on
+    /// ("Private DNS for interface endpoints", AWS PrivateLink guide:
+    /// inbound-resolver-only private DNS needs a gateway endpoint in the VPC;
+    /// cloudposse terraform-aws-vpc #153), and switching the interface
+    /// endpoint off and on again around it would make its DNS flip twice. So
+    /// `plan` refuses and says what to change, rather than fail halfway.
+    fn check_inbound_only_gateways(
+        &self,
+        replaced: &[&String],
+        kept_inbound: &[&String],
+    ) -> Result<(), DiffError> {
+        for gw in replaced {
+            let Some(g) = self.desired.endpoints.get(*gw) else {
+                continue;
+            };
+            for itf in kept_inbound {
+                let Some(i) = self.desired.endpoints.get(*itf) else {
+                    continue;
+                };
+                let inbound = matches!(&i.kind, EndpointKind::Interface { private_dns, .. } if *private_dns == PrivateDns::InboundOnly);
+                if !inbound || i.vpc != g.vpc {
+                    continue;
+                }
+                return Err(err_at(
+                    &Address::endpoint(gw),
+                    &format!("endpoints.{gw}"),
+                    format!(
+                        "gateway endpoint {gw} must be replaced, but interface endpoint {itf} keeps `private_dns: inbound-only`, which relies on it, and EC2 refuses to delete a gateway endpoint while an inbound-only interface endpoint uses it; set `private_dns` of {itf} to `true` or `false` for one apply (s3ep switches it before replacing {gw}), then back to `inbound-only`"
+                    ),
+                ));
+            }
         }
         Ok(())
     }
