@@ -792,7 +792,7 @@ fn validate_reports_unknown_keys_with_location() {
     }
 }
 
-/// 4. An interface subnet in an AZ where the S3 interface service is not
+/// Case 4: an interface subnet in an AZ where the S3 interface service is not
 /// offered (the strict emulator leaves us-east-1e out, as EC2 does for some
 /// services) is refused by `plan` and by `apply` before any change: no VPC,
 /// subnet or group is left half-built.

@@ -30,6 +30,7 @@ pub enum Stage {
 
 /// Requests the peering from the requester's region (or finds the one an
 /// earlier attempt made), then accepts it and waits until active.
+#[allow(clippy::too_many_arguments)] // the peering's two ends and both regions, as its Op carries them
 pub async fn create(
     cx: &Ctx<'_>,
     address: &Address,
