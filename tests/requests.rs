@@ -463,7 +463,10 @@ async fn s3_prefix_list_is_selected_by_name_filter() {
     let moto = Moto::start();
     let (c, rec) = cloud(&moto, &["us-east-1", "cn-north-1"]).await;
 
-    let id = c.s3_prefix_list("us-east-1").await.expect("describe");
+    let id = c
+        .prefix_list("us-east-1", "com.amazonaws.us-east-1.s3")
+        .await
+        .expect("describe");
     let sent = one(&rec, "DescribeManagedPrefixLists");
     assert_eq!(sent.region, "us-east-1");
     assert_eq!(
@@ -484,7 +487,10 @@ async fn s3_prefix_list_is_selected_by_name_filter() {
     rec.clear();
 
     // China: both spellings in the one filter.
-    let _ = c.s3_prefix_list("cn-north-1").await.expect("describe cn");
+    let _ = c
+        .prefix_list("cn-north-1", "com.amazonaws.cn-north-1.s3")
+        .await
+        .expect("describe cn");
     let sent = one(&rec, "DescribeManagedPrefixLists");
     assert_eq!(sent.region, "cn-north-1");
     assert_eq!(
@@ -495,6 +501,20 @@ async fn s3_prefix_list_is_selected_by_name_filter() {
                 "com.amazonaws.cn-north-1.s3".to_string(),
                 "cn.com.amazonaws.cn-north-1.s3".to_string()
             ]
+        )]
+    );
+    rec.clear();
+
+    // S3 Express One Zone: its own list, by its own name.
+    let _ = c
+        .prefix_list("us-east-1", "com.amazonaws.us-east-1.s3express")
+        .await
+        .expect("describe s3express");
+    assert_eq!(
+        one(&rec, "DescribeManagedPrefixLists").filters(),
+        vec![(
+            "prefix-list-name".to_string(),
+            vec!["com.amazonaws.us-east-1.s3express".to_string()]
         )]
     );
 }

@@ -646,9 +646,11 @@ impl<'a> Differ<'a> {
             return;
         }
         let prefix_list = match ep.endpoint_type() {
-            crate::model::EndpointType::Gateway if ep.service.ends_with(".s3") => {
-                self.live.s3_prefix_lists.get(region).cloned()
-            }
+            crate::model::EndpointType::Gateway => self
+                .live
+                .prefix_lists
+                .get(&(region.to_string(), ep.service.clone()))
+                .cloned(),
             _ => None,
         };
         let mut steps = Vec::new();

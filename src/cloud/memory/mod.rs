@@ -36,7 +36,7 @@ mod routes;
 mod state;
 
 use endpoints::*;
-pub use endpoints::{default_endpoint_policy, s3_prefix_list_id, DNS_SUFFIX};
+pub use endpoints::{default_endpoint_policy, prefix_list_id, s3_prefix_list_id, DNS_SUFFIX};
 use groups::*;
 use network::*;
 use peering::*;
@@ -524,9 +524,12 @@ impl Cloud for MemoryCloud {
         .await
     }
 
-    async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>> {
+    async fn prefix_list(&self, region: &str, service: &str) -> CloudResult<Option<String>> {
         self.call("DescribeManagedPrefixLists", region, |_, _| {
-            Ok(Some(s3_prefix_list_id(region)))
+            // Found under either spelling in cn-* regions, as the filter does.
+            Ok(crate::model::prefix_list_names(service)
+                .iter()
+                .find_map(|n| prefix_list_id(region, n)))
         })
         .await
     }
