@@ -723,6 +723,8 @@ pub struct LSubnet {
     pub region: String,
     pub vpc_id: String,
     pub az: String,
+    /// The AZ id (`use1-az1`, Subnet.AvailabilityZoneId), when EC2 gave it.
+    pub az_id: Option<String>,
     pub cidr: Option<Ipv4Net>,
     /// The subnet's associated IPv6 /64 (Ipv6CidrBlockAssociationSet), if any.
     pub ipv6_cidr: Option<Ipv6Net>,
@@ -988,6 +990,24 @@ pub struct VpcDns {
 pub struct ServiceZones {
     /// AZ names (`us-east-1a`).
     pub names: Vec<String>,
+    /// AZ ids (`use1-az1`): `ServiceDetails.AvailabilityZoneIds`, empty when
+    /// EC2 (or an emulator) does not send them. Names are mapped to zones
+    /// per account, ids are the same in every account (AWS RAM guide,
+    /// "Availability Zone IDs for your AWS resources"), so ids are compared
+    /// when both the service and the subnet have them.
+    pub ids: Vec<String>,
+}
+
+impl ServiceZones {
+    /// Whether a subnet in AZ `name` (id `id`, when known) may hold an
+    /// interface endpoint of the service: by id when both sides have ids,
+    /// else by name.
+    pub fn offers(&self, name: &str, id: Option<&str>) -> bool {
+        match id {
+            Some(id) if !self.ids.is_empty() => self.ids.iter().any(|z| z == id),
+            _ => self.names.iter().any(|z| z == name),
+        }
+    }
 }
 
 /// One entry of a network ACL (DescribeNetworkAcls `Entries`; EC2 API

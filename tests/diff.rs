@@ -2377,3 +2377,76 @@ endpoints:
     assert!(!express_cidrs.is_empty());
     assert_ne!(Some(express_cidrs), o("s3").prefix_list_cidrs.clone());
 }
+
+/// Issue 8: the AZ check compares AZ ids when the service
+/// (AvailabilityZoneIds) and the live subnet (AvailabilityZoneId) both have
+/// them, names otherwise. The memory cloud maps names to ids as moto does in
+/// us-east-1 (us-east-1a = use1-az6, us-east-1b = use1-az1).
+#[tokio::test]
+async fn the_az_check_compares_ids_where_ec2_gives_them() {
+    let key = ("us-east-1".to_string(), "com.amazonaws.us-east-1.s3".to_string());
+    let cloud = MemoryCloud::new();
+    let d = load(LAB);
+    converge(&cloud, &d, Mode::Apply).await;
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let az_of = |k: &str| {
+        live.subnets
+            .iter()
+            .find(|s| s.tags.get("s3ep:key").map(String::as_str) == Some(k))
+            .map(|s| (s.az.clone(), s.az_id.clone()))
+            .unwrap()
+    };
+    assert_eq!(
+        az_of("subnet.virginia.ep-b"),
+        ("us-east-1b".to_string(), Some("use1-az1".to_string()))
+    );
+    let zones = live.service_zones[&key].clone();
+    assert_eq!(zones.ids.len(), 6, "{zones:?}");
+    let all_names = zones.names.clone();
+    let all_ids = zones.ids.clone();
+    let without = |v: &[String], x: &str| v.iter().filter(|z| *z != x).cloned().collect::<Vec<_>>();
+    let with_zones = |names: Vec<String>, ids: Vec<String>| {
+        let mut l = live.clone();
+        l.service_zones
+            .insert(key.clone(), s3ep::model::ServiceZones { names, ids });
+        diff(&d, &l, Mode::Apply, Emulator::Off)
+    };
+
+    // Every name listed, but not ep-b's id: refused (ids decide).
+    let err = with_zones(all_names.clone(), without(&all_ids, "use1-az1")).unwrap_err();
+    assert_eq!(err.key, "endpoints.virginia-s3.subnets[1]");
+    let e = err.to_string();
+    assert!(
+        e.contains("subnet ") && e.contains("us-east-1b (use1-az1)"),
+        "{e}"
+    );
+    assert!(
+        e.contains("us-east-1a") && e.contains("use1-az6"),
+        "names the supported AZs: {e}"
+    );
+
+    // ep-b's id listed, its name not: accepted (ids decide).
+    assert!(with_zones(without(&all_names, "us-east-1b"), all_ids.clone()).is_ok());
+
+    // No ids from EC2: names decide.
+    let err = with_zones(without(&all_names, "us-east-1b"), Vec::new()).unwrap_err();
+    let e = err.to_string();
+    assert!(e.contains("is in us-east-1b,") && !e.contains("use1-az1"), "{e}");
+
+    // The memory cloud leaves an AZ out by id, as the strict emulator does
+    // (S3EP_STRICT_UNSUPPORTED_AZS=use1-az3 is us-east-1e there).
+    cloud.set_unsupported_azs(&["use1-az1"]);
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let z = &live.service_zones[&key];
+    assert!(!z.ids.contains(&"use1-az1".to_string()) && !z.names.contains(&"us-east-1b".to_string()));
+    let err = diff(&d, &live, Mode::Apply, Emulator::Off).unwrap_err();
+    assert!(err.to_string().contains("us-east-1b (use1-az1)"), "{err}");
+    assert_eq!(
+        s3ep::cloud::memory::az_id("us-east-1", "us-east-1e").as_deref(),
+        Some("use1-az3")
+    );
+    assert_eq!(
+        s3ep::cloud::memory::az_id("ap-northeast-2", "ap-northeast-2a").as_deref(),
+        Some("apne2-az6")
+    );
+}

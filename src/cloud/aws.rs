@@ -728,6 +728,7 @@ fn conv_subnet(op: &'static str, region: &str, s: &ec2::Subnet) -> CloudResult<L
             .availability_zone()
             .ok_or_else(|| CloudError::missing(op, region, "AvailabilityZone"))?
             .to_string(),
+        az_id: s.availability_zone_id().map(str::to_string),
         cidr: parse_cidr(s.cidr_block()),
         ipv6_cidr: first_ipv6(s.ipv6_cidr_block_association_set().iter().map(|a| {
             (
@@ -1238,8 +1239,12 @@ impl Cloud for AwsCloud {
             .service_details()
             .iter()
             .find(|d| d.service_name() == Some(service))
+            // Both lists when EC2 sends them: AvailabilityZoneIds is the
+            // newer field (ServiceDetail, EC2 API reference); an answer
+            // without it leaves `ids` empty and the check compares names.
             .map(|d| crate::model::ServiceZones {
                 names: d.availability_zones().to_vec(),
+                ids: d.availability_zone_ids().to_vec(),
             }))
     }
 

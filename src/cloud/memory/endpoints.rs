@@ -53,6 +53,33 @@ pub fn prefix_list_id(region: &str, service: &str) -> Option<String> {
     }
 }
 
+/// The AZ id of AZ `name` (`<region><letter>`) in the in-memory cloud.
+/// Names map to ids per account (AWS RAM guide, "Availability Zone IDs for
+/// your AWS resources"); this one uses moto's us-east-1 mapping (us-east-1a
+/// is use1-az6, us-east-1e is use1-az3, as in moto's
+/// availability_zones_and_regions.py, which the strict emulator's
+/// S3EP_STRICT_UNSUPPORTED_AZS=use1-az3 relies on) shifted to every region:
+/// the `<letter>`-th of az6, az1, az2, az4, az3, az5 after a short region
+/// code (`use1`, `apne2`, `euw1`).
+pub fn az_id(region: &str, name: &str) -> Option<String> {
+    const IDS: [u8; 6] = [6, 1, 2, 4, 3, 5];
+    let letter = name.strip_prefix(region)?.chars().next()?;
+    let n = IDS.get((letter as usize).checked_sub('a' as usize)?)?;
+    let parts: Vec<&str> = region.split('-').collect();
+    let (first, last) = (parts.first()?, parts.last()?);
+    let middle: String = parts[1..parts.len().saturating_sub(1)]
+        .iter()
+        .map(|w| {
+            ["north", "south", "east", "west", "central"]
+                .iter()
+                .filter(|d| w.contains(*d))
+                .map(|d| &d[..1])
+                .collect::<String>()
+        })
+        .collect();
+    Some(format!("{first}{middle}{last}-az{n}"))
+}
+
 pub(super) fn fnv1a(s: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.bytes() {
