@@ -2450,3 +2450,41 @@ async fn the_az_check_compares_ids_where_ec2_gives_them() {
         Some("apne2-az6")
     );
 }
+
+/// `interface-client-settings` names the client groups s3ep opens 443 out
+/// in (`security_group.client_groups`) and leaves only other clients' groups
+/// to the user; without client groups it says all clients' groups need it.
+#[tokio::test]
+async fn client_settings_warning_names_the_groups_s3ep_handles() {
+    let cloud = MemoryCloud::new();
+    let (_, sg, d) = client_setup(&cloud, &[]);
+    let changes = plan(&cloud, &d, Mode::Apply).await;
+    let w = s3ep::warnings::for_apply(&d, &changes);
+    let cs: Vec<_> = w
+        .iter()
+        .filter(|w| w.code == "interface-client-settings")
+        .collect();
+    assert_eq!(cs.len(), 1, "{w:?}");
+    let m = &cs[0].message;
+    assert!(
+        m.contains(&format!(
+            "s3ep allows outbound TCP 443 to the endpoint in client group(s) {sg}"
+        )),
+        "{m}"
+    );
+    assert!(m.contains("other clients' own security groups"), "{m}");
+
+    let d = load(LAB);
+    let changes = plan(&MemoryCloud::new(), &d, Mode::Apply).await;
+    let w = s3ep::warnings::for_apply(&d, &changes);
+    let m = &w
+        .iter()
+        .find(|w| w.code == "interface-client-settings")
+        .unwrap()
+        .message;
+    assert!(
+        m.starts_with("clients' own security groups must allow outbound TCP 443")
+            && !m.contains("s3ep allows"),
+        "{m}"
+    );
+}
