@@ -670,9 +670,22 @@ pub fn service_name(region: &str, short: &str, endpoint_type: EndpointType) -> S
 /// in `cn-*` regions only, the partition-prefixed spelling as well, so that
 /// one filtered DescribeManagedPrefixLists finds it under either.
 pub fn s3_prefix_list_names(region: &str) -> Vec<String> {
-    let mut names = vec![service_name(region, "s3", EndpointType::Gateway)];
-    if is_china_region(region) {
-        names.push(format!("{CN_SERVICE_PREFIX}{region}.s3"));
+    prefix_list_names(&service_name(region, "s3", EndpointType::Gateway))
+}
+
+/// The names the managed prefix list of gateway service `service`
+/// (`com.amazonaws.<region>.<short>`) may have, best first: the service's
+/// own name, and in `cn-*` regions the `cn.`-prefixed spelling too. Each
+/// gateway service has its own list: `com.amazonaws.<region>.s3` for S3,
+/// `com.amazonaws.<region>.s3express` for S3 Express One Zone (VPC user
+/// guide, "AWS-managed prefix lists", table "Available AWS-managed prefix
+/// lists").
+pub fn prefix_list_names(service: &str) -> Vec<String> {
+    let mut names = vec![service.to_string()];
+    if let Some(rest) = service.strip_prefix(SERVICE_PREFIX) {
+        if service_region(service).is_some_and(is_china_region) {
+            names.push(format!("{CN_SERVICE_PREFIX}{rest}"));
+        }
     }
     names
 }
@@ -710,6 +723,8 @@ pub struct LSubnet {
     pub region: String,
     pub vpc_id: String,
     pub az: String,
+    /// The AZ id (`use1-az1`, Subnet.AvailabilityZoneId), when EC2 gave it.
+    pub az_id: Option<String>,
     pub cidr: Option<Ipv4Net>,
     /// The subnet's associated IPv6 /64 (Ipv6CidrBlockAssociationSet), if any.
     pub ipv6_cidr: Option<Ipv6Net>,
@@ -936,8 +951,10 @@ pub struct Live {
     pub security_groups: Vec<LSecurityGroup>,
     pub endpoints: Vec<LEndpoint>,
     pub peerings: Vec<LPeering>,
-    /// Region → id of the S3 prefix list (named as [`s3_prefix_list_names`] says).
-    pub s3_prefix_lists: BTreeMap<String, String>,
+    /// (region, gateway service name) → id of that service's managed prefix
+    /// list (named as [`prefix_list_names`] says): S3 and S3 Express One
+    /// Zone each have their own.
+    pub prefix_lists: BTreeMap<(String, String), String>,
     /// (region, service name) → where interface endpoints of that service
     /// can have subnets, for the interface endpoints of the plan.
     pub service_zones: BTreeMap<(String, String), ServiceZones>,
@@ -973,6 +990,24 @@ pub struct VpcDns {
 pub struct ServiceZones {
     /// AZ names (`us-east-1a`).
     pub names: Vec<String>,
+    /// AZ ids (`use1-az1`): `ServiceDetails.AvailabilityZoneIds`, empty when
+    /// EC2 (or an emulator) does not send them. Names are mapped to zones
+    /// per account, ids are the same in every account (AWS RAM guide,
+    /// "Availability Zone IDs for your AWS resources"), so ids are compared
+    /// when both the service and the subnet have them.
+    pub ids: Vec<String>,
+}
+
+impl ServiceZones {
+    /// Whether a subnet in AZ `name` (id `id`, when known) may hold an
+    /// interface endpoint of the service: by id when both sides have ids,
+    /// else by name.
+    pub fn offers(&self, name: &str, id: Option<&str>) -> bool {
+        match id {
+            Some(id) if !self.ids.is_empty() => self.ids.iter().any(|z| z == id),
+            _ => self.names.iter().any(|z| z == name),
+        }
+    }
 }
 
 /// One entry of a network ACL (DescribeNetworkAcls `Entries`; EC2 API
@@ -1076,6 +1111,17 @@ mod service_name_tests {
             vec![
                 "com.amazonaws.cn-northwest-1.s3",
                 "cn.com.amazonaws.cn-northwest-1.s3"
+            ]
+        );
+        assert_eq!(
+            prefix_list_names("com.amazonaws.us-east-1.s3express"),
+            vec!["com.amazonaws.us-east-1.s3express"]
+        );
+        assert_eq!(
+            prefix_list_names("com.amazonaws.cn-north-1.s3express"),
+            vec![
+                "com.amazonaws.cn-north-1.s3express",
+                "cn.com.amazonaws.cn-north-1.s3express"
             ]
         );
     }

@@ -270,6 +270,7 @@ pub fn normalize(live: &Live) -> Live {
         .sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
     for z in l.service_zones.values_mut() {
         z.names.sort();
+        z.ids.sort();
     }
     l
 }

@@ -179,7 +179,7 @@ async fn read_with(cloud: &dyn Cloud, desired: &Desired, lenient: bool) -> Resul
         live.security_groups.extend(part.security_groups);
         live.endpoints.extend(part.endpoints);
         live.peerings.extend(part.peerings);
-        live.s3_prefix_lists.extend(part.s3_prefix_lists);
+        live.prefix_lists.extend(part.prefix_lists);
         live.service_zones.extend(part.service_zones);
         live.vpc_dns.extend(part.vpc_dns);
     }
@@ -200,13 +200,19 @@ async fn read_region(
     let plan = desired.name.as_str();
     let ids = adopted_ids(desired, region);
     let by_plan = Filter::Plan(plan.to_string());
-    // The S3 prefix list is read in the same round when the plan has a
-    // gateway endpoint here; only for live gateways the plan dropped is it
-    // read after (one more round, on destroys and removals only).
-    let wants_gateway = desired.endpoints.values().any(|e| {
-        e.endpoint_type() == EndpointType::Gateway
-            && desired.vpcs.get(&e.vpc).map(|v| v.region.as_str()) == Some(region)
-    });
+    // The prefix list of each gateway service of the plan here (S3, S3
+    // Express One Zone: each has its own) is read in the same round; only
+    // for services of live gateways the plan dropped is it read after (one
+    // more round, on destroys and removals only).
+    let gateway_services: BTreeSet<String> = desired
+        .endpoints
+        .values()
+        .filter(|e| {
+            e.endpoint_type() == EndpointType::Gateway
+                && desired.vpcs.get(&e.vpc).map(|v| v.region.as_str()) == Some(region)
+        })
+        .map(|e| e.service.clone())
+        .collect();
     // Each interface service of the plan in this region: where it is
     // offered (one DescribeVpcEndpointServices per service, same round), so
     // that a subnet in an AZ without it is refused at `plan`, not halfway
@@ -240,7 +246,7 @@ async fn read_region(
         }
         Ok::<_, StateError>(out)
     };
-    let (service_zones, vpcs, subnets, route_tables, security_groups, endpoints, peerings, prefix_list) = tokio::try_join!(
+    let (service_zones, vpcs, subnets, route_tables, security_groups, endpoints, peerings, prefix_lists) = tokio::try_join!(
         zone_reads,
         async {
             Ok::<_, StateError>(owned_and_adopted!(
@@ -278,12 +284,7 @@ async fn read_region(
         async { Ok(cloud.describe_security_groups(region, &by_plan).await?) },
         async { Ok(cloud.describe_endpoints(region, &by_plan).await?) },
         async { Ok(cloud.describe_peerings(region, &by_plan).await?) },
-        async {
-            match wants_gateway {
-                true => Ok(cloud.s3_prefix_list(region).await?),
-                false => Ok(None),
-            }
-        },
+        read_prefix_lists(cloud, region, gateway_services.iter()),
     )?;
     let mut live = Live {
         vpcs,
@@ -298,24 +299,44 @@ async fn read_region(
             .filter(|e| owned_by(&e.tags, plan))
             .collect(),
         peerings: peerings.into_iter().filter(|p| owned_by(&p.tags, plan)).collect(),
-        s3_prefix_lists: BTreeMap::new(),
+        prefix_lists,
         service_zones,
         vpc_dns: BTreeMap::new(),
         ..Live::default()
     };
     live.vpc_dns = read_vpc_dns(cloud, desired, region, &live).await?;
-    let has_gateway = live
+    let dropped: BTreeSet<String> = live
         .endpoints
         .iter()
-        .any(|e| e.endpoint_type == EndpointType::Gateway);
-    let prefix_list = match prefix_list {
-        None if !wants_gateway && has_gateway => cloud.s3_prefix_list(region).await?,
-        pl => pl,
-    };
-    if let Some(pl) = prefix_list {
-        live.s3_prefix_lists.insert(region.to_string(), pl);
+        .filter(|e| e.endpoint_type == EndpointType::Gateway && !gateway_services.contains(&e.service))
+        .map(|e| e.service.clone())
+        .collect();
+    if !dropped.is_empty() {
+        let more = read_prefix_lists(cloud, region, dropped.iter()).await?;
+        live.prefix_lists.extend(more);
     }
     Ok(live)
+}
+
+/// The managed prefix list of each gateway service in `services` (one
+/// filtered DescribeManagedPrefixLists each, concurrently), keyed by
+/// (region, service); services without a list are left out.
+async fn read_prefix_lists(
+    cloud: &dyn Cloud,
+    region: &str,
+    services: impl Iterator<Item = &String>,
+) -> Result<BTreeMap<(String, String), String>, StateError> {
+    let reads: Vec<_> = services
+        .map(|svc| async move {
+            let pl = cloud.prefix_list(region, svc).await?;
+            Ok::<_, StateError>(pl.map(|pl| ((region.to_string(), svc.clone()), pl)))
+        })
+        .collect();
+    let mut out = BTreeMap::new();
+    for r in join_all(reads).await {
+        out.extend(r?);
+    }
+    Ok(out)
 }
 
 /// For each adopted VPC of `region` that has an interface endpoint of the

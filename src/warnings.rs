@@ -366,10 +366,24 @@ pub fn for_apply(desired: &Desired, changes: &Changes) -> Vec<Warning> {
                             subnets.len()
                         ),
                     });
+                    // With `security_group.client_groups`, s3ep itself
+                    // allows 443 out in those groups; only other clients'
+                    // groups are left to the user.
+                    let groups = ep.client_groups();
+                    let egress = if groups.is_empty() {
+                        "clients' own security groups must allow outbound TCP 443 to the endpoint".to_string()
+                    } else {
+                        format!(
+                            "s3ep allows outbound TCP 443 to the endpoint in client group(s) {} (security_group.client_groups); other clients' own security groups must allow it too",
+                            groups.join(", ")
+                        )
+                    };
                     out.push(Warning {
                         code: CLIENT_SETTINGS,
                         address: address.to_string(),
-                        message: "clients' own security groups must allow outbound TCP 443 to the endpoint, and clients must use https://bucket.vpce-….s3.<region>.vpce.amazonaws.com with --region (see `s3ep outputs`)".into(),
+                        message: format!(
+                            "{egress}, and clients must use https://bucket.vpce-….s3.<region>.vpce.amazonaws.com with --region (see `s3ep outputs`)"
+                        ),
                     });
                 }
             }

@@ -399,7 +399,11 @@ async fn drift_is_seen_and_restored() {
         .unwrap()
         .id
         .clone();
-    let pl = live.s3_prefix_lists["ap-northeast-2"].clone();
+    let pl = live.prefix_lists[&(
+        "ap-northeast-2".to_string(),
+        "com.amazonaws.ap-northeast-2.s3".to_string(),
+    )]
+        .clone();
     // Out of band: the peering route and the gateway endpoint's route go.
     cloud
         .oob_delete_route(
@@ -436,7 +440,11 @@ async fn a_missing_prefix_list_route_is_restored_only_for_moto() {
     let d = load(LAB);
     converge(&cloud, &d, Mode::Apply).await;
     let live = s3ep::state::read(&cloud, &d).await.unwrap();
-    let pl = live.s3_prefix_lists["ap-northeast-2"].clone();
+    let pl = live.prefix_lists[&(
+        "ap-northeast-2".to_string(),
+        "com.amazonaws.ap-northeast-2.s3".to_string(),
+    )]
+        .clone();
     let mut live = live.clone();
     let table = live
         .route_tables
@@ -985,8 +993,8 @@ mod tag_lag_impl {
             let r = self.inner.describe_peerings(region, filter).await?;
             Ok(self.lag(filter, r, |x| &x.id))
         }
-        async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>> {
-            self.inner.s3_prefix_list(region).await
+        async fn prefix_list(&self, region: &str, service: &str) -> CloudResult<Option<String>> {
+            self.inner.prefix_list(region, service).await
         }
         async fn describe_egress_rules(
             &self,
@@ -2310,4 +2318,212 @@ async fn replacing_the_gateway_of_a_kept_inbound_only_endpoint_is_refused_at_pla
         "{c:?}"
     );
     converge(&cloud, &d3, Mode::Apply).await;
+}
+
+/// Issue 8: an `s3express` gateway endpoint uses S3 Express One Zone's own
+/// prefix list (com.amazonaws.<region>.s3express), not S3's. Both gateways
+/// share one route table: each route points at its own service's list
+/// through its own endpoint; with the moto switch a missing s3express route
+/// is restored to the s3express list; `outputs` reports each gateway's own
+/// list id and CIDRs.
+#[tokio::test]
+async fn an_s3express_gateway_uses_its_own_prefix_list() {
+    const R: &str = "us-east-1";
+    const S3: &str = "com.amazonaws.us-east-1.s3";
+    const S3X: &str = "com.amazonaws.us-east-1.s3express";
+    let cloud = MemoryCloud::new();
+    let d = load(
+        r#"
+version: 1
+name: express
+vpcs:
+  v:
+    region: us-east-1
+    cidr: 10.30.0.0/16
+    subnets:
+      a: { az: us-east-1a, cidr: 10.30.1.0/24 }
+    route_tables:
+      private: { subnets: [a] }
+endpoints:
+  s3:
+    vpc: v
+    type: gateway
+    route_tables: [private]
+  express:
+    vpc: v
+    type: gateway
+    service: s3express
+    route_tables: [private]
+"#,
+    );
+    converge(&cloud, &d, Mode::Apply).await;
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let pl_s3 = live.prefix_lists[&(R.to_string(), S3.to_string())].clone();
+    let pl_x = live.prefix_lists[&(R.to_string(), S3X.to_string())].clone();
+    assert_ne!(pl_s3, pl_x);
+    assert_eq!(
+        Some(pl_x.clone()),
+        s3ep::cloud::memory::prefix_list_id(R, S3X),
+        "the memory cloud's s3express list"
+    );
+    let ep_id = |key: &str| {
+        live.endpoints
+            .iter()
+            .find(|e| e.tags.get("s3ep:key").map(String::as_str) == Some(key))
+            .map(|e| e.id.clone())
+            .unwrap()
+    };
+    let (vpce_s3, vpce_x) = (ep_id("endpoint.s3"), ep_id("endpoint.express"));
+    let table = live
+        .route_tables
+        .iter()
+        .find(|t| t.tags.get("s3ep:key").map(String::as_str) == Some("route_table.v.private"))
+        .unwrap();
+    let via = |pl: &str| {
+        table
+            .routes
+            .iter()
+            .filter(|r| r.dest == RouteDest::PrefixList(pl.to_string()))
+            .map(|r| r.gateway_id.clone().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(via(&pl_s3), vec![vpce_s3], "{:?}", table.routes);
+    assert_eq!(via(&pl_x), vec![vpce_x], "{:?}", table.routes);
+
+    // moto: the s3express route gone out of band is restored to the
+    // s3express list (the S3 route is still there, so S3's list would not do).
+    let rt = table.id.clone();
+    cloud
+        .oob_delete_route(R, &rt, &RouteDest::PrefixList(pl_x.clone()))
+        .unwrap();
+    let c = plan_for(&cloud, &d, Mode::Apply, Emulator::Moto).await;
+    assert_exact(&c, &[(&format!("route.v.private.{pl_x}"), Action::Create)]);
+    let report = execute(&cloud, &c, &Silent, &ExecOptions::default()).await;
+    assert!(report.ok(), "apply failed: {:?}", report.failed);
+    let again = plan_for(&cloud, &d, Mode::Apply, Emulator::Moto).await;
+    assert!(again.is_empty(), "not converged: {:#?}", actions(&again));
+
+    // outputs: each gateway's own list and CIDRs.
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let cidrs = s3ep::render::outputs::prefix_cidrs(&cloud, &d, &live)
+        .await
+        .unwrap();
+    let out = s3ep::render::outputs::collect_with(&d, &live, &cidrs);
+    let o = |name: &str| out.iter().find(|o| o.name == name).unwrap();
+    assert_eq!(o("s3").prefix_list_id.as_deref(), Some(pl_s3.as_str()));
+    assert_eq!(o("express").prefix_list_id.as_deref(), Some(pl_x.as_str()));
+    let express_cidrs = o("express").prefix_list_cidrs.clone().unwrap();
+    assert!(!express_cidrs.is_empty());
+    assert_ne!(Some(express_cidrs), o("s3").prefix_list_cidrs.clone());
+}
+
+/// Issue 8: the AZ check compares AZ ids when the service
+/// (AvailabilityZoneIds) and the live subnet (AvailabilityZoneId) both have
+/// them, names otherwise. The memory cloud maps names to ids as moto does in
+/// us-east-1 (us-east-1a = use1-az6, us-east-1b = use1-az1).
+#[tokio::test]
+async fn the_az_check_compares_ids_where_ec2_gives_them() {
+    let key = ("us-east-1".to_string(), "com.amazonaws.us-east-1.s3".to_string());
+    let cloud = MemoryCloud::new();
+    let d = load(LAB);
+    converge(&cloud, &d, Mode::Apply).await;
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let az_of = |k: &str| {
+        live.subnets
+            .iter()
+            .find(|s| s.tags.get("s3ep:key").map(String::as_str) == Some(k))
+            .map(|s| (s.az.clone(), s.az_id.clone()))
+            .unwrap()
+    };
+    assert_eq!(
+        az_of("subnet.virginia.ep-b"),
+        ("us-east-1b".to_string(), Some("use1-az1".to_string()))
+    );
+    let zones = live.service_zones[&key].clone();
+    assert_eq!(zones.ids.len(), 6, "{zones:?}");
+    let all_names = zones.names.clone();
+    let all_ids = zones.ids.clone();
+    let without = |v: &[String], x: &str| v.iter().filter(|z| *z != x).cloned().collect::<Vec<_>>();
+    let with_zones = |names: Vec<String>, ids: Vec<String>| {
+        let mut l = live.clone();
+        l.service_zones
+            .insert(key.clone(), s3ep::model::ServiceZones { names, ids });
+        diff(&d, &l, Mode::Apply, Emulator::Off)
+    };
+
+    // Every name listed, but not ep-b's id: refused (ids decide).
+    let err = with_zones(all_names.clone(), without(&all_ids, "use1-az1")).unwrap_err();
+    assert_eq!(err.key, "endpoints.virginia-s3.subnets[1]");
+    let e = err.to_string();
+    assert!(
+        e.contains("subnet ") && e.contains("us-east-1b (use1-az1)"),
+        "{e}"
+    );
+    assert!(
+        e.contains("us-east-1a") && e.contains("use1-az6"),
+        "names the supported AZs: {e}"
+    );
+
+    // ep-b's id listed, its name not: accepted (ids decide).
+    assert!(with_zones(without(&all_names, "us-east-1b"), all_ids.clone()).is_ok());
+
+    // No ids from EC2: names decide.
+    let err = with_zones(without(&all_names, "us-east-1b"), Vec::new()).unwrap_err();
+    let e = err.to_string();
+    assert!(e.contains("is in us-east-1b,") && !e.contains("use1-az1"), "{e}");
+
+    // The memory cloud leaves an AZ out by id, as the strict emulator does
+    // (S3EP_STRICT_UNSUPPORTED_AZS=use1-az3 is us-east-1e there).
+    cloud.set_unsupported_azs(&["use1-az1"]);
+    let live = s3ep::state::read(&cloud, &d).await.unwrap();
+    let z = &live.service_zones[&key];
+    assert!(!z.ids.contains(&"use1-az1".to_string()) && !z.names.contains(&"us-east-1b".to_string()));
+    let err = diff(&d, &live, Mode::Apply, Emulator::Off).unwrap_err();
+    assert!(err.to_string().contains("us-east-1b (use1-az1)"), "{err}");
+    assert_eq!(
+        s3ep::cloud::memory::az_id("us-east-1", "us-east-1e").as_deref(),
+        Some("use1-az3")
+    );
+    assert_eq!(
+        s3ep::cloud::memory::az_id("ap-northeast-2", "ap-northeast-2a").as_deref(),
+        Some("apne2-az6")
+    );
+}
+
+/// `interface-client-settings` names the client groups s3ep opens 443 out
+/// in (`security_group.client_groups`) and leaves only other clients' groups
+/// to the user; without client groups it says all clients' groups need it.
+#[tokio::test]
+async fn client_settings_warning_names_the_groups_s3ep_handles() {
+    let cloud = MemoryCloud::new();
+    let (_, sg, d) = client_setup(&cloud, &[]);
+    let changes = plan(&cloud, &d, Mode::Apply).await;
+    let w = s3ep::warnings::for_apply(&d, &changes);
+    let cs: Vec<_> = w
+        .iter()
+        .filter(|w| w.code == "interface-client-settings")
+        .collect();
+    assert_eq!(cs.len(), 1, "{w:?}");
+    let m = &cs[0].message;
+    assert!(
+        m.contains(&format!(
+            "s3ep allows outbound TCP 443 to the endpoint in client group(s) {sg}"
+        )),
+        "{m}"
+    );
+    assert!(m.contains("other clients' own security groups"), "{m}");
+
+    let d = load(LAB);
+    let changes = plan(&MemoryCloud::new(), &d, Mode::Apply).await;
+    let w = s3ep::warnings::for_apply(&d, &changes);
+    let m = &w
+        .iter()
+        .find(|w| w.code == "interface-client-settings")
+        .unwrap()
+        .message;
+    assert!(
+        m.starts_with("clients' own security groups must allow outbound TCP 443")
+            && !m.contains("s3ep allows"),
+        "{m}"
+    );
 }

@@ -463,7 +463,10 @@ async fn s3_prefix_list_is_selected_by_name_filter() {
     let moto = Moto::start();
     let (c, rec) = cloud(&moto, &["us-east-1", "cn-north-1"]).await;
 
-    let id = c.s3_prefix_list("us-east-1").await.expect("describe");
+    let id = c
+        .prefix_list("us-east-1", "com.amazonaws.us-east-1.s3")
+        .await
+        .expect("describe");
     let sent = one(&rec, "DescribeManagedPrefixLists");
     assert_eq!(sent.region, "us-east-1");
     assert_eq!(
@@ -484,7 +487,10 @@ async fn s3_prefix_list_is_selected_by_name_filter() {
     rec.clear();
 
     // China: both spellings in the one filter.
-    let _ = c.s3_prefix_list("cn-north-1").await.expect("describe cn");
+    let _ = c
+        .prefix_list("cn-north-1", "com.amazonaws.cn-north-1.s3")
+        .await
+        .expect("describe cn");
     let sent = one(&rec, "DescribeManagedPrefixLists");
     assert_eq!(sent.region, "cn-north-1");
     assert_eq!(
@@ -495,6 +501,20 @@ async fn s3_prefix_list_is_selected_by_name_filter() {
                 "com.amazonaws.cn-north-1.s3".to_string(),
                 "cn.com.amazonaws.cn-north-1.s3".to_string()
             ]
+        )]
+    );
+    rec.clear();
+
+    // S3 Express One Zone: its own list, by its own name.
+    let _ = c
+        .prefix_list("us-east-1", "com.amazonaws.us-east-1.s3express")
+        .await
+        .expect("describe s3express");
+    assert_eq!(
+        one(&rec, "DescribeManagedPrefixLists").filters(),
+        vec![(
+            "prefix-list-name".to_string(),
+            vec!["com.amazonaws.us-east-1.s3express".to_string()]
         )]
     );
 }
@@ -806,4 +826,43 @@ async fn ipv6_requests_send_the_blocks_ip_address_type_and_dns_record_ip_type() 
         assert_eq!(by(&itf.id).ip_address_type.as_deref(), Some("dualstack"));
         assert_eq!(by(&itf.id).dns_record_ip_type.as_deref(), Some("ipv4"));
     }
+}
+
+/// Issue 8: the AWS cloud reads AZ ids on both sides of the AZ check:
+/// ServiceDetails.AvailabilityZoneIds next to AvailabilityZones, and the
+/// subnet's AvailabilityZoneId. The strict emulator leaves use1-az3
+/// (us-east-1e in moto) out of the S3 interface service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn az_ids_are_read_for_the_service_and_the_subnet() {
+    // No read-after-write lag: one describe after the create.
+    let moto = Moto::start_with(common::Emulator::Strict, &[("S3EP_STRICT_LAG", "0")]);
+    let (c, _rec) = cloud(&moto, &["us-east-1"]).await;
+    let z = c
+        .endpoint_service_zones("us-east-1", "com.amazonaws.us-east-1.s3", None)
+        .await
+        .expect("describe services")
+        .expect("S3 is listed");
+    assert_eq!(z.names.len(), z.ids.len(), "{z:?}");
+    assert!(z.ids.contains(&"use1-az6".to_string()), "{z:?}");
+    assert!(!z.ids.contains(&"use1-az3".to_string()) && !z.names.contains(&"us-east-1e".to_string()));
+    let vpc = c
+        .create_vpc("us-east-1", "10.40.0.0/16".parse().unwrap(), &Tags::new())
+        .await
+        .expect("vpc");
+    let subnet = c
+        .create_subnet(
+            "us-east-1",
+            &vpc,
+            "us-east-1e",
+            "10.40.1.0/24".parse().unwrap(),
+            &Tags::new(),
+        )
+        .await
+        .expect("subnet");
+    let s = c
+        .describe_subnets("us-east-1", &s3ep::cloud::Filter::Ids(vec![subnet]))
+        .await
+        .expect("describe subnet");
+    assert_eq!(s[0].az_id.as_deref(), Some("use1-az3"));
+    assert!(!z.offers(&s[0].az, s[0].az_id.as_deref()));
 }

@@ -32,8 +32,8 @@ pub struct Snapshot {
     pub nacls: Vec<LNetworkAcl>,
     /// DNS attributes of the VPCs with a private-DNS interface endpoint.
     pub dns: BTreeMap<String, LVpcDns>,
-    /// Prefix list id → its CIDRs (the S3 prefix list of each region with a
-    /// gateway endpoint).
+    /// Prefix list id → its CIDRs (the prefix list of each gateway service
+    /// of each region with a gateway endpoint).
     pub prefix_list_cidrs: BTreeMap<String, Vec<Ipv4Net>>,
 }
 
@@ -45,7 +45,7 @@ struct RegionRead {
     groups: Vec<LSecurityGroup>,
     nacls: Vec<LNetworkAcl>,
     dns: Vec<LVpcDns>,
-    prefix_list: Option<(String, Vec<Ipv4Net>)>,
+    prefix_lists: Vec<(String, Vec<Ipv4Net>)>,
 }
 
 /// Reads the snapshot for `desired`.
@@ -84,11 +84,13 @@ pub async fn read(cloud: &dyn Cloud, desired: &Desired) -> Result<Snapshot, Stat
         .map(|region| {
             let ids: Vec<String> = vpcs.get(region).into_iter().flatten().cloned().collect();
             let dns: Vec<String> = dns_vpcs.get(region).into_iter().flatten().cloned().collect();
-            let pl = gateway_regions
-                .contains(region)
-                .then(|| live.s3_prefix_lists.get(region).cloned())
-                .flatten();
-            read_region(cloud, region, ids, dns, pl)
+            let pls: Vec<String> = live
+                .prefix_lists
+                .iter()
+                .filter(|((r, _), _)| r == region && gateway_regions.contains(region))
+                .map(|(_, id)| id.clone())
+                .collect();
+            read_region(cloud, region, ids, dns, pls)
         })
         .collect();
     let mut snap = Snapshot {
@@ -102,7 +104,7 @@ pub async fn read(cloud: &dyn Cloud, desired: &Desired) -> Result<Snapshot, Stat
         snap.groups.extend(r.groups);
         snap.nacls.extend(r.nacls);
         snap.dns.extend(r.dns.into_iter().map(|d| (d.vpc_id.clone(), d)));
-        snap.prefix_list_cidrs.extend(r.prefix_list);
+        snap.prefix_list_cidrs.extend(r.prefix_lists);
     }
     Ok(snap)
 }
@@ -112,7 +114,7 @@ async fn read_region(
     region: &str,
     vpc_ids: Vec<String>,
     dns_vpcs: Vec<String>,
-    prefix_list: Option<String>,
+    prefix_lists: Vec<String>,
 ) -> Result<RegionRead, CloudError> {
     let by_vpc = Filter::Vpcs(vpc_ids);
     let dns_reads = async {
@@ -123,12 +125,16 @@ async fn read_region(
         join_all(reads).await.into_iter().collect::<Result<Vec<_>, _>>()
     };
     let pl_read = async {
-        match &prefix_list {
-            Some(id) => Ok(Some((id.clone(), cloud.prefix_list_cidrs(region, id).await?))),
-            None => Ok(None),
-        }
+        let reads =
+            prefix_lists
+                .iter()
+                .map(|id| async move {
+                    Ok::<_, CloudError>((id.clone(), cloud.prefix_list_cidrs(region, id).await?))
+                })
+                .collect();
+        join_all(reads).await.into_iter().collect::<Result<Vec<_>, _>>()
     };
-    let (subnets, route_tables, groups, nacls, dns, prefix_list) = tokio::try_join!(
+    let (subnets, route_tables, groups, nacls, dns, prefix_lists) = tokio::try_join!(
         cloud.describe_subnets(region, &by_vpc),
         cloud.describe_route_tables(region, &by_vpc),
         cloud.describe_security_groups(region, &by_vpc),
@@ -142,7 +148,7 @@ async fn read_region(
         groups,
         nacls,
         dns,
-        prefix_list,
+        prefix_lists,
     })
 }
 

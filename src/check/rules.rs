@@ -620,7 +620,7 @@ impl<'a> Cx<'a> {
             return PathResult::new(from, to, b.0);
         };
         let region = self.region_of(&ep.vpc);
-        let pl = self.snap.live.s3_prefix_lists.get(&region);
+        let pl = self.snap.live.prefix_lists.get(&(region, ep.service.clone()));
         if let Some(l) = live {
             let route = table.routes.iter().find(|r| {
                 r.gateway_id.as_deref() == Some(l.id.as_str()) && matches!(r.dest, RouteDest::PrefixList(_))

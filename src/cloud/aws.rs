@@ -50,7 +50,7 @@ use super::rate::{RateLimiter, RateLimits};
 use super::record::{Recorder, RecordingInterceptor};
 use super::{Cloud, CloudError, CloudResult, EndpointCreate, EndpointModify, Filter};
 use crate::model::{
-    s3_prefix_list_names, DnsRecordIpType, EndpointType, IpAddressType, LAclEntry, LAssociation, LDnsEntry,
+    prefix_list_names, DnsRecordIpType, EndpointType, IpAddressType, LAclEntry, LAssociation, LDnsEntry,
     LEgressRule, LEndpoint, LNetworkAcl, LPeering, LRoute, LRouteTable, LRule, LSecurityGroup, LSubnet, LVpc,
     LVpcDns, RouteDest, RulePeer, Tags, TAG_PLAN,
 };
@@ -728,6 +728,7 @@ fn conv_subnet(op: &'static str, region: &str, s: &ec2::Subnet) -> CloudResult<L
             .availability_zone()
             .ok_or_else(|| CloudError::missing(op, region, "AvailabilityZone"))?
             .to_string(),
+        az_id: s.availability_zone_id().map(str::to_string),
         cidr: parse_cidr(s.cidr_block()),
         ipv6_cidr: first_ipv6(s.ipv6_cidr_block_association_set().iter().map(|a| {
             (
@@ -1238,23 +1239,28 @@ impl Cloud for AwsCloud {
             .service_details()
             .iter()
             .find(|d| d.service_name() == Some(service))
+            // Both lists when EC2 sends them: AvailabilityZoneIds is the
+            // newer field (ServiceDetail, EC2 API reference); an answer
+            // without it leaves `ids` empty and the check compares names.
             .map(|d| crate::model::ServiceZones {
                 names: d.availability_zones().to_vec(),
+                ids: d.availability_zone_ids().to_vec(),
             }))
     }
 
-    async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>> {
+    async fn prefix_list(&self, region: &str, service: &str) -> CloudResult<Option<String>> {
         const OP: &str = "DescribeManagedPrefixLists";
         // Selected by name on the server (`prefix-list-name` filter,
         // DescribeManagedPrefixLists in the EC2 API reference): a filtered
         // Describe draws from EC2's normal Describe bucket, not the smaller
         // unfiltered one, and reads one short page instead of every managed
-        // list of the region. The names come from `s3_prefix_list_names`
+        // list of the region. The names come from `prefix_list_names`
         // (both partition spellings in cn-* regions, as two values of the one
-        // filter). moto 5.2.5 implements this filter
+        // filter); S3 Express One Zone has its own list, named after its
+        // gateway service (VPC user guide, "AWS-managed prefix lists"). moto 5.2.5 implements this filter
         // (moto/ec2/models/managed_prefixes.py). The names are matched here
         // again, in case a server ignores the filter.
-        let names = s3_prefix_list_names(region);
+        let names = prefix_list_names(service);
         let pages = self
             .client(region)
             .describe_managed_prefix_lists()

@@ -245,8 +245,10 @@ pub trait Cloud: Send + Sync {
         service: &str,
         service_region: Option<&str>,
     ) -> CloudResult<Option<crate::model::ServiceZones>>;
-    /// The id of the region's S3 prefix list (`com.amazonaws.<region>.s3`).
-    async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>>;
+    /// The id of the managed prefix list of gateway service `service` in
+    /// `region` (`com.amazonaws.<region>.s3`, `….s3express`; names as
+    /// `model::prefix_list_names` says). `None` when the region has none.
+    async fn prefix_list(&self, region: &str, service: &str) -> CloudResult<Option<String>>;
 
     // --- reads for `check` (defaults: unsupported, for test doubles) ---
     /// Network ACLs with their entries and associations: one paginated

@@ -442,7 +442,7 @@ impl<'a> Differ<'a> {
                 let mut by_az: BTreeMap<String, String> = BTreeMap::new();
                 for (i, r) in subnets.iter().enumerate() {
                     let key = format!("endpoints.{}.subnets[{i}]", ep.name);
-                    let (label, az) = match (r, live_id(r)) {
+                    let (label, az, az_id) = match (r, live_id(r)) {
                         (_, Some(id)) => {
                             let l = self.live.subnets.iter().find(|s| s.id == id);
                             let live_vpc = l.map(|l| l.vpc_id.as_str());
@@ -475,10 +475,22 @@ impl<'a> Differ<'a> {
                                     ),
                                 ));
                             }
-                            (id, l.az.clone())
+                            (id, l.az.clone(), l.az_id.clone())
                         }
                         (Ref::Name(n), None) => match vpc.and_then(|v| v.subnets.get(n)).map(|s| &s.source) {
-                            Some(Source::Create(spec)) => (n.clone(), spec.az.clone()),
+                            Some(Source::Create(spec)) => {
+                                // Created and kept: its live AZ id.
+                                let az_id = match self.subnets.get(&(ep.vpc.clone(), n.clone())) {
+                                    Some(Fate::Kept(id)) => self
+                                        .live
+                                        .subnets
+                                        .iter()
+                                        .find(|s| &s.id == id && s.az == spec.az)
+                                        .and_then(|s| s.az_id.clone()),
+                                    _ => None,
+                                };
+                                (n.clone(), spec.az.clone(), az_id)
+                            }
                             _ => continue,
                         },
                         (Ref::Id(_), None) => continue,
@@ -486,16 +498,25 @@ impl<'a> Differ<'a> {
                     // EC2 refuses a subnet in an AZ where the service is not
                     // offered; ask before anything is built (PrivateLink
                     // guide: DescribeVpcEndpointServices lists the AZs).
+                    // Compared by AZ id when the service and the (live)
+                    // subnet both have ids, else by name
+                    // (`ServiceZones::offers`).
                     let region = vpc.map(|v| v.region.clone()).unwrap_or_default();
                     if let Some(zones) = self.live.service_zones.get(&(region.clone(), ep.service.clone())) {
-                        if !zones.names.contains(&az) {
+                        if !zones.offers(&az, az_id.as_deref()) {
+                            let (at, supported) = match &az_id {
+                                Some(id) if !zones.ids.is_empty() => (
+                                    format!("{az} ({id})"),
+                                    format!("{} (ids {})", zones.names.join(", "), zones.ids.join(", ")),
+                                ),
+                                _ => (az.clone(), zones.names.join(", ")),
+                            };
                             return Err(err_at(
                                 address,
                                 &key,
                                 format!(
-                                    "subnet {label} is in {az}, where {} is not offered to {region}; supported availability zones: {}",
+                                    "subnet {label} is in {at}, where {} is not offered to {region}; supported availability zones: {supported}",
                                     ep.service,
-                                    zones.names.join(", ")
                                 ),
                             ));
                         }
@@ -693,9 +714,11 @@ impl<'a> Differ<'a> {
             return;
         }
         let prefix_list = match ep.endpoint_type() {
-            crate::model::EndpointType::Gateway if ep.service.ends_with(".s3") => {
-                self.live.s3_prefix_lists.get(region).cloned()
-            }
+            crate::model::EndpointType::Gateway => self
+                .live
+                .prefix_lists
+                .get(&(region.to_string(), ep.service.clone()))
+                .cloned(),
             _ => None,
         };
         let mut steps = Vec::new();

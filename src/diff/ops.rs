@@ -206,8 +206,8 @@ pub enum Op {
         /// Interface only: the service's region when not the endpoint's.
         service_region: Option<String>,
     },
-    /// ModifyVpcEndpoint. For a gateway endpoint, `prefix_list` is the S3
-    /// prefix list whose routes must follow the route tables added or
+    /// ModifyVpcEndpoint. For a gateway endpoint, `prefix_list` is its
+    /// service's prefix list (S3's or S3 Express One Zone's) whose routes must follow the route tables added or
     /// removed (checked after the call; some EC2 emulators leave them).
     ModifyEndpoint {
         region: String,

@@ -329,10 +329,10 @@ impl<'a> Differ<'a> {
                 continue;
             };
             let region = self.region_of(&ep.vpc);
-            let Some(pl) = self.live.s3_prefix_lists.get(&region) else {
+            let Some(pl) = self.live.prefix_lists.get(&(region.clone(), ep.service.clone())) else {
                 continue;
             };
-            if l.endpoint_type != crate::model::EndpointType::Gateway || !ep.service.ends_with(".s3") {
+            if l.endpoint_type != crate::model::EndpointType::Gateway {
                 continue;
             }
             for tid in &l.route_table_ids {

@@ -106,14 +106,14 @@ fn first_bucket(policy: Option<&Value>) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-/// Outputs for every endpoint of the plan, in plan order. `prefix_cidrs`:
-/// region → the CIDRs of its S3 prefix list (read by the caller; empty when
-/// unknown).
+/// Outputs for every endpoint of the plan, in plan order, without prefix
+/// list CIDRs (see [`collect_with`]).
 pub fn collect(desired: &Desired, live: &Live) -> Vec<EndpointOutput> {
     collect_with(desired, live, &std::collections::BTreeMap::new())
 }
 
-/// [`collect`], with the CIDRs of each region's S3 prefix list.
+/// [`collect`], with the CIDRs of the gateway services' prefix lists
+/// (prefix list id → CIDRs, from [`prefix_cidrs`]).
 pub fn collect_with(
     desired: &Desired,
     live: &Live,
@@ -158,12 +158,16 @@ pub fn collect_with(
             let svc_region = crate::model::service_region(&ep.service).unwrap_or(&region);
             o.private_dns_note = private_dns_note(*private_dns, svc_region);
         }
-        if ep.endpoint_type() == EndpointType::Gateway && ep.service.ends_with(".s3") {
-            o.prefix_list_id = live.s3_prefix_lists.get(&region).cloned();
+        if ep.endpoint_type() == EndpointType::Gateway {
+            // The gateway's own service's list: S3 Express One Zone's is not S3's.
+            o.prefix_list_id = live
+                .prefix_lists
+                .get(&(region.clone(), ep.service.clone()))
+                .cloned();
             o.prefix_list_cidrs = o
                 .prefix_list_id
                 .as_ref()
-                .map(|_| prefix_cidrs.get(&region).cloned().unwrap_or_default());
+                .map(|pl| prefix_cidrs.get(pl).cloned().unwrap_or_default());
         }
         if let Some(e) = found {
             match e.endpoint_type {
@@ -191,22 +195,23 @@ pub fn collect_with(
     out
 }
 
-/// The CIDRs of the S3 prefix list of each region where the plan has a
-/// gateway endpoint: one GetManagedPrefixListEntries per such region.
+/// The CIDRs of the prefix list of each gateway service of the plan, keyed
+/// by prefix list id: one GetManagedPrefixListEntries per (region, service).
 pub async fn prefix_cidrs(
     cloud: &dyn crate::cloud::Cloud,
     desired: &Desired,
     live: &Live,
 ) -> crate::cloud::CloudResult<std::collections::BTreeMap<String, Vec<String>>> {
     let mut out = std::collections::BTreeMap::new();
-    for (region, pl) in &live.s3_prefix_lists {
+    for ((region, service), pl) in &live.prefix_lists {
         let has_gateway = desired.endpoints.values().any(|e| {
             e.endpoint_type() == EndpointType::Gateway
+                && &e.service == service
                 && desired.vpcs.get(&e.vpc).is_some_and(|v| &v.region == region)
         });
         if has_gateway {
             out.insert(
-                region.clone(),
+                pl.clone(),
                 cloud
                     .prefix_list_cidrs(region, pl)
                     .await?

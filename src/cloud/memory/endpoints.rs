@@ -26,6 +26,60 @@ pub(super) fn s3_service(region: &str) -> String {
     crate::model::service_name(region, "s3", crate::model::EndpointType::Gateway)
 }
 
+/// The gateway services the in-memory cloud offers in `region`: S3 and
+/// S3 Express One Zone (`com.amazonaws.<region>.s3express`, a gateway
+/// service: S3 user guide, "Configure a gateway VPC endpoint to reach S3
+/// Express One Zone directory buckets").
+pub(super) fn gateway_services(region: &str) -> [String; 2] {
+    [
+        s3_service(region),
+        crate::model::service_name(region, "s3express", crate::model::EndpointType::Gateway),
+    ]
+}
+
+/// The id of the managed prefix list of gateway service `service` in
+/// `region`, if the in-memory cloud offers that service there. S3 keeps
+/// [`s3_prefix_list_id`]; S3 Express One Zone has a list of its own (VPC
+/// user guide, "AWS-managed prefix lists": `com.amazonaws.<region>.s3express`),
+/// its id derived from the service name.
+pub fn prefix_list_id(region: &str, service: &str) -> Option<String> {
+    let [s3, s3express] = gateway_services(region);
+    if service == s3 {
+        Some(s3_prefix_list_id(region))
+    } else if service == s3express {
+        Some(format!("pl-{:08x}", fnv1a(service) as u32))
+    } else {
+        None
+    }
+}
+
+/// The AZ id of AZ `name` (`<region><letter>`) in the in-memory cloud.
+/// Names map to ids per account (AWS RAM guide, "Availability Zone IDs for
+/// your AWS resources"); this one uses moto's us-east-1 mapping (us-east-1a
+/// is use1-az6, us-east-1e is use1-az3, as in moto's
+/// availability_zones_and_regions.py, which the strict emulator's
+/// S3EP_STRICT_UNSUPPORTED_AZS=use1-az3 relies on) shifted to every region:
+/// the `<letter>`-th of az6, az1, az2, az4, az3, az5 after a short region
+/// code (`use1`, `apne2`, `euw1`).
+pub fn az_id(region: &str, name: &str) -> Option<String> {
+    const IDS: [u8; 6] = [6, 1, 2, 4, 3, 5];
+    let letter = name.strip_prefix(region)?.chars().next()?;
+    let n = IDS.get((letter as usize).checked_sub('a' as usize)?)?;
+    let parts: Vec<&str> = region.split('-').collect();
+    let (first, last) = (parts.first()?, parts.last()?);
+    let middle: String = parts[1..parts.len().saturating_sub(1)]
+        .iter()
+        .map(|w| {
+            ["north", "south", "east", "west", "central"]
+                .iter()
+                .filter(|d| w.contains(*d))
+                .map(|d| &d[..1])
+                .collect::<String>()
+        })
+        .collect();
+    Some(format!("{first}{middle}{last}-az{n}"))
+}
+
 pub(super) fn fnv1a(s: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.bytes() {
@@ -274,17 +328,22 @@ impl Region {
             .map(|e| e.id.clone())
     }
 
-    /// Checks that each table exists in `vpc_id` and can take the S3
-    /// prefix-list route.
-    pub(super) fn check_gateway_tables(&self, cx: &Cx, vpc_id: &str, ids: &[String]) -> CloudResult<()> {
-        let pl = RouteDest::PrefixList(s3_prefix_list_id(cx.region));
+    /// Checks that each table exists in `vpc_id` and can take the route to
+    /// prefix list `pl` (the gateway service's).
+    pub(super) fn check_gateway_tables(
+        &self,
+        cx: &Cx,
+        vpc_id: &str,
+        ids: &[String],
+        pl: &RouteDest,
+    ) -> CloudResult<()> {
         for id in ids {
             let t = self.rtb(cx, id)?;
             if t.vpc_id != vpc_id {
                 return Err(cx.invalid(format!("The route table {id} does not belong to VPC {vpc_id}")));
             }
-            if t.routes.iter().any(|r| r.dest == pl) {
-                return Err(route_exists(cx, id, &pl));
+            if t.routes.iter().any(|r| &r.dest == pl) {
+                return Err(route_exists(cx, id, pl));
             }
         }
         Ok(())
@@ -379,7 +438,7 @@ impl Inner {
         r.vpc(cx, &spec.vpc_id)?;
         let home = spec.service_region.as_deref().unwrap_or(cx.region);
         let known = match spec.endpoint_type {
-            EndpointType::Gateway => spec.service == s3_service(cx.region),
+            EndpointType::Gateway => gateway_services(cx.region).contains(&spec.service),
             EndpointType::Interface => {
                 spec.service == crate::model::service_name(home, "s3", EndpointType::Interface)
             }
@@ -401,7 +460,8 @@ impl Inner {
                         "Subnets and security groups are not supported for gateway endpoints",
                     ));
                 }
-                r.check_gateway_tables(cx, &spec.vpc_id, &route_tables)?;
+                let pl = RouteDest::PrefixList(prefix_list_id(cx.region, &spec.service).unwrap_or_default());
+                r.check_gateway_tables(cx, &spec.vpc_id, &route_tables, &pl)?;
             }
             EndpointType::Interface => {
                 if !route_tables.is_empty() {
@@ -437,7 +497,7 @@ impl Inner {
         }
         let id = self.id("vpce");
         let r = self.reg(cx.region);
-        let pl = RouteDest::PrefixList(s3_prefix_list_id(cx.region));
+        let pl = RouteDest::PrefixList(prefix_list_id(cx.region, &spec.service).unwrap_or_default());
         for t in &route_tables {
             r.rtb_mut(cx, t)?.routes.push(Route {
                 dest: pl.clone(),
@@ -497,6 +557,7 @@ impl Inner {
             }
             EpState::Pending(_) | EpState::Available => {}
         }
+        let pl = RouteDest::PrefixList(prefix_list_id(cx.region, &e.service).unwrap_or_default());
         let add_tables: Vec<String> = dedup(&change.add_route_table_ids)
             .into_iter()
             .filter(|t| !e.route_table_ids.contains(t))
@@ -536,7 +597,7 @@ impl Inner {
                         "Subnets, security groups and private DNS are not supported for gateway endpoints",
                     ));
                 }
-                r.check_gateway_tables(cx, &e.vpc_id, &add_tables)?;
+                r.check_gateway_tables(cx, &e.vpc_id, &add_tables, &pl)?;
             }
             EndpointType::Interface => {
                 if !change.add_route_table_ids.is_empty() || !change.remove_route_table_ids.is_empty() {
@@ -559,7 +620,6 @@ impl Inner {
             check_policy(cx, p)?;
         }
         // Everything checked: apply.
-        let pl = RouteDest::PrefixList(s3_prefix_list_id(cx.region));
         let owned =
             |route: &Route| route.dest == pl && matches!(&route.target, Target::Gateway(g) if g == id);
         let removed: Vec<String> = e

@@ -36,7 +36,7 @@ mod routes;
 mod state;
 
 use endpoints::*;
-pub use endpoints::{default_endpoint_policy, s3_prefix_list_id, DNS_SUFFIX};
+pub use endpoints::{az_id, default_endpoint_policy, prefix_list_id, s3_prefix_list_id, DNS_SUFFIX};
 use groups::*;
 use network::*;
 use peering::*;
@@ -166,9 +166,10 @@ impl MemoryCloud {
     /// describes that return them, then `available`; endpoints deleted from
     /// now on show `deleting` for `n` describes, then `deleted`. 0 (the
     /// default) makes both immediate.
-    /// Interface services are not offered in these AZs (by name): EC2 does
-    /// not offer every service in every AZ (PrivateLink guide, "Availability
-    /// Zones"; DescribeVpcEndpointServices lists where it is).
+    /// Interface services are not offered in these AZs (by name,
+    /// `us-east-1e`, or id, `use1-az3`): EC2 does not offer every service in
+    /// every AZ (PrivateLink guide, "Availability Zones";
+    /// DescribeVpcEndpointServices lists where it is).
     pub fn set_unsupported_azs(&self, azs: &[&str]) {
         self.lock().unsupported_azs = azs.iter().map(|a| a.to_string()).collect();
     }
@@ -514,19 +515,27 @@ impl Cloud for MemoryCloud {
             if service_region.unwrap_or(region) != home || !service.ends_with(".s3") {
                 return Ok(None);
             }
-            // Six AZs per region, a to f, less those set as unsupported.
-            let names = ('a'..='f')
+            // Six AZs per region, a to f, less those set as unsupported (by
+            // name or id); AvailabilityZoneIds alongside, as EC2 sends them.
+            let zones: Vec<(String, String)> = ('a'..='f')
                 .map(|c| format!("{region}{c}"))
-                .filter(|az| !s.unsupported_azs.contains(az))
+                .filter_map(|az| Some((az_id(region, &az)?, az)))
+                .filter(|(id, az)| !s.unsupported_azs.contains(az) && !s.unsupported_azs.contains(id))
                 .collect();
-            Ok(Some(crate::model::ServiceZones { names }))
+            Ok(Some(crate::model::ServiceZones {
+                names: zones.iter().map(|(_, n)| n.clone()).collect(),
+                ids: zones.into_iter().map(|(i, _)| i).collect(),
+            }))
         })
         .await
     }
 
-    async fn s3_prefix_list(&self, region: &str) -> CloudResult<Option<String>> {
+    async fn prefix_list(&self, region: &str, service: &str) -> CloudResult<Option<String>> {
         self.call("DescribeManagedPrefixLists", region, |_, _| {
-            Ok(Some(s3_prefix_list_id(region)))
+            // Found under either spelling in cn-* regions, as the filter does.
+            Ok(crate::model::prefix_list_names(service)
+                .iter()
+                .find_map(|n| prefix_list_id(region, n)))
         })
         .await
     }

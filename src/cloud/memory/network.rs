@@ -104,6 +104,7 @@ impl Inner {
                 region: cx.region.to_string(),
                 vpc_id: s.vpc_id.clone(),
                 az: s.az.clone(),
+                az_id: az_id(cx.region, &s.az),
                 cidr: Some(s.cidr),
                 ipv6_cidr: s.ipv6,
                 tags: s.tags.clone(),

@@ -58,6 +58,12 @@ pub(super) fn s3_prefix_list_cidrs() -> Vec<Ipv4Net> {
         .collect()
 }
 
+/// The CIDRs of the in-memory S3 Express One Zone prefix list (a model,
+/// disjoint from the S3 one so that tests can tell them apart).
+pub(super) fn s3express_prefix_list_cidrs() -> Vec<Ipv4Net> {
+    ["18.97.0.0/16"].iter().filter_map(|c| c.parse().ok()).collect()
+}
+
 impl Inner {
     /// Makes the default ACL of every VPC of `region` that has none yet.
     fn ensure_default_nacls(&mut self, region: &str) {
@@ -165,13 +171,17 @@ impl Inner {
     }
 
     pub(super) fn prefix_list_cidrs(&mut self, cx: &Cx, id: &str) -> CloudResult<Vec<Ipv4Net>> {
-        if id != s3_prefix_list_id(cx.region) {
-            return Err(cx.err(
+        let [_, s3express] = super::endpoints::gateway_services(cx.region);
+        if id == s3_prefix_list_id(cx.region) {
+            Ok(s3_prefix_list_cidrs())
+        } else if prefix_list_id(cx.region, &s3express).as_deref() == Some(id) {
+            Ok(s3express_prefix_list_cidrs())
+        } else {
+            Err(cx.err(
                 "InvalidPrefixListID.NotFound",
                 format!("The prefix list ID '{id}' does not exist"),
-            ));
+            ))
         }
-        Ok(s3_prefix_list_cidrs())
     }
 }
 

@@ -5,6 +5,11 @@ use crate::model::TAG_KEY;
 const R: &str = "us-east-1";
 const R2: &str = "eu-west-1";
 
+/// S3's gateway service in `region`.
+fn s3(region: &str) -> String {
+    crate::model::service_name(region, "s3", crate::model::EndpointType::Gateway)
+}
+
 fn net(s: &str) -> Ipv4Net {
     s.parse().unwrap()
 }
@@ -125,10 +130,10 @@ async fn ids_are_random_like_ec2_and_the_prefix_list_is_fixed_per_region() {
     ] {
         assert!(is_id(id, prefix), "{id}");
     }
-    let p1 = c.s3_prefix_list(R).await.unwrap().unwrap();
-    let p2 = c.s3_prefix_list(R2).await.unwrap().unwrap();
+    let p1 = c.prefix_list(R, &s3(R)).await.unwrap().unwrap();
+    let p2 = c.prefix_list(R2, &s3(R2)).await.unwrap().unwrap();
     assert!(is_id(&p1, "pl") && is_id(&p2, "pl") && p1 != p2);
-    assert_eq!(Some(p1), MemoryCloud::new().s3_prefix_list(R).await.unwrap());
+    assert_eq!(Some(p1), MemoryCloud::new().prefix_list(R, &s3(R)).await.unwrap());
     assert_eq!(c.call_count("DescribeManagedPrefixLists"), 2);
 }
 
@@ -894,7 +899,7 @@ async fn every_call_is_logged_once_and_oob_is_not() {
     let _ = c.describe_security_groups(R, &f).await;
     let _ = c.describe_endpoints(R, &f).await;
     let _ = c.describe_peerings(R, &f).await;
-    let _ = c.s3_prefix_list(R).await;
+    let _ = c.prefix_list(R, &s3(R)).await;
     let _ = c.create_vpc(R, net("10.5.0.0/16"), &t).await;
     let _ = c.delete_vpc(R, "vpc-00000000000000099").await;
     let _ = c
