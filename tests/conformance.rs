@@ -8,7 +8,7 @@
 //!   `AwsCloud`, behind scripts/faultproxy.py (which loses chosen answers).
 //!
 //! The driver runs what `s3ep apply` / `plan` / `destroy` run (state::read,
-//! diff::diff with `Emulator::Off`, exec::execute, exec::settle::settle; see
+//! diff::diff with `Emulator::Off`, exec::execute with `ExecOptions::settle`; see
 //! src/commands/apply.rs) and records, after each step, an observation that
 //! does not depend on ids: the plan's (address, action) list, the outcome of
 //! a run, and the resources the plan owns per kind and region, with the
@@ -36,6 +36,7 @@ use s3ep::cloud::rate::RateLimits;
 use s3ep::cloud::{Cloud, Filter};
 use s3ep::diff::{diff, Changes, Mode};
 use s3ep::emulator::Emulator;
+use s3ep::exec::settle::Settle;
 use s3ep::exec::{execute, ExecOptions, Report, RetryPolicy, Silent};
 use s3ep::model::{owned_by, Desired, RouteDest, Tags, TAG_KEY};
 use serde_json::json;
@@ -305,27 +306,25 @@ impl Driver {
         let d = load(yaml);
         let changes = self.changes(&d, mode).await;
         self.note(format!("{mode:?} plan: {:?}", Self::actions(&changes)));
-        let o = opts();
+        // As `s3ep apply` (src/commands/apply.rs): each kind and region is
+        // settled (listed by the tag filter) as soon as its creates have
+        // ended, after a failed run too, so that the re-run finds what it
+        // made.
+        let o = ExecOptions {
+            settle: (mode == Mode::Apply).then(|| Settle {
+                plan: d.name.clone(),
+                timeout: Duration::from_secs(60),
+            }),
+            ..opts()
+        };
         let report = execute(self.cloud(), &changes, &Silent, &o).await;
-        // As `s3ep apply` (src/commands/apply.rs): after a failed run too,
-        // so that the re-run finds what it made.
-        if mode == Mode::Apply && !report.created.is_empty() && !report.stopped {
-            let late = s3ep::exec::settle::settle(
-                self.cloud(),
-                &d.name,
-                &changes,
-                &report.created,
-                &o.policy,
-                Duration::from_secs(60),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("[{}] settle: {e}", self.be.name));
-            assert!(
-                late.is_empty(),
-                "[{}] not listed by tags after 60 s: {late:?}",
-                self.be.name
-            );
-        }
+        assert!(
+            report.stopped || (report.unlisted.is_empty() && report.settle_errors.is_empty()),
+            "[{}] not listed by tags after 60 s: {:?} {:?}",
+            self.be.name,
+            report.unlisted,
+            report.settle_errors
+        );
         report
     }
 

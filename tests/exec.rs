@@ -8,6 +8,7 @@ use std::time::Duration;
 use s3ep::cloud::memory::MemoryCloud;
 use s3ep::diff::{diff, Changes, Mode};
 use s3ep::emulator::Emulator;
+use s3ep::exec::settle::Settle;
 use s3ep::exec::{execute, ExecOptions, Failure, Report, RetryPolicy, Silent};
 use s3ep::model::Desired;
 
@@ -637,22 +638,15 @@ async fn a_tokened_create_whose_every_attempt_was_lost_is_found_by_its_tags() {
         for _ in 0..opts.policy.attempts {
             cloud.lose_response_next(op);
         }
-        let changes = plan(&cloud, &d, Mode::Apply).await;
-        let report = execute(&cloud, &changes, &Silent, &opts).await;
+        // What `apply` does: wait until the tags list what it made (the
+        // found resource included).
+        let opts = ExecOptions {
+            settle: Some(settle_for(&d)),
+            ..opts
+        };
+        let report = run(&cloud, &d, Mode::Apply, &opts).await;
         assert!(report.ok(), "{op}: {:?}", report.failed);
-        // What `apply` does next: wait until the tags list what it made
-        // (the found resource included).
-        let late = s3ep::exec::settle::settle(
-            &cloud,
-            &d.name,
-            &changes,
-            &report.created,
-            &opts.policy,
-            Duration::from_secs(60),
-        )
-        .await
-        .expect("settle");
-        assert!(late.is_empty(), "{op}: {late:?}");
+        assert!(report.unlisted.is_empty(), "{op}: {:?}", report.unlisted);
         assert!(plan(&cloud, &d, Mode::Apply).await.is_empty(), "{op}");
         assert_one_of_each(&cloud);
     }
@@ -881,25 +875,22 @@ async fn endpoint_creates_start_before_unrelated_work() {
     );
 }
 
-/// `s3ep apply`: execute, then (unless interrupted) wait until the tags list
-/// what the run created (src/commands/apply.rs).
-async fn apply_and_settle(cloud: &MemoryCloud, d: &Desired) -> Report {
-    let changes = plan(cloud, d, Mode::Apply).await;
-    let opts = ExecOptions::default();
-    let report = execute(cloud, &changes, &Silent, &opts).await;
-    if !report.created.is_empty() && !report.stopped {
-        s3ep::exec::settle::settle(
-            cloud,
-            &d.name,
-            &changes,
-            &report.created,
-            &opts.policy,
-            Duration::from_secs(60),
-        )
-        .await
-        .expect("settle");
+/// `s3ep apply`'s settle: each kind and region waits, once its creates have
+/// ended, until the tags list what the run created (src/commands/apply.rs).
+fn settle_for(d: &Desired) -> Settle {
+    Settle {
+        plan: d.name.clone(),
+        timeout: Duration::from_secs(60),
     }
-    report
+}
+
+/// `s3ep apply`: execute with its settle.
+async fn apply_and_settle(cloud: &MemoryCloud, d: &Desired) -> Report {
+    let opts = ExecOptions {
+        settle: Some(settle_for(d)),
+        ..ExecOptions::default()
+    };
+    run(cloud, d, Mode::Apply, &opts).await
 }
 
 #[tokio::test(start_paused = true)]
@@ -1237,4 +1228,126 @@ async fn egress_rule_goes_before_the_group_it_references() {
         .position(|d| *d == create_sg)
         .expect("waits for the group");
     assert_eq!(authorize.why[at], Why::UsesId);
+}
+
+/// `apply`'s settle runs alongside the walk: a kind's tag-filtered Describe
+/// goes out in each region once that kind's creates there have ended, not
+/// after the last step of the run, and one Describe per kind and region
+/// does when the tags list everything at once.
+#[tokio::test(start_paused = true)]
+async fn the_settle_of_a_kind_starts_when_its_creates_have_ended() {
+    let cloud = MemoryCloud::new();
+    cloud.set_latency(Duration::from_millis(50));
+    cloud.set_peering_active_polls(2);
+    let d = lab();
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    cloud.reset_calls();
+    let opts = ExecOptions {
+        settle: Some(settle_for(&d)),
+        ..ExecOptions::default()
+    };
+    let report = execute(&cloud, &c, &Silent, &opts).await;
+    assert!(report.ok(), "{:?}", report.failed);
+    assert!(report.unlisted.is_empty(), "{:?}", report.unlisted);
+    let calls = cloud.calls();
+    // Nothing else in a lab apply lists VPCs, subnets or route tables.
+    for op in ["DescribeVpcs", "DescribeSubnets", "DescribeRouteTables"] {
+        assert_eq!(cloud.call_count(op), 2, "{op}: one per region: {calls:?}");
+        assert!(
+            last(&calls, op) < last(&calls, "CreateRoute"),
+            "{op} waited for the end of the run: {calls:?}"
+        );
+    }
+    assert!(plan(&cloud, &d, Mode::Apply).await.is_empty());
+    // Without a settle, execute lists nothing.
+    let cloud = MemoryCloud::new();
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    cloud.reset_calls();
+    assert!(execute(&cloud, &c, &Silent, &ExecOptions::default()).await.ok());
+    assert_eq!(cloud.call_count("DescribeVpcs"), 0);
+}
+
+/// Tag filters that lag keep a kind's settle polling (with backoff) until
+/// they list what the run made; a lag longer than the settle's timeout
+/// leaves those resources in `unlisted` (apply's warning), and the run
+/// still succeeds.
+#[tokio::test(start_paused = true)]
+async fn a_settle_polls_lagging_tags_and_reports_what_stays_unlisted() {
+    let d = lab();
+    let cloud = MemoryCloud::new();
+    cloud.set_tag_lag(3);
+    let opts = ExecOptions {
+        settle: Some(settle_for(&d)),
+        ..ExecOptions::default()
+    };
+    let report = run(&cloud, &d, Mode::Apply, &opts).await;
+    assert!(report.ok() && report.unlisted.is_empty(), "{:?}", report.unlisted);
+    assert!(cloud.call_count("DescribeVpcs") >= 2 * 4, "polled past the lag");
+    assert!(plan(&cloud, &d, Mode::Apply).await.is_empty());
+
+    let cloud = MemoryCloud::new();
+    cloud.set_tag_lag(1_000_000);
+    let opts = ExecOptions {
+        settle: Some(Settle {
+            timeout: Duration::from_secs(5),
+            ..settle_for(&d)
+        }),
+        ..ExecOptions::default()
+    };
+    let start = tokio::time::Instant::now();
+    let report = run(&cloud, &d, Mode::Apply, &opts).await;
+    assert!(report.ok(), "{:?}", report.failed);
+    assert!(start.elapsed() < Duration::from_secs(15), "{:?}", start.elapsed());
+    let mut unlisted: Vec<String> = report.unlisted.iter().map(|a| a.to_string()).collect();
+    unlisted.sort();
+    let mut created: Vec<String> = report
+        .created
+        .keys()
+        .map(|a| a.to_string())
+        .filter(|a| !a.starts_with("route."))
+        .collect();
+    created.sort();
+    assert_eq!(unlisted, created);
+}
+
+/// Ctrl-C while the endpoints wait for `available` and the tag filters lag:
+/// the settles in progress stop with the run (no 60 s wait), and everything
+/// the run created is `unlisted`, for apply's short settle after the
+/// interrupt.
+#[tokio::test(start_paused = true)]
+async fn an_interrupted_run_stops_its_settles_and_reports_them_unlisted() {
+    let cloud = MemoryCloud::new();
+    cloud.set_latency(Duration::from_millis(100));
+    cloud.set_endpoint_pending_polls(1_000_000);
+    cloud.set_tag_lag(1_000_000);
+    let d = lab();
+    let c = plan(&cloud, &d, Mode::Apply).await;
+    let opts = ExecOptions {
+        settle: Some(settle_for(&d)),
+        ..ExecOptions::default()
+    };
+    let stop = opts.policy.stop.clone();
+    let start = tokio::time::Instant::now();
+    let exec = execute(&cloud, &c, &Silent, &opts);
+    let interrupt = async {
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        stop.fire();
+    };
+    let (report, ()) = tokio::join!(exec, interrupt);
+    assert!(report.stopped);
+    assert!(start.elapsed() < Duration::from_secs(22), "{:?}", start.elapsed());
+    let mut unlisted: Vec<String> = report.unlisted.iter().map(|a| a.to_string()).collect();
+    unlisted.sort();
+    let mut created: Vec<String> = report
+        .created
+        .keys()
+        .map(|a| a.to_string())
+        .filter(|a| !a.starts_with("route."))
+        .collect();
+    created.sort();
+    assert!(
+        created.contains(&"endpoint.virginia-s3".to_string()),
+        "{created:?}"
+    );
+    assert_eq!(unlisted, created);
 }

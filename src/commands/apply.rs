@@ -157,49 +157,60 @@ async fn execute(
         },
         parallelism: g.parallelism as usize,
         emulator: g.emulator,
+        // The next `plan` (or the re-run after a failure or Ctrl-C) finds
+        // what this run creates by its tags: wait until EC2 lists it that
+        // way (eventual consistency), so it sees it and does not make it
+        // again. Each kind and region as soon as its last create has ended,
+        // alongside the rest of the run.
+        settle: (mode == Mode::Apply).then(|| exec::settle::Settle {
+            plan: ctx.desired.name.clone(),
+            timeout: SETTLE_TIMEOUT,
+        }),
     };
     let signals = tokio::spawn(interrupts(stop.clone(), verb));
     let report = exec::execute(ctx.cloud.as_ref(), &changes, &reporter, &opts).await;
     reporter.finish();
-    if mode == Mode::Apply && !report.created.is_empty() {
-        // The next `plan` (or the re-run after a failure or Ctrl-C) finds
-        // these by their tags: wait until EC2 lists them that way (eventual
-        // consistency), so it sees them and does not make them again.
-        // After Ctrl-C only briefly, and a second Ctrl-C still exits at once
-        // (`interrupts` runs until the end of the settle).
-        let (policy, timeout) = if report.stopped {
-            eprintln!(
-                "Waiting up to {}s for EC2 to list what this run created, so a re-run sees it (Ctrl-C again to exit now).",
-                SETTLE_AFTER_STOP.as_secs()
-            );
-            let p = RetryPolicy {
-                stop: Stop::default(),
-                ..opts.policy.clone()
-            };
-            (p, SETTLE_AFTER_STOP)
-        } else {
-            (opts.policy.clone(), SETTLE_TIMEOUT)
+    let mut unlisted = report.unlisted.clone();
+    if report.stopped && !unlisted.is_empty() {
+        // After Ctrl-C only briefly, and a second Ctrl-C still exits at
+        // once (`interrupts` runs until the end of this wait).
+        eprintln!(
+            "Waiting up to {}s for EC2 to list what this run created, so a re-run sees it (Ctrl-C again to exit now).",
+            SETTLE_AFTER_STOP.as_secs()
+        );
+        let policy = RetryPolicy {
+            stop: Stop::default(),
+            ..opts.policy.clone()
         };
+        let created = report
+            .created
+            .iter()
+            .filter(|(a, _)| unlisted.contains(a))
+            .map(|(a, id)| (a.clone(), id.clone()))
+            .collect();
         let settled = exec::settle::settle(
             ctx.cloud.as_ref(),
             &ctx.desired.name,
             &changes,
-            &report.created,
+            &created,
             &policy,
-            timeout,
+            SETTLE_AFTER_STOP,
         )
         .await;
         match settled {
-            Ok(late) if !late.is_empty() => {
-                let names: Vec<String> = late.iter().map(|a| a.to_string()).collect();
-                eprintln!(
-                    "warning: EC2 does not list {} by its tags yet; a `plan` run now may not see it",
-                    names.join(", ")
-                );
-            }
-            Ok(_) => {}
+            Ok(late) => unlisted = late,
             Err(e) => eprintln!("warning: could not check that EC2 lists what was created: {e}"),
         }
+    }
+    if !unlisted.is_empty() {
+        let names: Vec<String> = unlisted.iter().map(|a| a.to_string()).collect();
+        eprintln!(
+            "warning: EC2 does not list {} by its tags yet; a `plan` run now may not see it",
+            names.join(", ")
+        );
+    }
+    for e in &report.settle_errors {
+        eprintln!("warning: could not check that EC2 lists what was created: {e}");
     }
     signals.abort();
     if !report.ok() {

@@ -66,6 +66,10 @@ pub struct ExecOptions {
     pub parallelism: usize,
     /// Emulator workarounds (off on real EC2; see `crate::emulator`).
     pub emulator: Emulator,
+    /// Wait until the plan's tag filter lists what the run created
+    /// (`apply`; see [`settle`]); each kind and region as soon as its last
+    /// create has ended, alongside the rest of the run.
+    pub settle: Option<settle::Settle>,
 }
 
 impl Default for ExecOptions {
@@ -74,6 +78,7 @@ impl Default for ExecOptions {
             policy: RetryPolicy::default(),
             parallelism: DEFAULT_PARALLELISM,
             emulator: Emulator::Off,
+            settle: None,
         }
     }
 }
@@ -110,6 +115,13 @@ pub struct Report {
     pub stopped: bool,
     /// Ids created by this run, by address.
     pub created: HashMap<Address, String>,
+    /// With `ExecOptions::settle`: created resources the plan's tag filter
+    /// did not list yet when the run ended (the settle timed out, or the
+    /// run was interrupted before or during their settle).
+    pub unlisted: Vec<Address>,
+    /// With `ExecOptions::settle`: Describe failures of the settle (the
+    /// resources were created; only the check that EC2 lists them failed).
+    pub settle_errors: Vec<String>,
 }
 
 impl Report {
@@ -123,6 +135,14 @@ impl Report {
 }
 
 type Running<'a> = Pin<Box<dyn Future<Output = (usize, Result<String, StepError>)> + Send + 'a>>;
+type Settling<'a> = Pin<Box<dyn Future<Output = Result<Vec<Address>, CloudError>> + Send + 'a>>;
+
+/// What the walk waits for next: a step, or the settle of one kind in one
+/// region.
+enum Event {
+    Step(usize, Result<String, StepError>),
+    Settled(Result<Vec<Address>, CloudError>),
+}
 
 /// Runs every step of `changes`, at most `opts.parallelism` at a time, each
 /// as soon as the steps it depends on are done. With parallelism 1 the
@@ -167,6 +187,52 @@ pub async fn execute(
     let mut report = Report::default();
     let mut running: Vec<Running<'_>> = Vec::new();
     let mut t0: HashMap<usize, Instant> = HashMap::new();
+    // The settle, per (region, kind): the creates of that kind and region
+    // not ended yet; at zero, its wait starts (`settling`).
+    let group_of: Vec<Option<(String, String)>> = nodes
+        .iter()
+        .map(|n| {
+            (opts.settle.is_some() && settle::is_settled_create(&n.step.op))
+                .then(|| (n.change.region.clone(), n.change.address.kind().to_string()))
+        })
+        .collect();
+    let mut open: HashMap<(String, String), usize> = HashMap::new();
+    for g in group_of.iter().flatten() {
+        *open.entry(g.clone()).or_default() += 1;
+    }
+    let mut settling: Vec<Settling<'_>> = Vec::new();
+    // A create of node `i` has ended (or will never run): when it was the
+    // last of its group, what its group made, to settle.
+    let close = |i: usize, open: &mut HashMap<(String, String), usize>| -> Option<settle::Groups> {
+        let g = group_of[i].as_ref()?;
+        let left = open.get_mut(g)?;
+        *left -= 1;
+        if *left > 0 {
+            return None;
+        }
+        open.remove(g);
+        let ids = exec.ids.lock().unwrap_or_else(|p| p.into_inner());
+        let members: BTreeSet<(String, Address)> = nodes
+            .iter()
+            .zip(&group_of)
+            .filter(|(_, k)| k.as_ref() == Some(g))
+            .filter_map(|(n, _)| {
+                ids.get(&n.change.address)
+                    .map(|id| (id.clone(), n.change.address.clone()))
+            })
+            .collect();
+        (!members.is_empty()).then(|| settle::Groups::from([(g.clone(), members)]))
+    };
+    let start_settle = |pending: settle::Groups| -> Option<Settling<'_>> {
+        let s = opts.settle.as_ref()?;
+        Some(Box::pin(settle::wait_listed(
+            cloud,
+            &s.plan,
+            pending,
+            &opts.policy,
+            s.timeout,
+        )))
+    };
     loop {
         while !stop.is_fired() && running.len() < limit {
             let Some((_, _, i)) = ready.pop_first() else { break };
@@ -180,19 +246,38 @@ pub async fn execute(
                 (i, exec.run(&n.change.address, &n.step.op, &status).await)
             }));
         }
-        if running.is_empty() {
+        if running.is_empty() && settling.is_empty() {
             break;
         }
-        let (k, (i, result)) = std::future::poll_fn(|cx| {
+        let (k, event) = std::future::poll_fn(|cx| {
             for (k, f) in running.iter_mut().enumerate() {
+                if let Poll::Ready((i, out)) = f.as_mut().poll(cx) {
+                    return Poll::Ready((k, Event::Step(i, out)));
+                }
+            }
+            for (k, f) in settling.iter_mut().enumerate() {
                 if let Poll::Ready(out) = f.as_mut().poll(cx) {
-                    return Poll::Ready((k, out));
+                    return Poll::Ready((k, Event::Settled(out)));
                 }
             }
             Poll::Pending
         })
         .await;
-        drop(running.swap_remove(k));
+        match &event {
+            Event::Step(..) => drop(running.swap_remove(k)),
+            Event::Settled(_) => drop(settling.swap_remove(k)),
+        }
+        let (i, result) = match event {
+            Event::Step(i, result) => (i, result),
+            Event::Settled(Ok(late)) => {
+                report.unlisted.extend(late);
+                continue;
+            }
+            Event::Settled(Err(e)) => {
+                report.settle_errors.push(e.to_string());
+                continue;
+            }
+        };
         let n = &nodes[i];
         let elapsed = t0.remove(&i).map(|t| t.elapsed()).unwrap_or_default();
         match result {
@@ -228,8 +313,20 @@ pub async fn execute(
                         blocked[j] = Some((n.label.clone(), fate));
                         ready.remove(&key(j));
                         stack.extend(&dependents[j]);
+                        settling.extend(close(j, &mut open).and_then(start_settle));
                     }
                 }
+            }
+        }
+        settling.extend(close(i, &mut open).and_then(start_settle));
+    }
+    // Interrupted: the groups whose creates did not all end were never
+    // settled; what they made is unlisted as far as this run knows.
+    if !open.is_empty() {
+        let ids = exec.ids.lock().unwrap_or_else(|p| p.into_inner());
+        for (n, g) in nodes.iter().zip(&group_of) {
+            if g.as_ref().is_some_and(|g| open.contains_key(g)) && ids.contains_key(&n.change.address) {
+                report.unlisted.push(n.change.address.clone());
             }
         }
     }
