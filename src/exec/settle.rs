@@ -19,6 +19,10 @@ use crate::model::Address;
 
 use super::retry::RetryPolicy;
 
+/// How long `apply` waits for EC2's tag-filtered Describe results to list
+/// what it created.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Waits until every id in `created` is listed by its kind's tag-filtered
 /// Describe in its region. Returns the addresses still not listed when
 /// `timeout` ran out (empty when all showed).

@@ -121,6 +121,9 @@ pub(super) struct Inner {
     pub(super) failures: HashMap<String, VecDeque<String>>,
     pub(super) lost: HashMap<String, usize>,
     pub(super) latency: Duration,
+    /// Client-side rate buckets taken before the latency
+    /// (`MemoryCloud::set_rate_limits`); `None`: off.
+    pub(super) limiter: Option<std::sync::Arc<crate::cloud::rate::RateLimiter>>,
     pub(super) endpoint_polls: usize,
     /// Overrides `endpoint_polls` for deletions when set.
     pub(super) endpoint_deleting_polls: Option<usize>,

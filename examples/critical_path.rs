@@ -1,0 +1,233 @@
+//! The in-process half of the critical-path measurement (BENCHMARKS.md,
+//! "Critical-path bounds"): `s3ep apply --yes -q PLAN` with s3ep's defaults,
+//! through the same library functions the CLI runs (plan load, state read,
+//! diff, `exec::execute` with the default `ExecOptions`, settle), against the
+//! in-memory EC2 with a fixed latency per call and s3ep's default rate
+//! buckets (`RateLimits::default()`, per region and action as `AwsCloud`
+//! keeps them). The emulator costs nothing but that latency; there is no
+//! process start-up, HTTP or SDK serialization in the figure.
+//!
+//! ```text
+//! cargo run --example critical_path -- plans/cross-region-lab.yaml --repeat 5
+//! cargo run --example critical_path -- --json --latency-ms 50 PLAN
+//! ```
+//!
+//! Each run uses a fresh `MemoryCloud` and real (not paused) tokio time. The
+//! wall time runs from the start of the state read to the end of the settle.
+//! After each run (untimed, no latency) the plan is read and diffed again:
+//! it must show no changes.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use s3ep::cloud::memory::MemoryCloud;
+use s3ep::cloud::rate::RateLimits;
+use s3ep::commands::{diff_live, load, read_live};
+use s3ep::diff::Mode;
+use s3ep::emulator::Emulator;
+use s3ep::exec::{self, ExecOptions};
+use s3ep::model::Desired;
+use s3ep::render::progress::{self, Progress};
+use serde_json::json;
+
+/// Times a fresh apply of PLAN against the in-memory EC2.
+#[derive(Parser)]
+struct Args {
+    /// The plan file.
+    plan: PathBuf,
+    /// Latency of every EC2 call, in milliseconds.
+    #[arg(long, default_value_t = 50.0)]
+    latency_ms: f64,
+    /// Runs (each with a fresh in-memory cloud).
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+    /// One JSON document on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Turn the client-side rate buckets off (default: s3ep's defaults).
+    #[arg(long)]
+    no_rate_limits: bool,
+}
+
+/// One timed apply.
+struct Run {
+    wall: Duration,
+    read: Duration,
+    execute: Duration,
+    settle: Duration,
+    changes: usize,
+    calls: Vec<(String, String)>,
+    calls_read: usize,
+    calls_execute: usize,
+    max_in_flight: usize,
+    not_listed_after_settle: usize,
+}
+
+async fn one_run(desired: &Desired, latency: Duration, rates: Option<RateLimits>) -> anyhow::Result<Run> {
+    let cloud = MemoryCloud::new();
+    cloud.set_latency(latency);
+    cloud.set_rate_limits(rates);
+    // `s3ep apply --yes -q` with no other flag: default parallelism,
+    // attempts and wait timeout (src/cli.rs defaults = ExecOptions::default()).
+    let opts = ExecOptions::default();
+    let reporter = Progress::new(progress::Mode::Quiet);
+
+    let t0 = Instant::now();
+    let live = read_live(&cloud, desired, Mode::Apply).await?;
+    let read = t0.elapsed();
+    let calls_read = cloud.calls().len();
+    let changes = diff_live(desired, &live, Mode::Apply, Emulator::Off)?;
+    let report = exec::execute(&cloud, &changes, &reporter, &opts).await;
+    reporter.finish();
+    let t_exec = t0.elapsed();
+    let calls_execute = cloud.calls().len() - calls_read;
+    // src/commands/apply.rs: after an apply that created something, wait
+    // until the tag filters list it (no calls when nothing was created).
+    let late = exec::settle::settle(
+        &cloud,
+        &desired.name,
+        &changes,
+        &report.created,
+        &opts.policy,
+        exec::settle::TIMEOUT,
+    )
+    .await?;
+    let wall = t0.elapsed();
+    if !report.ok() {
+        let f: Vec<String> = report
+            .failed
+            .iter()
+            .map(|f| format!("{}: {}", f.label, f.message))
+            .collect();
+        anyhow::bail!("apply failed: {}", f.join("; "));
+    }
+    let calls = cloud.calls();
+    let max_in_flight = cloud.max_in_flight();
+
+    // Untimed: the apply converged (a second plan shows nothing to do).
+    cloud.set_latency(Duration::ZERO);
+    cloud.set_rate_limits(None);
+    let again = read_live(&cloud, desired, Mode::Apply).await?;
+    let left = diff_live(desired, &again, Mode::Apply, Emulator::Off)?;
+    if !left.is_empty() {
+        anyhow::bail!(
+            "the plan still shows {} change(s) after the apply",
+            left.changes.len()
+        );
+    }
+    Ok(Run {
+        wall,
+        read,
+        execute: t_exec - read,
+        settle: wall - t_exec,
+        changes: changes.changes.len(),
+        calls,
+        calls_read,
+        calls_execute,
+        max_in_flight,
+        not_listed_after_settle: late.len(),
+    })
+}
+
+fn by_op(calls: &[(String, String)]) -> BTreeMap<&str, usize> {
+    let mut m = BTreeMap::new();
+    for (op, _) in calls {
+        *m.entry(op.as_str()).or_insert(0) += 1;
+    }
+    m
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(&args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(args: &Args) -> anyhow::Result<()> {
+    if !(args.latency_ms.is_finite() && args.latency_ms >= 0.0) {
+        anyhow::bail!("--latency-ms must be a number >= 0");
+    }
+    let desired = load(&args.plan)?;
+    let latency = Duration::from_secs_f64(args.latency_ms / 1000.0);
+    let rates = (!args.no_rate_limits).then(RateLimits::default);
+    let mut runs = Vec::new();
+    for i in 0..args.repeat.max(1) {
+        let r = one_run(&desired, latency, rates).await?;
+        if !args.json {
+            print_run(i + 1, &r);
+        }
+        runs.push(r);
+    }
+    if args.json {
+        let runs: Vec<_> = runs
+            .iter()
+            .map(|r| {
+                json!({
+                    "wall_s": r.wall.as_secs_f64(),
+                    "read_s": r.read.as_secs_f64(),
+                    "execute_s": r.execute.as_secs_f64(),
+                    "settle_s": r.settle.as_secs_f64(),
+                    "changes": r.changes,
+                    "calls": r.calls.len(),
+                    "calls_read": r.calls_read,
+                    "calls_execute": r.calls_execute,
+                    "calls_settle": r.calls.len() - r.calls_read - r.calls_execute,
+                    "calls_by_op": by_op(&r.calls),
+                    "max_in_flight": r.max_in_flight,
+                    "not_listed_after_settle": r.not_listed_after_settle,
+                })
+            })
+            .collect();
+        let doc = json!({
+            "plan": args.plan.display().to_string(),
+            "plan_name": desired.name,
+            "latency_ms": args.latency_ms,
+            "rate_limits": if rates.is_some() { "default" } else { "off" },
+            "parallelism": exec::DEFAULT_PARALLELISM,
+            "runs": runs,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    }
+    Ok(())
+}
+
+fn print_run(n: usize, r: &Run) {
+    println!(
+        "run {n}: {:.3} s (read {:.3} s, execute {:.3} s, settle {:.3} s); {} changes; {} calls \
+         ({} read, {} execute, {} settle); at most {} in flight",
+        r.wall.as_secs_f64(),
+        r.read.as_secs_f64(),
+        r.execute.as_secs_f64(),
+        r.settle.as_secs_f64(),
+        r.changes,
+        r.calls.len(),
+        r.calls_read,
+        r.calls_execute,
+        r.calls.len() - r.calls_read - r.calls_execute,
+        r.max_in_flight
+    );
+    for (op, n) in by_op(&r.calls) {
+        println!("  {op:<32} {n:>5}");
+    }
+    if r.not_listed_after_settle > 0 {
+        println!(
+            "  warning: {} resource(s) not listed by tags when the settle gave up",
+            r.not_listed_after_settle
+        );
+    }
+}
