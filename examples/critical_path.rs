@@ -20,7 +20,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use clap::Parser;
 use s3ep::cloud::memory::MemoryCloud;
@@ -47,6 +49,13 @@ struct Args {
     /// One JSON document on stdout instead of text.
     #[arg(long)]
     json: bool,
+    /// Steps in flight at once (a diagnosis knob; the measurement uses
+    /// s3ep's default, as `apply` without --parallelism does).
+    #[arg(long, default_value_t = exec::DEFAULT_PARALLELISM)]
+    parallelism: usize,
+    /// Text output: also list every call with the time it was sent.
+    #[arg(long)]
+    calls: bool,
     /// Turn the client-side rate buckets off (default: s3ep's defaults).
     #[arg(long)]
     no_rate_limits: bool,
@@ -56,34 +65,54 @@ struct Args {
 struct Run {
     wall: Duration,
     read: Duration,
+    diff: Duration,
     execute: Duration,
     settle: Duration,
     changes: usize,
     calls: Vec<(String, String)>,
+    /// Seconds from t0 to the sending of each call (after its rate token).
+    sent: Vec<f64>,
     calls_read: usize,
     calls_execute: usize,
-    max_in_flight: usize,
+    /// Most calls in their latency at once during the read, and during
+    /// execute + settle.
+    max_in_flight_read: usize,
+    max_in_flight_apply: usize,
     not_listed_after_settle: usize,
 }
 
-async fn one_run(desired: &Desired, latency: Duration, rates: Option<RateLimits>) -> anyhow::Result<Run> {
+async fn one_run(
+    desired: &Desired,
+    latency: Duration,
+    rates: Option<RateLimits>,
+    parallelism: usize,
+) -> anyhow::Result<Run> {
     let cloud = MemoryCloud::new();
     cloud.set_latency(latency);
     cloud.set_rate_limits(rates);
     // `s3ep apply --yes -q` with no other flag: default parallelism,
     // attempts and wait timeout (src/cli.rs defaults = ExecOptions::default()).
-    let opts = ExecOptions::default();
+    let opts = ExecOptions {
+        parallelism: parallelism.max(1),
+        ..ExecOptions::default()
+    };
     let reporter = Progress::new(progress::Mode::Quiet);
 
     let t0 = Instant::now();
     let live = read_live(&cloud, desired, Mode::Apply).await?;
     let read = t0.elapsed();
-    let calls_read = cloud.calls().len();
+    // The read's calls and peak, then the log restarts for execute + settle.
+    let mut calls = cloud.calls();
+    let mut times = cloud.call_times();
+    let calls_read = calls.len();
+    let max_in_flight_read = cloud.max_in_flight();
+    cloud.reset_calls();
     let changes = diff_live(desired, &live, Mode::Apply, Emulator::Off)?;
+    let t_diff = t0.elapsed();
     let report = exec::execute(&cloud, &changes, &reporter, &opts).await;
     reporter.finish();
     let t_exec = t0.elapsed();
-    let calls_execute = cloud.calls().len() - calls_read;
+    let calls_execute = cloud.calls().len();
     // src/commands/apply.rs: after an apply that created something, wait
     // until the tag filters list it (no calls when nothing was created).
     let late = exec::settle::settle(
@@ -104,8 +133,14 @@ async fn one_run(desired: &Desired, latency: Duration, rates: Option<RateLimits>
             .collect();
         anyhow::bail!("apply failed: {}", f.join("; "));
     }
-    let calls = cloud.calls();
-    let max_in_flight = cloud.max_in_flight();
+    calls.extend(cloud.calls());
+    times.extend(cloud.call_times());
+    // Seconds after t0 at which each call was sent (it acts after its latency).
+    let sent: Vec<f64> = times
+        .iter()
+        .map(|t| t.saturating_duration_since(t0).as_secs_f64() - latency.as_secs_f64())
+        .collect();
+    let max_in_flight_apply = cloud.max_in_flight();
 
     // Untimed: the apply converged (a second plan shows nothing to do).
     cloud.set_latency(Duration::ZERO);
@@ -121,15 +156,42 @@ async fn one_run(desired: &Desired, latency: Duration, rates: Option<RateLimits>
     Ok(Run {
         wall,
         read,
-        execute: t_exec - read,
+        diff: t_diff - read,
+        execute: t_exec - t_diff,
         settle: wall - t_exec,
         changes: changes.changes.len(),
         calls,
+        sent,
         calls_read,
         calls_execute,
-        max_in_flight,
+        max_in_flight_read,
+        max_in_flight_apply,
         not_listed_after_settle: late.len(),
     })
+}
+
+/// Per region, when each CreateVpcEndpoint was sent (s after t0).
+fn endpoint_creates(r: &Run) -> BTreeMap<&str, Vec<f64>> {
+    let mut m: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for ((op, region), t) in r.calls.iter().zip(&r.sent) {
+        if op == "CreateVpcEndpoint" {
+            m.entry(region.as_str()).or_default().push(*t);
+        }
+    }
+    for v in m.values_mut() {
+        v.sort_by(f64::total_cmp);
+    }
+    m
+}
+
+/// When the first call that changes something was sent (s after t0).
+fn first_mutating(r: &Run) -> Option<f64> {
+    r.calls
+        .iter()
+        .zip(&r.sent)
+        .filter(|((op, _), _)| !op.starts_with("Describe") && !op.starts_with("Get"))
+        .map(|(_, t)| *t)
+        .min_by(f64::total_cmp)
 }
 
 fn by_op(calls: &[(String, String)]) -> BTreeMap<&str, usize> {
@@ -167,9 +229,16 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     let rates = (!args.no_rate_limits).then(RateLimits::default);
     let mut runs = Vec::new();
     for i in 0..args.repeat.max(1) {
-        let r = one_run(&desired, latency, rates).await?;
+        let r = one_run(&desired, latency, rates, args.parallelism).await?;
         if !args.json {
             print_run(i + 1, &r);
+            if args.calls {
+                let mut log: Vec<_> = r.sent.iter().zip(&r.calls).collect();
+                log.sort_by(|a, b| a.0.total_cmp(b.0));
+                for (t, (op, region)) in log {
+                    println!("  {t:>8.3} s  {op} ({region})");
+                }
+            }
         }
         runs.push(r);
     }
@@ -180,6 +249,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
                 json!({
                     "wall_s": r.wall.as_secs_f64(),
                     "read_s": r.read.as_secs_f64(),
+                    "diff_s": r.diff.as_secs_f64(),
                     "execute_s": r.execute.as_secs_f64(),
                     "settle_s": r.settle.as_secs_f64(),
                     "changes": r.changes,
@@ -188,8 +258,12 @@ async fn run(args: &Args) -> anyhow::Result<()> {
                     "calls_execute": r.calls_execute,
                     "calls_settle": r.calls.len() - r.calls_read - r.calls_execute,
                     "calls_by_op": by_op(&r.calls),
-                    "max_in_flight": r.max_in_flight,
+                    "max_in_flight": r.max_in_flight_read.max(r.max_in_flight_apply),
+                    "max_in_flight_read": r.max_in_flight_read,
+                    "max_in_flight_execute_settle": r.max_in_flight_apply,
                     "not_listed_after_settle": r.not_listed_after_settle,
+                    "first_mutating_sent_s": first_mutating(r),
+                    "endpoint_creates_sent_s": endpoint_creates(r),
                 })
             })
             .collect();
@@ -198,7 +272,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
             "plan_name": desired.name,
             "latency_ms": args.latency_ms,
             "rate_limits": if rates.is_some() { "default" } else { "off" },
-            "parallelism": exec::DEFAULT_PARALLELISM,
+            "parallelism": args.parallelism,
             "runs": runs,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -208,10 +282,11 @@ async fn run(args: &Args) -> anyhow::Result<()> {
 
 fn print_run(n: usize, r: &Run) {
     println!(
-        "run {n}: {:.3} s (read {:.3} s, execute {:.3} s, settle {:.3} s); {} changes; {} calls \
-         ({} read, {} execute, {} settle); at most {} in flight",
+        "run {n}: {:.3} s (read {:.3} s, diff {:.3} s, execute {:.3} s, settle {:.3} s); {} changes; {} calls \
+         ({} read, {} execute, {} settle); at most {} in flight (read {}, execute + settle {})",
         r.wall.as_secs_f64(),
         r.read.as_secs_f64(),
+        r.diff.as_secs_f64(),
         r.execute.as_secs_f64(),
         r.settle.as_secs_f64(),
         r.changes,
@@ -219,10 +294,23 @@ fn print_run(n: usize, r: &Run) {
         r.calls_read,
         r.calls_execute,
         r.calls.len() - r.calls_read - r.calls_execute,
-        r.max_in_flight
+        r.max_in_flight_read.max(r.max_in_flight_apply),
+        r.max_in_flight_read,
+        r.max_in_flight_apply
     );
     for (op, n) in by_op(&r.calls) {
         println!("  {op:<32} {n:>5}");
+    }
+    if let Some(t) = first_mutating(r) {
+        println!("  first mutating call sent at {t:.3} s");
+    }
+    for (region, ts) in endpoint_creates(r) {
+        let last = ts.last().copied().unwrap_or_default();
+        println!(
+            "  CreateVpcEndpoint in {region}: {} sent, first at {:.3} s, last at {last:.3} s",
+            ts.len(),
+            ts[0]
+        );
     }
     if r.not_listed_after_settle > 0 {
         println!(

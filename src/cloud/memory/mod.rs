@@ -147,6 +147,12 @@ impl MemoryCloud {
         self.lock().calls.clone()
     }
 
+    /// When each call of [`calls`](Self::calls) acted: after its rate-token
+    /// wait and its latency (tokio time).
+    pub fn call_times(&self) -> Vec<tokio::time::Instant> {
+        self.lock().call_at.clone()
+    }
+
     /// How many logged calls of `op` (e.g. `"DescribeVpcs"`) there were.
     pub fn call_count(&self, op: &str) -> usize {
         self.lock().calls.iter().filter(|(o, _)| o == op).count()
@@ -154,7 +160,10 @@ impl MemoryCloud {
 
     /// Clears the call log.
     pub fn reset_calls(&self) {
-        self.lock().calls.clear();
+        let mut g = self.lock();
+        g.calls.clear();
+        g.call_at.clear();
+        drop(g);
         self.max_flight.store(0, Ordering::SeqCst);
     }
 
@@ -427,6 +436,7 @@ impl MemoryCloud {
         let mut lost = false;
         if self.record {
             g.calls.push((op.to_string(), region.to_string()));
+            g.call_at.push(tokio::time::Instant::now());
             if let Some(code) = g.failures.get_mut(op).and_then(VecDeque::pop_front) {
                 return Err(cx.err(&code, "injected failure"));
             }

@@ -118,6 +118,8 @@ pub(super) struct Inner {
     /// Peerings are global: one record seen from both regions.
     pub(super) peerings: BTreeMap<String, Peering>,
     pub(super) calls: Vec<(String, String)>,
+    /// When each logged call acted (after its latency), aligned with `calls`.
+    pub(super) call_at: Vec<tokio::time::Instant>,
     pub(super) failures: HashMap<String, VecDeque<String>>,
     pub(super) lost: HashMap<String, usize>,
     pub(super) latency: Duration,
