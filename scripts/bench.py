@@ -1274,14 +1274,31 @@ def inprocess_main(args):
                        % (len(b["order"]), model_calls, rs[0]["calls_execute"], rs[0]["calls"]))
             sec.append("")
             sec += bound_lines(key, b, L)
-            sec.append(md_table(["run", "wall", "read", "execute", "settle", "calls (read / execute / settle)",
+            sec.append(md_table(["run", "wall", "read", "diff", "execute", "settle", "calls (read / execute / settle)",
                                  "most in flight (read / execute + settle)"],
-                                [[i + 1, "%.3f s" % r["wall_s"], ms(r["read_s"]), "%.3f s" % r["execute_s"],
+                                [[i + 1, "%.3f s" % r["wall_s"], ms(r["read_s"]), ms(r["diff_s"]),
+                                  "%.3f s" % r["execute_s"],
                                   ms(r["settle_s"]), "%d (%d / %d / %d)" % (r["calls"], r["calls_read"],
                                                                            r["calls_execute"], r["calls_settle"]),
                                   "%d / %d" % (r["max_in_flight_read"], r["max_in_flight_execute_settle"])]
                                  for i, r in enumerate(rs)]))
             sec.append("")
+            mid = sorted(rs, key=lambda r: r["wall_s"])[len(rs) // 2]
+            if mid.get("first_mutating_sent_s") is not None:
+                sec.append("Median run (%.3f s): the diff took %s; the first mutating call was sent %s after the "
+                           "start of the read." % (mid["wall_s"], ms(mid["diff_s"]), ms(mid["first_mutating_sent_s"])))
+                sec.append("")
+            eps = mid.get("endpoint_creates_sent_s") or {}
+            if key == "n" and eps:
+                burst, refill = BUCKETS["endpoint"]
+                sec.append("CreateVpcEndpoint calls of the median run, per region (sent, s after the start of the "
+                           "read); `late` = the last one minus (the region's first + (k − %g) / %g s):\n"
+                           % (burst, refill))
+                sec.append(md_table(["region", "k", "first", "last", "late"],
+                                    [[r, len(ts), "%.3f s" % ts[0], "%.3f s" % ts[-1],
+                                      ms(ts[-1] - ts[0] - max(0, len(ts) - burst) / refill)]
+                                     for r, ts in sorted(eps.items())]))
+                sec.append("")
             sec.append(md_table(["operation", "calls (run 1)"],
                                 [[op, c] for op, c in sorted(rs[0]["calls_by_op"].items())]))
             sec.append("")
