@@ -31,6 +31,11 @@ per region. It prints measured (median, min) against the bound, and splits
 the wall clock along the calls the proxy logged (GET /__proxy/calls): start-up,
 latency, moto's own time, gaps between dependent calls, rate-token waits.
 `--diag` adds one untimed run per plan with `s3ep -v`.
+`--bounds --in-process` measures the same two plans against the same bounds
+without moto, the proxy or the CLI process: it runs examples/critical_path.rs
+(--example-binary; `cargo build --example critical_path`), the apply's library
+path against the in-memory EC2 with --latency-ms per call and s3ep's default
+rate buckets, --repeat runs per plan.
 
 `--parallelism default` means the flag is not passed. The binary's `--help`
 decides which flags are passed: `--parallelism` and the rate-limit flags
@@ -596,10 +601,8 @@ def report(args, results, facts):
     return "\n".join(head) + "\n\n" + body
 
 
-def machine_facts(args, flags):
-    facts = []
-    facts.append(("command", "`%s`" % shlex.join([sys.executable] + sys.argv)))
-    facts.append(("date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")))
+def machine_desc():
+    """nproc, CPU model, memory and platform of this machine."""
     try:
         nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     except OSError:
@@ -613,7 +616,14 @@ def machine_facts(args, flags):
     m = re.search(r"MemTotal:\s+(\d+) kB", read_file("/proc/meminfo"))
     if m:
         mem = "%.1f GiB" % (int(m.group(1)) / 1024 / 1024)
-    facts.append(("machine", "nproc=%s; %s; %s; %s" % (nproc, cpu or "cpu unknown", mem or "memory unknown", platform.platform())))
+    return "nproc=%s; %s; %s; %s" % (nproc, cpu or "cpu unknown", mem or "memory unknown", platform.platform())
+
+
+def machine_facts(args, flags):
+    facts = []
+    facts.append(("command", "`%s`" % shlex.join([sys.executable] + sys.argv)))
+    facts.append(("date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")))
+    facts.append(("machine", machine_desc()))
     moto_v = subprocess.run(
         [args.python, "-c", "import moto; print(moto.__version__)"], capture_output=True, text=True
     ).stdout.strip()
@@ -818,13 +828,25 @@ def endpoint_bucket_bounds(order, lengths, latency):
     return rows
 
 
-def simulate(order, latency, parallelism=None, read_rounds=1, settle_rounds=0, buckets=BUCKETS):
+def simulate(order, latency, parallelism=None, read_rounds=1, settle_rounds=0, buckets=BUCKETS,
+             settle_overlap=False):
     """Times a fresh apply: every call takes LATENCY and first waits for a
     token of its (region, action) bucket (reserved on arrival, as
     src/cloud/rate.rs does); a step starts when its deps are done and one
     of PARALLELISM slots is free (None: unlimited), lowest schedule index
-    first. READ_ROUNDS before, SETTLE_ROUNDS after. Returns seconds."""
+    first. READ_ROUNDS before, SETTLE_ROUNDS after. With SETTLE_OVERLAP, one
+    settle Describe per (region, kind) of the creates starts when that
+    group's last create has ended (src/exec/mod.rs, ExecOptions::settle),
+    and the run ends when the last of them does. Returns seconds."""
     import heapq
+
+    def group(s):
+        return (s.calls[0][1], s.address.split(".")[0]) if s.makes_id else None
+
+    open_groups = {}
+    for s in order:
+        if group(s):
+            open_groups[group(s)] = open_groups.get(group(s), 0) + 1
 
     idx = {s: i for i, s in enumerate(order)}
     dependents = {s: [] for s in order}
@@ -866,6 +888,11 @@ def simulate(order, latency, parallelism=None, read_rounds=1, settle_rounds=0, b
             seq += 1
             continue
         running -= 1
+        g = group(s)
+        if settle_overlap and g:
+            open_groups[g] -= 1
+            if open_groups[g] == 0:
+                end = max(end, t + latency)
         for d in dependents[s]:
             waiting[d] -= 1
             if waiting[d] == 0:
@@ -963,6 +990,52 @@ def endpoint_token_lateness(calls, t_launch):
     return rows
 
 
+def plan_bounds(key, text, L):
+    """The bounds of a fresh apply of plan TEXT at latency L (seconds): the
+    model's steps, the longest chain, the graph bound, the CreateVpcEndpoint
+    bucket's bound per region (counted for KEY "n" only) and the two
+    zero-overhead simulations."""
+    import yaml
+
+    order = fresh_apply_steps(yaml.safe_load(text))
+    length, chain, lengths = longest_chains(order)
+    graph_bound = (length + 1) * L
+    ep_rows = endpoint_bucket_bounds(order, lengths, L)
+    bound = graph_bound
+    if key == "n":
+        bound = max([graph_bound] + [r["bound"] for r in ep_rows])
+    return {"order": order, "length": length, "ccalls": chain_calls(chain), "graph_bound": graph_bound,
+            "ep_rows": ep_rows, "bound": bound, "sim_free": simulate(order, L, None, 1, 0),
+            "sim_s3ep": simulate(order, L, S3EP_DEFAULT_PARALLELISM, 1, 0, settle_overlap=True)}
+
+
+def bound_lines(key, b, L):
+    """Markdown lines: the longest chain and how the bound is computed."""
+    out = []
+    out.append("Longest chain of dependent calls (%d calls):\n" % b["length"])
+    out.append("    " + chain_text(b["ccalls"]))
+    out.append("")
+    out.append("Graph bound = (%d chain calls + 1 read round) × %s = **%.3f s**." % (b["length"], ms(L),
+                                                                                 b["graph_bound"]))
+    if key == "n":
+        out.append("")
+        out.append("CreateVpcEndpoint bucket (burst %g, %g/s per region): bound_r = (1 read round + pre_r + "
+                   "the last CreateVpcEndpoint + its wait Describe) × L + max(0, k_r − %g) / %g s, where pre_r "
+                   "is the longest chain before the region's first CreateVpcEndpoint can be sent:\n"
+                   % (BUCKETS["endpoint"] + (BUCKETS["endpoint"][0], BUCKETS["endpoint"][1])))
+        out.append(md_table(["region", "k_r endpoints", "pre_r calls", "token wait", "bound_r"],
+                            [[e["region"], e["k"], e["pre"], "%.3f s" % e["token_wait"], "%.3f s" % e["bound"]]
+                             for e in b["ep_rows"]]))
+        out.append("")
+        out.append("Bound = max(graph bound, max_r bound_r) = **%.3f s**." % b["bound"])
+    out.append("")
+    out.append("Model, no overhead at all: unlimited parallelism and 1 read round → %.3f s; s3ep's shape "
+               "(parallelism %d, 1 read round, each kind's settle Describe once its creates in a region have "
+               "ended) → %.3f s." % (b["sim_free"], S3EP_DEFAULT_PARALLELISM, b["sim_s3ep"]))
+    out.append("")
+    return out
+
+
 def median(xs):
     xs = sorted(xs)
     n = len(xs)
@@ -1033,16 +1106,9 @@ def bounds_main(args):
     out.append("")
     table, raw = [], {}
     for key, title, text in runs:
-        order = fresh_apply_steps(yaml.safe_load(text))
-        length, chain, lengths = longest_chains(order)
-        ccalls = chain_calls(chain)
-        graph_bound = (length + 1) * L
-        ep_rows = endpoint_bucket_bounds(order, lengths, L)
-        bound = graph_bound
-        if key == "n":
-            bound = max([graph_bound] + [r["bound"] for r in ep_rows])
-        sim_free = simulate(order, L, None, 1, 0)
-        sim_s3ep = simulate(order, L, S3EP_DEFAULT_PARALLELISM, 2, 1)
+        b = plan_bounds(key, text, L)
+        order, length, ccalls, graph_bound = b["order"], b["length"], b["ccalls"], b["graph_bound"]
+        ep_rows, bound, sim_free, sim_s3ep = b["ep_rows"], b["bound"], b["sim_free"], b["sim_s3ep"]
         results = []
         for i in range(args.repeat):
             r = bounds_run(args, "%s-%d" % (key, i), text, workroot)
@@ -1065,26 +1131,7 @@ def bounds_main(args):
         out.append("Fresh apply: %d steps, %d EC2 calls besides the reads (model of src/exec/graph.rs; "
                    "measured: %d calls in all)." % (steps_n, calls_n, results[0]["stats"]["total_forwarded"]))
         out.append("")
-        out.append("Longest chain of dependent calls (%d calls):\n" % length)
-        out.append("    " + chain_text(ccalls))
-        out.append("")
-        out.append("Graph bound = (%d chain calls + 1 read round) × %s = **%.3f s**." % (length, ms(L), graph_bound))
-        if key == "n":
-            out.append("")
-            out.append("CreateVpcEndpoint bucket (burst %g, %g/s per region): bound_r = (1 read round + pre_r + "
-                       "the last CreateVpcEndpoint + its wait Describe) × L + max(0, k_r − %g) / %g s, where pre_r "
-                       "is the longest chain before the region's first CreateVpcEndpoint can be sent:\n"
-                       % (BUCKETS["endpoint"] + (BUCKETS["endpoint"][0], BUCKETS["endpoint"][1])))
-            out.append(md_table(["region", "k_r endpoints", "pre_r calls", "token wait", "bound_r"],
-                                [[e["region"], e["k"], e["pre"], "%.3f s" % e["token_wait"], "%.3f s" % e["bound"]]
-                                 for e in ep_rows]))
-            out.append("")
-            out.append("Bound = max(graph bound, max_r bound_r) = **%.3f s**." % bound)
-        out.append("")
-        out.append("Model, no overhead at all: unlimited parallelism and 1 read round → %.3f s; s3ep's shape "
-                   "(parallelism %d, 2 read rounds: 6 Describes then DescribeManagedPrefixLists, and the settle "
-                   "round) → %.3f s." % (sim_free, S3EP_DEFAULT_PARALLELISM, sim_s3ep))
-        out.append("")
+        out += bound_lines(key, b, L)
         out.append(md_table(["run", "wall", "start-up", "first mutating call", "last call ends", "exit after it",
                              "calls", "idle (none in flight)", "moto per call median / max"],
                             [[i + 1, "%.3f s" % r["wall"], ms(r["analysis"]["startup"]),
@@ -1180,6 +1227,123 @@ def bounds_main(args):
 
 
 # --------------------------------------------------------------------------
+# --bounds --in-process: the same bounds, measured inside one process
+#
+# examples/critical_path.rs runs the CLI apply's library path (plan load,
+# state read, diff, exec::execute with the default ExecOptions, settle)
+# against the in-memory EC2 (src/cloud/memory) with --latency-ms per call
+# and s3ep's default rate buckets. No moto, no proxy, no process start-up,
+# no HTTP/SDK: what is left over the bound is s3ep's own schedule.
+
+
+def default_example_binary():
+    target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+    return os.path.join(target, "debug", "examples", "critical_path")
+
+
+def inprocess_main(args):
+    L = args.latency_ms / 1000.0
+    facts = [
+        ("command", "`%s`" % shlex.join([sys.executable] + sys.argv)),
+        ("date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")),
+        ("machine", machine_desc()),
+        ("example", "`%s` (cargo run --example critical_path)" % args.example_binary),
+        ("cloud", "in-memory EC2 (src/cloud/memory), %s ms per call, s3ep's default rate buckets (endpoint "
+                  "4/0.3, other mutating 50/5, Describe 100/20 per region and action), default parallelism "
+                  "(%d), emulator workarounds off" % (args.latency_ms, S3EP_DEFAULT_PARALLELISM)),
+        ("load average at start", "%.2f %.2f %.2f (1/5/15 min)" % os.getloadavg()),
+    ]
+    workroot = tempfile.mkdtemp(prefix="s3ep-inproc-")
+    n = args.bounds_n
+    with open(args.lab_plan) as f:
+        lab_text = f.read()
+    n_path = os.path.join(workroot, "bench-n%d.yaml" % n)
+    with open(n_path, "w") as f:
+        f.write(plan_yaml(n))
+    runs = [("lab", "plans/" + os.path.basename(args.lab_plan), lab_text, args.lab_plan),
+            ("n", "N=%d hub and spokes" % n, plan_yaml(n), n_path)]
+    table, raw, sections = [], {}, []
+    try:
+        for key, title, text, path in runs:
+            b = plan_bounds(key, text, L)
+            cmd = [args.example_binary, "--json", "--repeat", str(args.repeat), "--latency-ms",
+                   repr(args.latency_ms), path]
+            log("$ " + shlex.join(cmd))
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.run_timeout * args.repeat)
+            if out.returncode != 0:
+                die("%s: critical_path exited %d\n%s" % (title, out.returncode, tail(out.stderr)))
+            doc = json.loads(out.stdout)
+            rs = doc["runs"]
+            walls = [r["wall_s"] for r in rs]
+            for i, w in enumerate(walls):
+                log("%s run %d/%d: %.3f s, %d calls" % (key, i + 1, len(walls), w, rs[i]["calls"]))
+            med, mn, bound = median(walls), min(walls), b["bound"]
+            table.append([title, "%.3f s" % med, "%.3f s" % mn, "%.3f s" % bound, "%.2f×" % (med / bound),
+                          "%.2f×" % (mn / bound), "%.2f×" % TARGETS[key],
+                          "yes" if med / bound <= TARGETS[key] else "**no**"])
+            raw[key] = {"walls": walls, "bound": bound, "graph_bound": b["graph_bound"], "chain": b["ccalls"],
+                        "endpoint_rows": b["ep_rows"], "sim_unlimited": b["sim_free"],
+                        "sim_s3ep_shape": b["sim_s3ep"], "runs": rs}
+            sec = ["## %s\n" % title]
+            model_calls = sum(len(s.calls) for s in b["order"])
+            sec.append("Fresh apply: %d steps, %d EC2 calls besides the reads (model of src/exec/graph.rs; "
+                       "measured: %d calls in the execute phase, %d in all)."
+                       % (len(b["order"]), model_calls, rs[0]["calls_execute"], rs[0]["calls"]))
+            sec.append("")
+            sec += bound_lines(key, b, L)
+            sec.append(md_table(["run", "wall", "read", "diff", "execute (with its settle)",
+                                 "calls (read / execute and settle)",
+                                 "most in flight (read / execute + settle)"],
+                                [[i + 1, "%.3f s" % r["wall_s"], ms(r["read_s"]), ms(r["diff_s"]),
+                                  "%.3f s" % r["execute_s"],
+                                  "%d (%d / %d)" % (r["calls"], r["calls_read"], r["calls_execute"]),
+                                  "%d / %d" % (r["max_in_flight_read"], r["max_in_flight_execute_settle"])]
+                                 for i, r in enumerate(rs)]))
+            sec.append("")
+            mid = sorted(rs, key=lambda r: r["wall_s"])[len(rs) // 2]
+            if mid.get("first_mutating_sent_s") is not None:
+                sec.append("Median run (%.3f s): the diff took %s; the first mutating call was sent %s after the "
+                           "start of the read." % (mid["wall_s"], ms(mid["diff_s"]), ms(mid["first_mutating_sent_s"])))
+                sec.append("")
+            eps = mid.get("endpoint_creates_sent_s") or {}
+            if key == "n" and eps:
+                burst, refill = BUCKETS["endpoint"]
+                sec.append("CreateVpcEndpoint calls of the median run, per region (sent, s after the start of the "
+                           "read); `late` = the last one minus (the region's first + (k − %g) / %g s):\n"
+                           % (burst, refill))
+                sec.append(md_table(["region", "k", "first", "last", "late"],
+                                    [[r, len(ts), "%.3f s" % ts[0], "%.3f s" % ts[-1],
+                                      ms(ts[-1] - ts[0] - max(0, len(ts) - burst) / refill)]
+                                     for r, ts in sorted(eps.items())]))
+                sec.append("")
+            sec.append(md_table(["operation", "calls (run 1)"],
+                                [[op, c] for op, c in sorted(rs[0]["calls_by_op"].items())]))
+            sec.append("")
+            sections += sec
+    finally:
+        shutil.rmtree(workroot, ignore_errors=True)
+    facts.append(("load average at end", "%.2f %.2f %.2f (1/5/15 min)" % os.getloadavg()))
+    out = ["# s3ep apply in process (in-memory EC2) against its critical-path bounds\n"]
+    out += ["- %s: %s" % kv for kv in facts]
+    out += ["", "## Results\n",
+            md_table(["run", "measured median", "min", "bound", "ratio (median)", "ratio (min)", "target", "met"],
+                     table),
+            "", "Runs per plan: %d, each with a fresh in-memory cloud (%s per call). Wall time: from the start "
+            "of the state read to the end of the settle." % (args.repeat, ms(L)), ""]
+    text = "\n".join(out + sections) + "\n"
+    sys.stdout.write(text)
+    if args.markdown_out:
+        with open(args.markdown_out, "w") as f:
+            f.write(text)
+        log("report written to %s" % args.markdown_out)
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump({"facts": dict(facts), "bounds": raw}, f, indent=1)
+        log("raw results written to %s" % args.json_out)
+    return 0
+
+
+# --------------------------------------------------------------------------
 
 
 def parse_args(argv):
@@ -1212,6 +1376,11 @@ def parse_args(argv):
     p.add_argument("--bounds-n", type=int, default=32, help="--bounds: spokes of the generated plan")
     p.add_argument("--lab-plan", default=LAB_PLAN, help="--bounds: the lab plan")
     p.add_argument("--diag", action="store_true", help="--bounds: one more run per plan with s3ep -v (not timed)")
+    p.add_argument("--in-process", action="store_true",
+                   help="--bounds: run examples/critical_path.rs (the apply's library path against the in-memory "
+                   "EC2, --latency-ms per call, default rate buckets) instead of the CLI against moto")
+    p.add_argument("--example-binary", default=default_example_binary(),
+                   help="--in-process: the built example (cargo build --example critical_path)")
     p.add_argument("--write-plan", type=int, metavar="N", default=None,
                    help="only print the generated plan for N spokes to stdout and exit")
     args = p.parse_args(argv)
@@ -1236,6 +1405,13 @@ def parse_args(argv):
         p.error("--bounds: --repeat >= 1 and --bounds-n 1..%d (plain moto only)" % (SG_RULE_LIMIT - 1))
     if args.write_plan is not None:
         return args
+    if args.in_process:
+        if not args.bounds:
+            p.error("--in-process goes with --bounds")
+        if not (os.path.isfile(args.example_binary) and os.access(args.example_binary, os.X_OK)):
+            p.error("--example-binary: %s is not an executable file (cargo build --example critical_path)"
+                    % args.example_binary)
+        return args
     args.binary = args.binary or default_binary()
     for what, path in (("--binary", args.binary), ("--moto-server", args.moto_server), ("--python", args.python)):
         if not (os.path.isfile(path) and os.access(path, os.X_OK)):
@@ -1253,7 +1429,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     if args.bounds:
-        return bounds_main(args)
+        return inprocess_main(args) if args.in_process else bounds_main(args)
 
     flags = Flags(args.binary)
     if not flags.parallelism:

@@ -233,7 +233,7 @@ async fn execute(
 
 /// How long `apply` waits for EC2's tag-filtered Describe results to list
 /// what it created (see `exec::settle`).
-const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+const SETTLE_TIMEOUT: std::time::Duration = exec::settle::TIMEOUT;
 
 /// The same wait after Ctrl-C: short (the user asked to stop), enough for
 /// the tag filters' usual lag of a few seconds.

@@ -66,7 +66,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 /// Loads and validates a plan; errors are printed one per line.
-fn load(path: &Path) -> anyhow::Result<Desired> {
+pub fn load(path: &Path) -> anyhow::Result<Desired> {
     crate::plan::load_file(path).map_err(|e| anyhow::anyhow!("invalid plan:\n{e}"))
 }
 
@@ -103,22 +103,7 @@ async fn read(g: &Global, path: &Path, mode: Mode, stop: &Stop) -> anyhow::Resul
 async fn read_desired(g: &Global, desired: Desired, mode: Mode, stop: &Stop) -> anyhow::Result<Context> {
     let emulator = g.emulator;
     let cloud = connect(g, &desired, stop).await;
-    let live = match mode {
-        Mode::Apply => crate::state::read(cloud.as_ref(), &desired).await,
-        Mode::Destroy => crate::state::read_lenient(cloud.as_ref(), &desired).await,
-    };
-    let live = match live {
-        Ok(l) => l,
-        // An adopted id that does not exist is a mistake in the plan: say where.
-        Err(StateError::Adopted { key, message }) => {
-            let at = desired
-                .key_for_id(&key)
-                .map(|k| format!("{}: {k}", desired.origin.locate(&k)))
-                .unwrap_or_else(|| desired.origin.file.clone());
-            anyhow::bail!("{at}: {message}");
-        }
-        Err(e) => return Err(e).context("reading live state"),
-    };
+    let live = read_live(cloud.as_ref(), &desired, mode).await?;
     Ok(Context {
         desired,
         cloud,
@@ -127,10 +112,38 @@ async fn read_desired(g: &Global, desired: Desired, mode: Mode, stop: &Stop) -> 
     })
 }
 
+/// Reads the live state of `desired` from `cloud` as `apply` (or, for
+/// `Mode::Destroy`, `destroy`) does; public for examples/critical_path.rs,
+/// which runs the same flow against the in-memory cloud.
+pub async fn read_live(cloud: &dyn Cloud, desired: &Desired, mode: Mode) -> anyhow::Result<Live> {
+    let live = match mode {
+        Mode::Apply => crate::state::read(cloud, desired).await,
+        Mode::Destroy => crate::state::read_lenient(cloud, desired).await,
+    };
+    match live {
+        Ok(l) => Ok(l),
+        // An adopted id that does not exist is a mistake in the plan: say where.
+        Err(StateError::Adopted { key, message }) => {
+            let at = desired
+                .key_for_id(&key)
+                .map(|k| format!("{}: {k}", desired.origin.locate(&k)))
+                .unwrap_or_else(|| desired.origin.file.clone());
+            anyhow::bail!("{at}: {message}");
+        }
+        Err(e) => Err(e).context("reading live state"),
+    }
+}
+
 /// Diffs; an error is reported at the plan key it is about.
 fn changes(ctx: &Context, mode: Mode) -> anyhow::Result<Changes> {
-    diff::diff(&ctx.desired, &ctx.live, mode, ctx.emulator).map_err(|e| {
-        let origin = &ctx.desired.origin;
+    diff_live(&ctx.desired, &ctx.live, mode, ctx.emulator)
+}
+
+/// The changes `plan`/`apply` compute from `desired` and `live` (public for
+/// examples/critical_path.rs); an error is reported at its plan key.
+pub fn diff_live(desired: &Desired, live: &Live, mode: Mode, emulator: Emulator) -> anyhow::Result<Changes> {
+    diff::diff(desired, live, mode, emulator).map_err(|e| {
+        let origin = &desired.origin;
         if e.key.is_empty() {
             anyhow::anyhow!("{}: {e}", origin.file)
         } else {

@@ -24,6 +24,10 @@ use crate::model::Address;
 
 use super::retry::RetryPolicy;
 
+/// How long `apply` waits for EC2's tag-filtered Describe results to list
+/// what it created.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The executor's settle: after the last create of a kind in a region,
 /// wait (side by side with the rest of the run) until plan `plan`'s tag
 /// filter lists what it made, for at most `timeout`.

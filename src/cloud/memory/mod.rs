@@ -13,7 +13,8 @@
 //! DeleteVpcEndpoints on a gone endpoint fails `InvalidVpcEndpoint.NotFound`
 //! like EC2's `Unsuccessful` item; security groups take 60 inbound rules.
 //!
-//! Test hooks: a call log ([`MemoryCloud::calls`]), injected errors
+//! Test hooks: a call log ([`MemoryCloud::calls`]), latency and EC2's rate
+//! buckets ([`MemoryCloud::set_latency`], [`MemoryCloud::set_rate_limits`]), injected errors
 //! ([`MemoryCloud::fail_next`]), lost responses
 //! ([`MemoryCloud::lose_response_next`]), slow state transitions
 //! ([`MemoryCloud::set_endpoint_pending_polls`],
@@ -126,6 +127,16 @@ impl MemoryCloud {
         self.lock().latency = d;
     }
 
+    /// Every logged call first takes a token from the bucket of its region
+    /// and action, as [`AwsCloud`](crate::cloud::aws::AwsCloud) does before
+    /// each EC2 call (src/cloud/rate.rs: EC2 throttles per account, region
+    /// and action, "Request throttling for the Amazon EC2 API", EC2
+    /// Developer Guide), then sleeps its latency. `None` (the default) turns
+    /// the buckets off. Waiting for a token does not count as in flight.
+    pub fn set_rate_limits(&self, limits: Option<crate::cloud::rate::RateLimits>) {
+        self.lock().limiter = limits.map(|l| Arc::new(crate::cloud::rate::RateLimiter::new(l)));
+    }
+
     /// The most logged calls ever in their latency at once.
     pub fn max_in_flight(&self) -> usize {
         self.max_flight.load(Ordering::SeqCst)
@@ -136,6 +147,12 @@ impl MemoryCloud {
         self.lock().calls.clone()
     }
 
+    /// When each call of [`calls`](Self::calls) acted: after its rate-token
+    /// wait and its latency (tokio time).
+    pub fn call_times(&self) -> Vec<tokio::time::Instant> {
+        self.lock().call_at.clone()
+    }
+
     /// How many logged calls of `op` (e.g. `"DescribeVpcs"`) there were.
     pub fn call_count(&self, op: &str) -> usize {
         self.lock().calls.iter().filter(|(o, _)| o == op).count()
@@ -143,7 +160,10 @@ impl MemoryCloud {
 
     /// Clears the call log.
     pub fn reset_calls(&self) {
-        self.lock().calls.clear();
+        let mut g = self.lock();
+        g.calls.clear();
+        g.call_at.clear();
+        drop(g);
         self.max_flight.store(0, Ordering::SeqCst);
     }
 
@@ -416,6 +436,7 @@ impl MemoryCloud {
         let mut lost = false;
         if self.record {
             g.calls.push((op.to_string(), region.to_string()));
+            g.call_at.push(tokio::time::Instant::now());
             if let Some(code) = g.failures.get_mut(op).and_then(VecDeque::pop_front) {
                 return Err(cx.err(&code, "injected failure"));
             }
@@ -439,7 +460,14 @@ impl MemoryCloud {
         region: &str,
         f: impl FnOnce(&mut Inner, &Cx) -> CloudResult<T>,
     ) -> CloudResult<T> {
-        let latency = self.lock().latency;
+        let (latency, limiter) = {
+            let g = self.lock();
+            (g.latency, g.limiter.clone())
+        };
+        if let Some(l) = limiter.filter(|_| self.record) {
+            // Nothing fires this Stop: the memory cloud has no Ctrl-C.
+            l.acquire(region, op, &crate::stop::Stop::new()).await;
+        }
         if self.record && !latency.is_zero() {
             let now = self.flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.max_flight.fetch_max(now, Ordering::SeqCst);

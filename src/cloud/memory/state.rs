@@ -118,9 +118,14 @@ pub(super) struct Inner {
     /// Peerings are global: one record seen from both regions.
     pub(super) peerings: BTreeMap<String, Peering>,
     pub(super) calls: Vec<(String, String)>,
+    /// When each logged call acted (after its latency), aligned with `calls`.
+    pub(super) call_at: Vec<tokio::time::Instant>,
     pub(super) failures: HashMap<String, VecDeque<String>>,
     pub(super) lost: HashMap<String, usize>,
     pub(super) latency: Duration,
+    /// Client-side rate buckets taken before the latency
+    /// (`MemoryCloud::set_rate_limits`); `None`: off.
+    pub(super) limiter: Option<std::sync::Arc<crate::cloud::rate::RateLimiter>>,
     pub(super) endpoint_polls: usize,
     /// Overrides `endpoint_polls` for deletions when set.
     pub(super) endpoint_deleting_polls: Option<usize>,

@@ -654,6 +654,49 @@ async fn endpoint_pending_polls() {
     assert_eq!(endpoint_state(&c, &ep.id).await, "available");
 }
 
+/// With the buckets on, CreateVpcEndpoint draws from its region's bucket
+/// of burst 4 and refill 0.3/s (EC2's size, src/cloud/rate.rs): the 5th call
+/// in one region waits 1/0.3 s for its token, then its latency; another
+/// region and another action have their own buckets. Off (the default),
+/// only the latency counts.
+#[tokio::test(start_paused = true)]
+async fn rate_buckets_pace_the_fifth_create_vpc_endpoint() {
+    use crate::cloud::rate::RateLimits;
+    let latency = Duration::from_millis(50);
+    for on in [true, false] {
+        let c = MemoryCloud::new();
+        c.set_latency(latency);
+        if on {
+            c.set_rate_limits(Some(RateLimits::default()));
+        }
+        let mut vpcs = Vec::new();
+        for i in 0..6 {
+            vpcs.push(c.oob_create_vpc(R, net(&format!("10.{i}.0.0/16")), &Tags::new()));
+        }
+        let start = tokio::time::Instant::now();
+        let mut at = Vec::new();
+        for v in &vpcs[..5] {
+            c.create_endpoint(R, &gateway(v, &[], None)).await.unwrap();
+            at.push(start.elapsed().as_secs_f64());
+        }
+        for (i, t) in at[..4].iter().enumerate() {
+            assert!((t - 0.05 * (i + 1) as f64).abs() < 0.001, "on={on}: {at:?}");
+        }
+        let fifth = 0.25 + if on { 1.0 / 0.3 - 0.2 } else { 0.0 };
+        // On: the 5th token is due 1/0.3 s after the bucket was first used
+        // (at 0), less the 4 × 50 ms already spent; off: right away.
+        assert!((at[4] - fifth).abs() < 0.001, "on={on}: {at:?}");
+        // Another action and another region do not wait.
+        let t = tokio::time::Instant::now();
+        c.create_vpc(R, net("10.99.0.0/16"), &Tags::new()).await.unwrap();
+        let other = c.oob_create_vpc(R2, net("10.7.0.0/16"), &Tags::new());
+        let mut spec = gateway(&other, &[], None);
+        spec.service = s3_service(R2);
+        c.create_endpoint(R2, &spec).await.unwrap();
+        assert!((t.elapsed().as_secs_f64() - 0.1).abs() < 0.001, "on={on}");
+    }
+}
+
 #[tokio::test]
 async fn security_groups() {
     let c = MemoryCloud::new();
