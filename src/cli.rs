@@ -40,7 +40,8 @@ pub struct Global {
     /// Attempts per API call in the SDK's standard retry (throttling, 5xx).
     #[arg(long, global = true, value_name = "N", default_value_t = 8)]
     pub max_attempts: u32,
-    /// Changes in flight at once during apply and destroy.
+    /// Steps in flight at once during apply and destroy (apply's settle
+    /// Describes, one per kind and region, run beside them).
     #[arg(long, global = true, value_name = "N", env = "S3EP_PARALLELISM",
           default_value_t = crate::exec::DEFAULT_PARALLELISM as u64,
           value_parser = clap::value_parser!(u64).range(1..=256))]
