@@ -261,8 +261,9 @@ fn revokes_reference_to(a: &Op, b: &Op) -> bool {
     matches!((a, b), (Op::RevokeEgress { peer, .. }, Op::DeleteSecurityGroup { id, .. }) if peer == id)
 }
 
-/// The step whose answer is a new resource's id.
-fn makes_id(op: &Op) -> bool {
+/// The step whose answer is a new resource's id (also the kinds `plan`
+/// finds by their tags, which apply's settle waits for).
+pub(crate) fn makes_id(op: &Op) -> bool {
     matches!(
         op,
         Op::CreateVpc { .. }

@@ -40,19 +40,11 @@ pub struct Settle {
 /// (region, kind) -> the (id, address) pairs still to see.
 pub type Groups = BTreeMap<(String, String), BTreeSet<(String, Address)>>;
 
-/// The kinds whose tag-filtered Describe `plan` reads, and so that settle
-/// waits for (routes, rules and associations are read through their
-/// table or group).
+/// The creates whose resources `plan` finds by a tag-filtered Describe,
+/// and so that settle waits for: those that make an id (routes, rules and
+/// associations are read through their table or group).
 pub fn is_settled_create(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::CreateVpc { .. }
-            | Op::CreateSubnet { .. }
-            | Op::CreateRouteTable { .. }
-            | Op::CreateSecurityGroup { .. }
-            | Op::CreateEndpoint { .. }
-            | Op::CreatePeering { .. }
-    )
+    super::graph::makes_id(op)
 }
 
 /// The created ids of `changes` to wait for, grouped by region and kind.
@@ -87,7 +79,8 @@ pub async fn settle(
 }
 
 /// Waits until every id of `pending` is listed; returns the addresses
-/// still not listed when `timeout` ran out or the policy's stop fired.
+/// still not listed when `timeout` ran out or the policy's stop fired (also
+/// when it cut a Describe short).
 pub async fn wait_listed(
     cloud: &dyn Cloud,
     plan: &str,
@@ -104,7 +97,15 @@ pub async fn wait_listed(
         let seen = crate::state::join_all(reads.collect()).await;
         let keys: Vec<(String, String)> = pending.keys().cloned().collect();
         for (key, ids) in keys.into_iter().zip(seen) {
-            let ids = ids?;
+            let ids = match ids {
+                Ok(ids) => ids,
+                // Ctrl-C cut the Describe short (a wait for its rate token):
+                // not listed, as far as this run knows.
+                Err(e) if e.interrupted => {
+                    return Ok(pending.into_values().flatten().map(|(_, a)| a).collect())
+                }
+                Err(e) => return Err(e),
+            };
             if let Some(set) = pending.get_mut(&key) {
                 set.retain(|(id, _)| !ids.contains(id));
                 if set.is_empty() {

@@ -6,8 +6,8 @@
 //! `scripts/test.sh` installs moto into `<repo>/.venv` and exports
 //! `S3EP_MOTO_SERVER` and `S3EP_PYTHON`; without them the harness falls back to
 //! `<repo>/.venv/bin/{moto_server,python}`. `Moto::start_default()` runs the
-//! emulator named by `S3EP_TEST_EMULATOR` (`moto`, the default for now, or
-//! `strict`); `Moto::start()` is always plain moto.
+//! emulator named by `S3EP_TEST_EMULATOR` (`strict`, the default, or
+//! `moto`); `Moto::start()` is always plain moto.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -103,7 +103,7 @@ impl Moto {
         Moto::start_with(Emulator::Strict, &[])
     }
 
-    /// The emulator chosen by `S3EP_TEST_EMULATOR` (`moto` unless set).
+    /// The emulator chosen by `S3EP_TEST_EMULATOR` (`strict` unless set).
     pub fn start_default() -> Moto {
         Moto::start_with(Emulator::from_env(), &[])
     }
