@@ -487,6 +487,28 @@ fn check_return(op: &'static str, region: &str, ret: Option<bool>) -> CloudResul
     }
 }
 
+/// A RevokeSecurityGroupIngress/Egress answer: EC2 reports a rule it does
+/// not know in UnknownIpPermissions rather than as an error (EC2 API
+/// reference, RevokeSecurityGroupIngress); report it as the NotFound it is,
+/// naming the rule (`missing`), else check the call's Return.
+fn check_revoke(
+    op: &'static str,
+    region: &str,
+    unknown: &[ec2::IpPermission],
+    missing: impl FnOnce() -> String,
+    ret: Option<bool>,
+) -> CloudResult<()> {
+    if !unknown.is_empty() {
+        return Err(CloudError::new(
+            op,
+            region,
+            Some("InvalidPermission.NotFound"),
+            missing(),
+        ));
+    }
+    check_return(op, region, ret)
+}
+
 // ---------------------------------------------------------------------------
 // Request building
 // ---------------------------------------------------------------------------
@@ -1644,17 +1666,13 @@ impl Cloud for AwsCloud {
                     .send(),
             )
             .await?;
-        // EC2 reports a rule it doesn't know in UnknownIpPermissions rather
-        // than as an error; report it as the NotFound it is.
-        if !out.unknown_ip_permissions().is_empty() {
-            return Err(CloudError::new(
-                OP,
-                region,
-                Some("InvalidPermission.NotFound"),
-                format!("no inbound HTTPS rule from {peer} in {sg_id}"),
-            ));
-        }
-        check_return(OP, region, out.r#return())
+        check_revoke(
+            OP,
+            region,
+            out.unknown_ip_permissions(),
+            || format!("no inbound HTTPS rule from {peer} in {sg_id}"),
+            out.r#return(),
+        )
     }
 
     async fn describe_egress_rules(&self, region: &str, filter: &Filter) -> CloudResult<Vec<LEgressRule>> {
@@ -1731,15 +1749,13 @@ impl Cloud for AwsCloud {
                     .send(),
             )
             .await?;
-        if !out.unknown_ip_permissions().is_empty() {
-            return Err(CloudError::new(
-                OP,
-                region,
-                Some("InvalidPermission.NotFound"),
-                format!("no outbound rule {rule_id} in {sg_id}"),
-            ));
-        }
-        check_return(OP, region, out.r#return())
+        check_revoke(
+            OP,
+            region,
+            out.unknown_ip_permissions(),
+            || format!("no outbound rule {rule_id} in {sg_id}"),
+            out.r#return(),
+        )
     }
 
     async fn create_endpoint(&self, region: &str, spec: &EndpointCreate) -> CloudResult<LEndpoint> {

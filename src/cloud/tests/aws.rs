@@ -274,3 +274,39 @@ fn prefix_lists_are_picked_by_name_best_first() {
         None
     );
 }
+
+#[test]
+fn revokes_of_unknown_rules_are_not_found_naming_the_rule() {
+    let unknown = [ec2::IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(443)
+        .to_port(443)
+        .build()];
+    let e = check_revoke(
+        "RevokeSecurityGroupIngress",
+        "us-east-1",
+        &unknown,
+        || "no inbound HTTPS rule from 10.0.0.0/16 in sg-1".to_string(),
+        Some(true),
+    )
+    .expect_err("an unknown rule is an error");
+    assert_eq!(e.code.as_deref(), Some("InvalidPermission.NotFound"));
+    assert!(e.is_not_found(), "{e}");
+    assert_eq!(e.message, "no inbound HTTPS rule from 10.0.0.0/16 in sg-1");
+    assert!(check_revoke(
+        "RevokeSecurityGroupEgress",
+        "us-east-1",
+        &[],
+        String::new,
+        Some(true)
+    )
+    .is_ok());
+    assert!(check_revoke(
+        "RevokeSecurityGroupEgress",
+        "us-east-1",
+        &[],
+        String::new,
+        Some(false)
+    )
+    .is_err());
+}
